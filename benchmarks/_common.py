@@ -1,0 +1,43 @@
+"""Helpers shared by the benchmark scripts (not part of the package)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+DATA = Path(os.environ.get("TRANSZERO_DATA", ROOT.parent.parent / "shared" / "data"))
+
+
+def require_data(*parts: str) -> Path:
+    p = DATA.joinpath(*parts)
+    if not p.exists():
+        raise SystemExit(f"benchmark data {p} not found; set TRANSZERO_DATA to the shared data folder")
+    return p
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine(), **payload}
+    out.write_text(json.dumps(payload, indent=2))
+    print(f"wrote {out}")
+    return out

@@ -1,0 +1,299 @@
+"""ZeroShotClassifier: encoder + label space + method behind the scikit-learn contract."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from .defaults import DEFAULT_METHOD, default_encoder
+from .encoders import Encoder, ProgressCallback, create_encoder
+from .errors import InputError, SavedModelError
+from .labels import ClassEmbeddings, LabelSpace
+from .methods import ZeroShotMethod, create_method
+from .store import EmbeddingCache
+
+__all__ = ["ZeroShotClassifier", "BatchPredictions", "load_classifier"]
+
+FORMAT = "transzero-classifier"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class BatchPredictions:
+    """Predictions for a batch in which some items may be unusable.
+
+    Attributes
+    ----------
+    labels : list of (str or None)
+        Predicted class per input item; ``None`` where the item was bad.
+    proba : ndarray (N, K)
+        Probabilities; rows of bad items are NaN.
+    classes : list of str
+    errors : dict int -> str
+        Index of each bad item and why it was skipped.
+    """
+
+    labels: list[str | None]
+    proba: np.ndarray
+    classes: list[str]
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
+    """Classify raw items into classes described only by a :class:`LabelSpace`.
+
+    Parameters
+    ----------
+    labels : LabelSpace or sequence of str
+        The classes. A plain list of names becomes ``LabelSpace(names)``.
+    encoder : str or Encoder, optional
+        Registry name / ``scheme:path`` or an encoder object; default: the documented
+        default for text (:data:`transzero.defaults.DEFAULT_ENCODERS`).
+    method : str or ZeroShotMethod
+        ``"similarity"`` (default) or ``"knn"``, or an estimator object.
+    method_params : dict, optional
+        Constructor arguments when ``method`` is a name.
+    cache : bool, str, path or EmbeddingCache
+        ``True`` caches embeddings under the default folder, a path under that folder.
+    batch_size : int, optional
+        Items per forward pass.
+
+    Examples
+    --------
+    >>> from transzero import ZeroShotClassifier
+    >>> clf = ZeroShotClassifier(["sports", "politics"]).fit()          # doctest: +SKIP
+    >>> clf.predict(["The striker scored twice."])                      # doctest: +SKIP
+    array(['sports'], dtype=object)
+    """
+
+    def __init__(
+        self,
+        labels: LabelSpace | Sequence[str] | None = None,
+        encoder: str | Encoder | None = None,
+        method: str | ZeroShotMethod = DEFAULT_METHOD,
+        method_params: dict[str, Any] | None = None,
+        cache: bool | str | os.PathLike[str] | EmbeddingCache = False,
+        batch_size: int | None = None,
+    ) -> None:
+        self.labels = labels
+        self.encoder = encoder
+        self.method = method
+        self.method_params = method_params
+        self.cache = cache
+        self.batch_size = batch_size
+
+    # ------------------------------------------------------------------ pieces
+    def _resolve_labels(self) -> LabelSpace:
+        if self.labels is None:
+            raise InputError("no labels given; pass labels=['a', 'b', ...] or a LabelSpace")
+        if isinstance(self.labels, LabelSpace):
+            return self.labels
+        if isinstance(self.labels, str):
+            raise InputError("labels must be a list of names, not one string; split it, e.g. 'a,b'.split(',')")
+        return LabelSpace(list(self.labels))
+
+    def _resolve_encoder(self) -> Encoder:
+        if isinstance(self.encoder, Encoder):
+            return self.encoder
+        return create_encoder(self.encoder or default_encoder("text"))
+
+    def _resolve_method(self) -> ZeroShotMethod:
+        if isinstance(self.method, ZeroShotMethod):
+            if self.method_params:
+                return clone(self.method).set_params(**self.method_params)
+            return clone(self.method)
+        return create_method(str(self.method), **(self.method_params or {}))
+
+    def _resolve_cache(self) -> EmbeddingCache | None:
+        if isinstance(self.cache, EmbeddingCache):
+            return self.cache
+        if self.cache is True:
+            return EmbeddingCache()
+        if self.cache:
+            return EmbeddingCache(self.cache)  # type: ignore[arg-type]
+        return None
+
+    # ------------------------------------------------------------------ API
+    def fit(self, X: Sequence[Any] | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
+        """Embed the label space and set up the method.
+
+        Parameters
+        ----------
+        X, y : optional
+            Labelled examples (raw items and class names) for methods that learn from
+            them (``knn``). Zero-shot needs neither: ``clf.fit()``.
+
+        Returns
+        -------
+        self
+        """
+        self.label_space_ = self._resolve_labels()
+        self.encoder_ = self._resolve_encoder()
+        self.cache_ = self._resolve_cache()
+        self.class_embeddings_ = self.label_space_.embed(self.encoder_, self.cache_)
+        self.method_ = self._resolve_method()
+        Xv = self.encode(X) if X is not None else None
+        self.method_.fit(
+            Xv, y, class_embeddings=self.class_embeddings_, default_logit_scale=self.encoder_.default_logit_scale
+        )
+        self.classes_ = self.method_.classes_
+        return self
+
+    def encode(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> np.ndarray:
+        """Item vectors ``(N, D)`` from the fitted encoder (through the cache when enabled)."""
+        enc = self.encoder_ if hasattr(self, "encoder_") else self._resolve_encoder()
+        cache = self.cache_ if hasattr(self, "cache_") else self._resolve_cache()
+        if isinstance(items, (str, bytes)):
+            raise InputError("pass a list of items, not a single string: clf.predict([text])")
+        if cache is not None:
+            return cache.encode(enc, list(items), batch_size=self.batch_size, progress=progress)
+        return enc.encode(list(items), batch_size=self.batch_size, progress=progress)
+
+    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
+        """Logits ``(N, K)``."""
+        check_is_fitted(self, "method_")
+        return self.method_.decision_function(self.encode(X))
+
+    def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
+        """Probabilities ``(N, K)``, columns ordered as :attr:`classes_`."""
+        check_is_fitted(self, "method_")
+        return self.method_.predict_proba(self.encode(X))
+
+    def predict(self, X: Sequence[Any]) -> np.ndarray:
+        """Predicted class name per item."""
+        check_is_fitted(self, "method_")
+        return self.method_.predict(self.encode(X))
+
+    def predict_batch(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> BatchPredictions:
+        """Like :meth:`predict_proba`, but bad items are reported instead of failing the batch."""
+        check_is_fitted(self, "method_")
+        items = list(items)
+        errors: dict[int, str] = {}
+        good: list[int] = []
+        for i, it in enumerate(items):
+            try:
+                self.encoder_.validate([it])
+            except InputError as exc:
+                errors[i] = str(exc).split(": ", 1)[-1]
+                continue
+            good.append(i)
+        if progress and errors:
+            progress(len(errors))
+        K = len(self.classes_)
+        proba = np.full((len(items), K), np.nan)
+        labels: list[str | None] = [None] * len(items)
+        if good:
+            p = self.method_.predict_proba(self.encode([items[i] for i in good], progress=progress))
+            proba[good] = p
+            best = np.argmax(p, axis=1)
+            for j, i in enumerate(good):
+                labels[i] = str(self.classes_[best[j]])
+        return BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted classifier as a folder of JSON + ``.npy`` files (no pickle)."""
+        check_is_fitted(self, "method_")
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        method_meta, method_arrays = self.method_.get_state()
+        ce = self.class_embeddings_
+        arrays = {
+            "class_vectors": ce.vectors,
+            "prompt_vectors": ce.prompt_vectors,
+            "prompt_labels": ce.prompt_labels,
+            **{f"method.{k}": v for k, v in method_arrays.items()},
+        }
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "encoder": {"name": self.encoder_.name, "fingerprint": self.encoder_.fingerprint,
+                        "modality": self.encoder_.modality, "dim": self.encoder_.dim},
+            "labels": self.label_space_.to_dict(),
+            "prompts": ce.prompts,
+            "method": {"name": _method_name(self.method_), "params": self.method_.get_params(), "state": method_meta},
+            "batch_size": self.batch_size,
+            "arrays": sorted(arrays),
+        }
+        for name, arr in arrays.items():
+            np.save(out / f"{name}.npy", np.asarray(arr), allow_pickle=False)
+        (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
+        return out
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], *, encoder: str | Encoder | None = None, cache: Any = False
+    ) -> ZeroShotClassifier:
+        """Read a folder written by :meth:`save`. Loading runs no code from the folder.
+
+        ``encoder`` overrides the saved encoder name (e.g. a model moved to another path);
+        its fingerprint must match the saved one.
+        """
+        p = Path(path)
+        cfg_path = p / "config.json"
+        if not cfg_path.is_file():
+            raise SavedModelError(f"{str(p)!r} is not a saved transzero classifier (no config.json)")
+        try:
+            cfg = json.loads(cfg_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise SavedModelError(f"{cfg_path}: config.json is not valid JSON; re-save the classifier") from None
+        if cfg.get("format") != FORMAT or int(cfg.get("format_version", 0)) > FORMAT_VERSION:
+            raise SavedModelError(f"{cfg_path}: unsupported format {cfg.get('format')!r} v{cfg.get('format_version')}")
+        arrays = {}
+        for name in cfg["arrays"]:
+            f = p / f"{name}.npy"
+            if not f.is_file():
+                raise SavedModelError(f"{p}: missing {f.name}; the saved classifier is incomplete, save it again")
+            arrays[name] = np.load(f, allow_pickle=False)
+        enc_cfg = cfg["encoder"]
+        enc = encoder if isinstance(encoder, Encoder) else create_encoder(encoder or enc_cfg["name"])
+        if enc.fingerprint != enc_cfg["fingerprint"]:
+            raise SavedModelError(
+                f"{p}: saved with encoder {enc_cfg['name']} (fingerprint {enc_cfg['fingerprint']}) but "
+                f"{enc.name} here has fingerprint {enc.fingerprint}; its vectors would not match - refit instead"
+            )
+        labels = LabelSpace.from_dict(cfg["labels"])
+        m = cfg["method"]
+        method = create_method(m["name"], **m["params"])
+        clf = cls(labels=labels, encoder=enc, method=method, cache=cache, batch_size=cfg.get("batch_size"))
+        clf.label_space_ = labels
+        clf.encoder_ = enc
+        clf.cache_ = clf._resolve_cache()
+        ce = ClassEmbeddings(labels.names, arrays["class_vectors"], arrays["prompt_vectors"],
+                             arrays["prompt_labels"], list(cfg.get("prompts", [])))
+        labels._memo[enc.fingerprint] = ce
+        clf.class_embeddings_ = ce
+        method_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("method.")}
+        clf.method_ = method.set_state(m["state"], method_arrays)
+        clf.classes_ = clf.method_.classes_
+        return clf
+
+
+def load_classifier(path: str | os.PathLike[str], **kwargs: Any) -> ZeroShotClassifier:
+    """Shortcut for :meth:`ZeroShotClassifier.load`."""
+    return ZeroShotClassifier.load(path, **kwargs)
+
+
+def _method_name(method: ZeroShotMethod) -> str:
+    from .methods import METHODS
+
+    for name, cls in METHODS.items():
+        if type(method) is cls:
+            return name
+    raise SavedModelError(f"cannot save method {type(method).__name__}: register it in transzero.methods.METHODS")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

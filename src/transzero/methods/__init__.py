@@ -1,0 +1,30 @@
+"""Scoring methods (scikit-learn estimators over vectors) and their name registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import TranszeroError
+from .base import ZeroShotMethod
+from .zeroshot import KNNClassifier, SimilarityClassifier
+
+METHODS: dict[str, type[ZeroShotMethod]] = {
+    "similarity": SimilarityClassifier,
+    "knn": KNNClassifier,
+}
+
+__all__ = ["METHODS", "KNNClassifier", "SimilarityClassifier", "ZeroShotMethod", "create_method", "list_methods"]
+
+
+def list_methods() -> list[str]:
+    """Method names accepted by :func:`create_method` and ``--method``."""
+    return sorted(METHODS)
+
+
+def create_method(name: str, **params: Any) -> ZeroShotMethod:
+    """A method estimator by name, with constructor parameters."""
+    try:
+        cls = METHODS[name]
+    except KeyError:
+        raise TranszeroError(f"unknown method {name!r}; choose one of {', '.join(list_methods())}") from None
+    return cls(**params)

@@ -1,0 +1,56 @@
+"""Built-in prompt template sets for text classes. ``{}`` is replaced by the class name."""
+
+from __future__ import annotations
+
+from .errors import LabelError
+
+TEMPLATE_SETS: dict[str, list[str]] = {
+    # the class name alone
+    "name": ["{}"],
+    # generic: works for topics, intents and sentiments alike
+    "default": [
+        "{}",
+        "This text is about {}.",
+        "This is an example of {}.",
+        "A message about {}.",
+    ],
+    "topic": [
+        "{}",
+        "This article is about {}.",
+        "A news story about {}.",
+        "The topic of this text is {}.",
+        "{} news.",
+    ],
+    "sentiment": [
+        "{}",
+        "This review is {}.",
+        "The sentiment of this text is {}.",
+        "A {} opinion.",
+        "It was {}.",
+    ],
+    "intent": [
+        "{}",
+        "The customer is asking about {}.",
+        "A question about {}.",
+        "I need help with {}.",
+    ],
+}
+
+
+def resolve_templates(templates: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """A template set name, or a list of templates, checked to contain ``{}`` exactly once."""
+    if templates is None:
+        return list(TEMPLATE_SETS["name"])
+    if isinstance(templates, str):
+        if templates in TEMPLATE_SETS:
+            return list(TEMPLATE_SETS[templates])
+        if "{}" not in templates:
+            raise LabelError(
+                f"unknown template set {templates!r}; use one of {', '.join(TEMPLATE_SETS)} or a template with '{{}}'"
+            )
+        templates = [templates]
+    out = list(templates)
+    for t in out:
+        if not isinstance(t, str) or t.count("{}") != 1:
+            raise LabelError(f"template {t!r} must contain '{{}}' exactly once (where the class name goes)")
+    return out

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transzero import create_encoder, encoder_info, list_encoders
+from transzero.encoders import list_schemes
+from transzero.encoders.text import TokenBatcher, read_pooling_config
+from transzero.errors import EncoderNotFoundError, InputError, ModelUnavailableError
+
+
+def test_builtin_names_and_patterns() -> None:
+    names = list_encoders()
+    assert {"minilm-l6", "minilm-l6-int8", "e5-small"} <= set(names)
+    assert list_encoders("*minilm*") == ["minilm-l6", "minilm-l6-int8"]
+    assert "test-keywords" in list_encoders(modality="text")
+    assert set(list_schemes()) >= {"hf", "sbert", "onnx", "hub"}
+
+
+def test_info_reports_size_and_availability() -> None:
+    info = encoder_info("minilm-l6-int8")
+    assert info["modality"] == "text" and info["available"] is True
+    assert 15 < info["size_mb"] < 40
+
+
+@pytest.mark.parametrize("name, match", [
+    ("nope", "unknown encoder 'nope'"),
+    ("minilm", r"did you mean minilm-l6, minilm-l6-int8"),
+    ("hf:", "give a path after 'hf:'"),
+    ("", "empty"),
+])
+def test_unknown_names(name: str, match: str) -> None:
+    with pytest.raises(EncoderNotFoundError, match=match) as exc:
+        create_encoder(name)
+    assert "\n" not in str(exc.value)
+
+
+def test_missing_local_dirs(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match="no such directory"):
+        create_encoder(f"hf:{tmp_path / 'missing'}")
+    with pytest.raises(ModelUnavailableError, match="no config.json"):
+        create_encoder(f"sbert:{tmp_path}")
+    with pytest.raises(ModelUnavailableError, match="no ONNX file"):
+        create_encoder(f"onnx:{tmp_path / 'm.onnx'}")
+
+
+def test_hub_error_says_how_when_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    def fail(*a, **k):
+        raise OSError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fail)
+    with pytest.raises(ModelUnavailableError, match=r"huggingface-cli download org/model .*hf:DIR"):
+        create_encoder("hub:org/model")
+
+
+def test_encoders_are_lazy() -> None:
+    enc = create_encoder("minilm-l6")
+    assert enc._model is None and enc.dim == 384
+    fp = enc.fingerprint
+    assert fp == create_encoder("minilm-l6").fingerprint
+    assert fp != create_encoder("minilm-l6", max_length=128).fingerprint
+    assert create_encoder("minilm-l6", backend="onnx").name == "minilm-l6-int8"
+    with pytest.raises(ModelUnavailableError, match="backend"):
+        create_encoder("minilm-l6", backend="tpu")
+
+
+def test_hf_dir_encoder(tiny_hf_dir: Path) -> None:
+    enc = create_encoder(f"hf:{tiny_hf_dir}")
+    X = enc.encode(["the striker scored a goal", "a new phone", "goal"])
+    assert X.shape == (3, 32) and X.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-5)
+    # batching and length sorting do not change the vectors
+    np.testing.assert_allclose(enc.encode(["a new phone"]), X[1:2], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(enc.encode(["the striker scored a goal", "a new phone", "goal"], batch_size=1), X, rtol=1e-4, atol=1e-5)
+    with pytest.raises(InputError, match="item 0: expected a string"):
+        enc.encode([3])
+    with pytest.raises(InputError, match="single string"):
+        enc.encode("text")
+
+
+def test_hf_matches_manual_mean_pooling(tiny_hf_dir: Path) -> None:
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import AutoModel
+
+    tok = Tokenizer.from_file(str(tiny_hf_dir / "tokenizer.json"))
+    model = AutoModel.from_pretrained(str(tiny_hf_dir)).eval()
+    ids = torch.tensor([tok.encode("the team won the match").ids])
+    with torch.no_grad():
+        h = model(input_ids=ids).last_hidden_state[0].mean(0).numpy()
+    expected = h / np.linalg.norm(h)
+    got = create_encoder(f"hf:{tiny_hf_dir}").encode(["the team won the match"])[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_sbert_dir_encoder(tiny_hf_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import Normalize, Pooling, Transformer
+
+    st = SentenceTransformer(modules=[Transformer(str(tiny_hf_dir)), Pooling(32, "mean"), Normalize()])
+    st.save(str(tmp_path / "st"))
+    enc = create_encoder(f"sbert:{tmp_path / 'st'}")
+    assert enc.dim == 32
+    X = enc.encode(["a goal", "the phone"])
+    np.testing.assert_allclose(X, st.encode(["a goal", "the phone"], normalize_embeddings=True), rtol=1e-4, atol=1e-5)
+    # our own torch path reads the same folder's pooling config and agrees
+    ours = create_encoder(f"hf:{tmp_path / 'st'}").encode(["a goal", "the phone"])
+    np.testing.assert_allclose(ours, X, rtol=1e-4, atol=1e-5)
+
+
+def test_pooling_config(tmp_path: Path) -> None:
+    assert read_pooling_config(tmp_path) == ("mean", True)
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
+    (tmp_path / "modules.json").write_text(json.dumps([
+        {"path": "", "type": "sentence_transformers.models.Transformer"},
+        {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]))
+    assert read_pooling_config(tmp_path) == ("cls", False)
+
+
+def test_token_batcher_sorts_and_pads(tiny_hf_dir: Path) -> None:
+    b = TokenBatcher.from_dir(tiny_hf_dir, max_length=5)
+    texts = ["goal", "the team won the match and the vote", "a new phone"]
+    batches = list(b.batches(texts, batch_size=2))
+    assert [list(i) for i, _ in batches] == [[1, 2], [0]]
+    first = batches[0][1]
+    assert first["input_ids"].shape == (2, 5)  # truncated to max_length
+    assert first["attention_mask"].sum(1).tolist() == [5, 5]
+    assert batches[1][1]["input_ids"].shape == (1, 3)  # [CLS] goal [SEP], no padding to 5

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from transzero import EmbeddingCache, KNNClassifier, LabelSpace, ZeroShotClassifier, load_classifier
+from transzero.errors import InputError, SavedModelError
+
+from .conftest import TOPIC_LABELS, TOPIC_TEXTS, KeywordEncoder
+
+
+def _clf(**kw) -> ZeroShotClassifier:
+    return ZeroShotClassifier(TOPIC_LABELS, encoder="test-keywords", **kw)
+
+
+def test_three_line_usage_and_contract() -> None:
+    clf = _clf()
+    assert clone(clf).get_params()["labels"] == TOPIC_LABELS
+    with pytest.raises(NotFittedError):
+        clf.predict(["x"])
+    assert clf.fit() is clf
+    texts = list(TOPIC_TEXTS.values())
+    assert list(clf.predict(texts)) == list(TOPIC_TEXTS)
+    assert list(clf.classes_) == TOPIC_LABELS
+    proba = clf.predict_proba(texts)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    assert clf.decision_function(texts).shape == (3, 3)
+    assert clf.score(texts, list(TOPIC_TEXTS)) == 1.0
+
+
+def test_default_encoder_is_used_when_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from transzero import defaults
+
+    monkeypatch.setitem(defaults.DEFAULT_ENCODERS, "text", "test-keywords")
+    clf = ZeroShotClassifier(TOPIC_LABELS).fit()
+    assert clf.encoder_.name == "test-keywords"
+
+
+def test_label_space_and_method_objects() -> None:
+    ls = LabelSpace(TOPIC_LABELS, descriptions={"sports": "a goal in the match"})
+    clf = ZeroShotClassifier(ls, encoder=KeywordEncoder(), method=KNNClassifier(n_neighbors=1)).fit()
+    assert clf.predict(["what a goal"])[0] == "sports"
+    clf2 = ZeroShotClassifier(ls, encoder=KeywordEncoder(), method="knn", method_params={"n_neighbors": 2}).fit()
+    assert clf2.method_.n_neighbors == 2
+
+
+def test_few_shot_examples_through_knn() -> None:
+    # "tennis" is a sports word, but we teach the class with examples only
+    clf = _clf(method="knn", method_params={"n_neighbors": 1})
+    clf.fit(["budget vote", "striker goal"], ["politics", "sports"])
+    assert clf.method_.bank_vectors_.shape[0] == 3 + 2
+    with pytest.raises(InputError, match="zero-shot"):
+        _clf().fit(["budget vote"], ["politics"])
+
+
+def test_bad_inputs() -> None:
+    clf = _clf().fit()
+    with pytest.raises(InputError, match="not a single string"):
+        clf.predict("a single string")
+    with pytest.raises(InputError, match="item 1: text is empty"):
+        clf.predict(["fine", "   "])
+    with pytest.raises(InputError, match="no labels"):
+        ZeroShotClassifier(encoder="test-keywords").fit()
+    with pytest.raises(InputError, match="not one string"):
+        ZeroShotClassifier("a,b", encoder="test-keywords").fit()
+
+
+def test_predict_batch_reports_bad_items_and_keeps_going() -> None:
+    clf = _clf().fit()
+    res = clf.predict_batch(["a goal", "", None, "new chip"])
+    assert res.labels == ["sports", None, None, "technology"]
+    assert set(res.errors) == {1, 2}
+    assert np.isnan(res.proba[1]).all() and not np.isnan(res.proba[3]).any()
+
+
+def test_cache_is_used(tmp_path: Path) -> None:
+    enc = KeywordEncoder()
+    cache = EmbeddingCache(tmp_path)
+    clf = ZeroShotClassifier(TOPIC_LABELS, encoder=enc, cache=cache).fit()
+    clf.predict(["a goal", "a chip"])
+    n = enc.items_encoded
+    clf2 = ZeroShotClassifier(TOPIC_LABELS, encoder=enc, cache=tmp_path).fit()
+    clf2.predict(["a goal", "a chip"])
+    assert enc.items_encoded == n
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    ls = LabelSpace(TOPIC_LABELS, descriptions={"sports": ["tennis match"]}, templates="topic")
+    for method, fit_args in (("similarity", ()), ("knn", (["budget vote"], ["politics"]))):
+        clf = ZeroShotClassifier(ls, encoder="test-keywords", method=method).fit(*fit_args)
+        d = clf.save(tmp_path / method)
+        files = sorted(p.name for p in d.iterdir())
+        assert "config.json" in files and all(f.endswith((".json", ".npy")) for f in files)
+        cfg = json.loads((d / "config.json").read_text())
+        assert cfg["encoder"]["name"] == "test-keywords" and cfg["method"]["name"] == method
+        loaded = load_classifier(d)
+        texts = ["a goal", "vote", "chip and software", "tennis"]
+        np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), rtol=1e-6)
+        assert list(loaded.classes_) == list(clf.classes_)
+        assert loaded.label_space_ == ls
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(SavedModelError, match="no config.json"):
+        load_classifier(tmp_path)
+    d = _clf().fit().save(tmp_path / "m")
+    (d / "class_vectors.npy").unlink()
+    with pytest.raises(SavedModelError, match="missing class_vectors.npy"):
+        load_classifier(d)
+    d = _clf().fit().save(tmp_path / "m2")
+    with pytest.raises(SavedModelError, match="fingerprint"):
+        load_classifier(d, encoder=KeywordEncoder(dim=20))
+    (d / "config.json").write_text("{not json")
+    with pytest.raises(SavedModelError, match="not valid JSON"):
+        load_classifier(d)
+
+
+def test_saved_arrays_load_without_pickle(tmp_path: Path) -> None:
+    d = _clf(method="knn").fit().save(tmp_path / "m")
+    for f in d.glob("*.npy"):
+        np.load(f, allow_pickle=False)  # raises if an object array was written

@@ -1,0 +1,195 @@
+"""The CLI contract: commands, flags, output columns and JSON keys; one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from transzero.cli import main
+
+from .conftest import TOPIC_LABELS, TOPIC_TEXTS
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+LABELS = ",".join(TOPIC_LABELS)
+ENC = ["--encoder", "test-keywords"]
+
+
+@pytest.fixture
+def items_txt(tmp_path: Path) -> Path:
+    p = tmp_path / "items.txt"
+    p.write_text("\n".join(TOPIC_TEXTS.values()) + "\n")
+    return p
+
+
+@pytest.fixture
+def gold_csv(tmp_path: Path) -> Path:
+    p = tmp_path / "gold.csv"
+    with p.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for label, text in TOPIC_TEXTS.items():
+            w.writerow([text, label])
+        w.writerow(["a goal for the team", "sports"])
+    return p
+
+
+def test_classify_txt_to_jsonl_stdout(items_txt: Path, capsys) -> None:
+    code, out, err = run(["classify", str(items_txt), "--labels", LABELS, *ENC], capsys)
+    assert code == 0, err
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert [r["label"] for r in recs] == TOPIC_LABELS
+    assert [r["row"] for r in recs] == [1, 2, 3]
+    r = recs[0]
+    assert set(r) == {"row", "text", "label", "confidence", "error", "probabilities"}
+    assert list(r["probabilities"]) == TOPIC_LABELS
+    assert abs(sum(r["probabilities"].values()) - 1) < 1e-4
+    assert "classified 3/3 rows" in err
+
+
+def test_classify_csv_output_with_bad_rows(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,body\n1,a goal for the team\n2,   \n3,new \xff chip\n4,the budget vote\n")
+    dst = tmp_path / "out.csv"
+    code, out, err = run(["classify", str(src), "--labels", LABELS, *ENC, "--text-column", "body", "-o", str(dst)], capsys)
+    assert code == 0, err
+    rows = list(csv.DictReader(dst.open()))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"], "bad rows are kept in the output"
+    assert [r["label"] for r in rows] == ["sports", "", "", "politics"]
+    assert "empty" in rows[1]["error"] and "UTF-8" in rows[2]["error"]
+    assert {f"p:{c}" for c in TOPIC_LABELS} <= set(rows[0])
+    assert "row 2: text is empty" in err and "row 3: byte 0xff" in err
+    assert "2 bad rows reported" in err
+    code, _, _ = run(["classify", str(src), "--labels", LABELS, *ENC, "--text-column", "body", "-o", str(dst), "--strict"], capsys)
+    assert code == 1
+
+
+def test_classify_jsonl_and_labels_file(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps({"text": t}) for t in TOPIC_TEXTS.values()))
+    lf = tmp_path / "labels.yaml"
+    lf.write_text("sports: games, a goal, a match\npolitics: elections and the parliament\ntechnology: [software, a new chip]\n")
+    dst = tmp_path / "out.jsonl"
+    code, _, err = run(["classify", str(src), "--labels-file", str(lf), *ENC, "-o", str(dst), "--templates", "topic"], capsys)
+    assert code == 0, err
+    assert [json.loads(x)["label"] for x in dst.read_text().splitlines()] == TOPIC_LABELS
+
+
+def test_eval_json_keys(gold_csv: Path, tmp_path: Path, capsys) -> None:
+    js = tmp_path / "m.json"
+    code, out, err = run(["eval", str(gold_csv), *ENC, "--json", str(js)], capsys)
+    assert code == 0, err
+    m = json.loads(js.read_text())
+    for key in ("accuracy", "macro_f1", "mean_per_class_accuracy", "per_class_accuracy", "n", "n_classes",
+                "encoder", "method", "seconds"):
+        assert key in m, key
+    assert m["accuracy"] == 1.0 and m["n"] == 4 and m["n_classes"] == 3
+    assert m["encoder"] == "test-keywords" and m["method"] == "similarity"
+    assert sorted(m["per_class_accuracy"]) == sorted(TOPIC_LABELS)
+    assert "accuracy" in out
+
+
+def test_eval_with_labels_and_custom_columns(tmp_path: Path, capsys) -> None:
+    p = tmp_path / "d.jsonl"
+    p.write_text("\n".join(json.dumps({"body": t, "gold": g}) for g, t in TOPIC_TEXTS.items()) + "\n" + json.dumps({"body": " ", "gold": "sports"}))
+    js = tmp_path / "m.json"
+    preds = tmp_path / "p.jsonl"
+    code, _, err = run(["eval", str(p), "--labels", "technology,politics,sports,health", "--text-column", "body",
+                        "--label-column", "gold", *ENC, "--method", "knn", "--json", str(js), "--predictions", str(preds)], capsys)
+    assert code == 0, err
+    m = json.loads(js.read_text())
+    assert m["n"] == 3 and m["n_classes"] == 4 and m["n_skipped"] == 1 and m["method"] == "knn"
+    assert m["skipped"][0]["row"] == 4
+    lines = [json.loads(x) for x in preds.read_text().splitlines()]
+    assert len(lines) == 4 and lines[0]["gold"] == "sports" and lines[3]["error"]
+
+
+def test_eval_unknown_gold_label(gold_csv: Path, capsys) -> None:
+    code, _, err = run(["eval", str(gold_csv), "--labels", "sports,politics", *ENC], capsys)
+    assert code == 2
+    assert "gold label(s) 'technology' are not among the 2 classes" in err
+
+
+def test_warm_cache_skips_encoding(gold_csv: Path, tmp_path: Path, capsys) -> None:
+    args = ["eval", str(gold_csv), *ENC, "--cache-dir", str(tmp_path / "c"), "--json", str(tmp_path / "m.json")]
+    run(args, capsys)
+    first = json.loads((tmp_path / "m.json").read_text())["cache"]
+    run(args, capsys)
+    second = json.loads((tmp_path / "m.json").read_text())["cache"]
+    assert first["misses"] > 0
+    assert second["misses"] == 0 and second["hits"] == first["hits"] + first["misses"]
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["classify", "{missing}", "--labels", LABELS], "no such file"),
+        (["classify", "{empty}", "--labels", LABELS], "is empty"),
+        (["classify", "{items}", "--labels", "a,a"], "'a' appears twice"),
+        (["classify", "{items}", "--labels", "a,,b"], "label 2 is empty"),
+        (["classify", "{items}", "--labels", LABELS, "--encoder", "nope"], "unknown encoder 'nope'"),
+        (["classify", "{items}", "--labels", LABELS, "--method", "svm"], "unknown method 'svm'"),
+        (["classify", "{items}"], "no classes given"),
+        (["classify", "{items}", "--labels-file", "{badyaml}"], "could not parse"),
+        (["classify", "{items}", "--labels", "a,b", "--labels-file", "{badyaml}"], "not both"),
+        (["classify", "{csv}", "--labels", LABELS], "no column 'text'"),
+        (["classify", "{blank}", "--labels", LABELS], "none of the 2 rows could be classified"),
+        (["classify", "{items}", "--labels", LABELS, "-o", "{out_xlsx}"], "unsupported type .xlsx"),
+        (["eval", "{csv}", "--text-column", "body"], "no column 'label'"),
+    ],
+)
+def test_user_errors_are_one_line(argv: list[str], match: str, tmp_path: Path, items_txt: Path, capsys) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "bad.yaml").write_text("a: [x\n")
+    (tmp_path / "c.csv").write_text("body\nhello\n")
+    (tmp_path / "blank.csv").write_text("text\n \n\t\n")
+    subs = {"{missing}": str(tmp_path / "nope.txt"), "{empty}": str(tmp_path / "empty.txt"), "{items}": str(items_txt),
+            "{badyaml}": str(tmp_path / "bad.yaml"), "{csv}": str(tmp_path / "c.csv"), "{blank}": str(tmp_path / "blank.csv"),
+            "{out_xlsx}": str(tmp_path / "o.xlsx")}
+    argv = [subs.get(a, a) for a in argv]
+    if "--encoder" not in argv:
+        argv += ENC
+    code, _, err = run(argv, capsys)
+    assert code == 2, err
+    assert match in err
+    assert "Traceback" not in err
+    assert err.strip().count("\n") == 0 or err.lower().count("error:") == 1
+
+
+def test_models_lists_offline_encoders(capsys) -> None:
+    code, out, _ = run(["models", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    names = {e["name"]: e for e in data["encoders"]}
+    assert names["minilm-l6"]["available"] and names["minilm-l6"]["size_mb"] > 50
+    assert data["defaults"]["text"] == "minilm-l6"
+    code, out, _ = run(["models"], capsys)
+    assert "minilm-l6-int8" in out
+
+
+def test_save_then_classify_with_model(items_txt: Path, tmp_path: Path, capsys) -> None:
+    d = tmp_path / "clf"
+    code, out, err = run(["save", str(d), "--labels", LABELS, *ENC, "--method", "knn"], capsys)
+    assert code == 0, err
+    code, out, err = run(["classify", str(items_txt), "--model", str(d)], capsys)
+    assert code == 0, err
+    assert [json.loads(x)["label"] for x in out.splitlines()] == TOPIC_LABELS
+    code, _, err = run(["classify", str(items_txt), "--model", str(d), "--labels", "a,b"], capsys)
+    assert code == 2 and "--model already fixes" in err
+
+
+def test_usage_error_is_not_a_traceback(capsys) -> None:
+    code, _, err = run(["classify"], capsys)
+    assert code == 2 and "Missing argument" in err and "Traceback" not in err

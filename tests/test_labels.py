@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transzero import LabelSpace
+from transzero.errors import LabelError
+from transzero.labels import humanize, parse_label_list
+from transzero.templates import TEMPLATE_SETS, resolve_templates
+
+
+def test_names_templates_and_descriptions_make_prompts() -> None:
+    ls = LabelSpace(["card_arrival", "sports"], descriptions={"sports": ["a football match"]}, templates="topic")
+    assert ls.prompts_for("card_arrival")[0] == "card arrival"
+    assert ls.prompts_for("card_arrival")[1] == "This article is about card arrival."
+    assert ls.prompts_for("sports")[-1] == "a football match"
+    prompts, labels = ls.all_prompts()
+    assert len(prompts) == len(labels) == 2 * len(TEMPLATE_SETS["topic"]) + 1
+    assert set(labels.tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize(
+    "names, match",
+    [
+        (["a", "a"], "appears twice"),
+        (["a", " "], "label 2 is empty"),
+        (["a", ""], "label 2 is empty"),
+        (["only"], "at least 2"),
+        (["a", 3], "not text"),
+    ],
+)
+def test_bad_names_are_one_line_errors(names: list, match: str) -> None:
+    with pytest.raises(LabelError, match=match) as exc:
+        LabelSpace(names)
+    assert "\n" not in str(exc.value)
+
+
+def test_descriptions_validation() -> None:
+    with pytest.raises(LabelError, match="unknown label"):
+        LabelSpace(["a", "b"], descriptions={"c": "x"})
+    with pytest.raises(LabelError, match="2 labels"):
+        LabelSpace(["a", "b"], descriptions=["x"])
+    with pytest.raises(LabelError, match="description 1 is empty"):
+        LabelSpace(["a", "b"], descriptions={"a": " "})
+    with pytest.raises(LabelError, match="no description"):
+        LabelSpace(["a", "b"], descriptions={"a": "x"}, use_names=False)
+
+
+def test_templates_validation() -> None:
+    assert resolve_templates(None) == ["{}"]
+    assert resolve_templates("A photo of {}.") == ["A photo of {}."]
+    with pytest.raises(LabelError, match="unknown template set"):
+        resolve_templates("nonsense")
+    with pytest.raises(LabelError, match="exactly once"):
+        resolve_templates(["{} and {}"])
+
+
+def test_parse_label_list_and_humanize() -> None:
+    assert parse_label_list(" a, b ,c") == ["a", "b", "c"]
+    assert humanize("top_up__failed") == "top up failed"
+
+
+@pytest.mark.parametrize(
+    "fname, content",
+    [
+        ("l.yaml", "sports: games and athletes\npolitics:\n  - elections\n  - government\ntech:\n"),
+        ("l.json", json.dumps({"sports": "games and athletes", "politics": ["elections", "government"], "tech": None})),
+        ("l.yml", "templates: ['{} news']\nlabels:\n  sports: games and athletes\n  politics: [elections, government]\n  tech:\n"),
+    ],
+)
+def test_labels_file_shapes(tmp_path: Path, fname: str, content: str) -> None:
+    p = tmp_path / fname
+    p.write_text(content)
+    ls = LabelSpace.from_file(p)
+    assert ls.names == ["sports", "politics", "tech"]
+    assert ls.descriptions["politics"] == ["elections", "government"]
+    assert "tech" not in ls.descriptions
+    if fname == "l.yml":
+        assert ls.templates == ["{} news"]
+
+
+def test_labels_file_list_and_txt(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("- x\n- y\n")
+    (tmp_path / "b.txt").write_text("x\n\ny\n")
+    assert LabelSpace.from_file(tmp_path / "a.yaml").names == ["x", "y"]
+    assert LabelSpace.from_file(tmp_path / "b.txt").names == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    "fname, content, match",
+    [
+        ("bad.yaml", b"a: [unclosed\nb: c\n", r"bad.yaml line \d+: could not parse"),
+        ("bad.json", b'{"a": "x",}', r"bad.json line 1: invalid JSON"),
+        ("bad.yaml", b"\xff\xfe\x00a", "not UTF-8"),
+        ("bad.yaml", b"   \n", "is empty"),
+        ("bad.yaml", b"a: x\na: y\nb: z\n", None),  # YAML keeps the last duplicate key: still valid
+        ("bad.yaml", b"just some words", "got plain text"),
+        ("bad.yaml", b"a: 3\nb: x\n", "description string or a list"),
+        ("bad.yaml", b"- a\n- a\n", "appears twice"),
+    ],
+)
+def test_bad_labels_files(tmp_path: Path, fname: str, content: bytes, match: str | None) -> None:
+    p = tmp_path / fname
+    p.write_bytes(content)
+    if match is None:
+        assert LabelSpace.from_file(p).names == ["a", "b"]
+        return
+    with pytest.raises(LabelError, match=match) as exc:
+        LabelSpace.from_file(p)
+    assert "\n" not in str(exc.value)
+
+
+def test_missing_labels_file(tmp_path: Path) -> None:
+    with pytest.raises(LabelError, match="does not exist"):
+        LabelSpace.from_file(tmp_path / "nope.yaml")
+
+
+def test_embed_is_computed_once_per_encoder(keyword_encoder) -> None:
+    ls = LabelSpace(["sports", "politics"], templates="topic")
+    ce = ls.embed(keyword_encoder)
+    calls = keyword_encoder.calls
+    assert ls.embed(keyword_encoder) is ce
+    assert keyword_encoder.calls == calls
+    assert ce.vectors.shape == (2, keyword_encoder.dim)
+    np.testing.assert_allclose(np.linalg.norm(ce.vectors, axis=1), 1.0, rtol=1e-5)
+    # the ensemble is the normalised mean of the normalised prompt vectors
+    mean = ce.prompt_vectors[ce.prompt_labels == 0].mean(0)
+    np.testing.assert_allclose(ce.vectors[0], mean / np.linalg.norm(mean), rtol=1e-5)
+
+
+def test_dict_round_trip() -> None:
+    ls = LabelSpace(["a", "b"], descriptions={"a": "first"}, templates="default", use_names=True)
+    assert LabelSpace.from_dict(json.loads(json.dumps(ls.to_dict()))) == ls
