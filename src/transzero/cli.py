@@ -347,7 +347,9 @@ def save(
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: runs the app, turning user errors into one line on stderr and exit status 2."""
     try:
-        app(args=argv, prog_name="transzero", standalone_mode=False)
+        rc = app(args=argv, prog_name="transzero", standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except TranszeroError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_USER_ERROR)
