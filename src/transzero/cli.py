@@ -35,6 +35,9 @@ LabelsFileOpt = typer.Option(
     None, "--labels-file", "-f", help="JSON/YAML/TXT labels file: names, or name -> description(s)."
 )
 EncoderOpt = typer.Option(None, "--encoder", "-e", help="Encoder name or scheme:path (see `transzero models`). Default: minilm-l6 for text.")
+BackendOpt = typer.Option(
+    None, "--backend", help="Inference backend of the encoder: torch, onnx (fused fp32, exported once) or int8 (minilm-l6)."
+)
 MethodOpt = typer.Option(None, "--method", "-m", help="Scoring method: similarity (default) or knn.")
 TemplatesOpt = typer.Option(
     None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable."
@@ -83,21 +86,31 @@ def _cache(cache_dir: Optional[Path], no_cache: bool) -> Any:
 
 
 def _build(
-    model: Optional[Path], label_space: Any, encoder: Optional[str], method: Optional[str], cache: Any, batch_size: Optional[int]
+    model: Optional[Path],
+    label_space: Any,
+    encoder: Optional[str],
+    method: Optional[str],
+    cache: Any,
+    batch_size: Optional[int],
+    backend: Optional[str] = None,
 ) -> Any:
     from .classifier import ZeroShotClassifier
-    from .defaults import DEFAULT_METHOD
+    from .defaults import DEFAULT_METHOD, default_encoder
+    from .encoders import create_encoder
 
     if model is not None:
-        if label_space is not None or encoder or method:
-            raise InputError("--model already fixes labels, encoder and method; drop --labels/--encoder/--method")
+        if label_space is not None or encoder or method or backend:
+            raise InputError("--model already fixes labels, encoder and method; drop --labels/--encoder/--method/--backend")
         clf = ZeroShotClassifier.load(model, cache=cache)
         if batch_size:
             clf.batch_size = batch_size
         return clf
     if label_space is None:
         raise LabelError('no classes given; pass --labels "a,b,c" or --labels-file FILE')
-    return ZeroShotClassifier(label_space, encoder=encoder, method=method or DEFAULT_METHOD, cache=cache, batch_size=batch_size).fit()
+    enc: Any = encoder
+    if backend:
+        enc = create_encoder(encoder or default_encoder("text"), backend=backend)
+    return ZeroShotClassifier(label_space, encoder=enc, method=method or DEFAULT_METHOD, cache=cache, batch_size=batch_size).fit()
 
 
 def _report_bad_rows(lines: list[str], quiet: bool, limit: int = 20) -> None:
@@ -115,6 +128,7 @@ def classify(
     labels: Optional[str] = LabelsOpt,
     labels_file: Optional[Path] = LabelsFileOpt,
     encoder: Optional[str] = EncoderOpt,
+    backend: Optional[str] = BackendOpt,
     method: Optional[str] = MethodOpt,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file (.csv, .tsv, .jsonl, .json); default JSONL on stdout."),
     text_column: str = TextColOpt,
@@ -132,7 +146,7 @@ def classify(
 
     t0 = time.perf_counter()
     table = read_text_table(input, text_column=text_column)
-    clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache), batch_size)
+    clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache), batch_size, backend)
     good = table.good
     with _progress(len(good), "encoding", quiet) as cb:
         res = clf.predict_batch([table.texts[i] for i in good], progress=cb)
@@ -176,6 +190,7 @@ def eval_(
     label_column: str = typer.Option("label", "--label-column", help="Column with the gold label."),
     text_column: str = TextColOpt,
     encoder: Optional[str] = EncoderOpt,
+    backend: Optional[str] = BackendOpt,
     method: Optional[str] = MethodOpt,
     templates: Optional[list[str]] = TemplatesOpt,
     model: Optional[Path] = ModelOpt,
@@ -203,7 +218,7 @@ def eval_(
         if not gold_good:
             raise InputError(f"{data}: no usable rows to take the classes from")
         label_space = LabelSpace(sorted(set(gold_good)))  # type: ignore[arg-type]
-    clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size)
+    clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size, backend)
     classes = [str(c) for c in clf.classes_]
     unknown = sorted(set(gold_good) - set(classes))  # type: ignore[arg-type]
     if unknown:
@@ -335,11 +350,12 @@ def save(
     labels: Optional[str] = LabelsOpt,
     labels_file: Optional[Path] = LabelsFileOpt,
     encoder: Optional[str] = EncoderOpt,
+    backend: Optional[str] = BackendOpt,
     method: Optional[str] = MethodOpt,
     templates: Optional[list[str]] = TemplatesOpt,
 ) -> None:
     """Save a configured classifier (labels embedded once) for `--model DIR` or load_classifier()."""
-    clf = _build(None, _label_space(labels, labels_file, templates), encoder, method, False, None)
+    clf = _build(None, _label_space(labels, labels_file, templates), encoder, method, False, None, backend)
     path = clf.save(directory)
     out.print(f"saved {len(clf.classes_)} classes, {clf.encoder_.name} + {_method_name(clf)} -> {path}", highlight=False)
 

@@ -64,7 +64,7 @@ def test_encoders_are_lazy() -> None:
     fp = enc.fingerprint
     assert fp == create_encoder("minilm-l6").fingerprint
     assert fp != create_encoder("minilm-l6", max_length=128).fingerprint
-    assert create_encoder("minilm-l6", backend="onnx").name == "minilm-l6-int8"
+    assert create_encoder("minilm-l6", backend="int8").name == "minilm-l6-int8"
     with pytest.raises(ModelUnavailableError, match="backend"):
         create_encoder("minilm-l6", backend="tpu")
 
@@ -138,3 +138,32 @@ def test_token_batcher_sorts_and_pads(tiny_hf_dir: Path) -> None:
     assert first["input_ids"].shape == (2, 5)  # truncated to max_length
     assert first["attention_mask"].sum(1).tolist() == [5, 5]
     assert batches[1][1]["input_ids"].shape == (1, 3)  # [CLS] goal [SEP], no padding to 5
+
+
+def test_token_budget_batches(tiny_hf_dir: Path) -> None:
+    b = TokenBatcher.from_dir(tiny_hf_dir, max_length=64)
+    texts = ["goal"] * 6 + ["the team won the match and the vote"]  # 3 tokens each, and 10 tokens
+    sizes = [len(i) for i, _ in b.batches(texts, batch_size=100, max_tokens=12)]
+    assert sizes == [1, 4, 2]  # 10 tokens alone; then 12 // 3 = 4 short ones per batch
+    enc = create_encoder(f"hf:{tiny_hf_dir}", max_tokens=8)
+    np.testing.assert_allclose(enc.encode(texts), create_encoder(f"hf:{tiny_hf_dir}").encode(texts), rtol=1e-4, atol=1e-5)
+
+
+def test_hf_onnx_backend_exports_once_and_matches_torch(tiny_hf_dir: Path, _isolated_cache: Path) -> None:
+    pytest.importorskip("onnx")
+    texts = ["the striker scored a goal", "a new phone", "goal"]
+    onnx_enc = create_encoder(f"hf:{tiny_hf_dir}", backend="onnx")
+    assert onnx_enc.backend == "onnx"
+    exported = list((_isolated_cache / "onnx").rglob("model.onnx"))
+    assert len(exported) == 1
+    mtime = exported[0].stat().st_mtime_ns
+    np.testing.assert_allclose(onnx_enc.encode(texts), create_encoder(f"hf:{tiny_hf_dir}").encode(texts), rtol=1e-4, atol=1e-5)
+    again = create_encoder(f"hf:{tiny_hf_dir}", backend="onnx")
+    assert exported[0].stat().st_mtime_ns == mtime, "the export is reused, not redone"
+    assert again.fingerprint == onnx_enc.fingerprint != create_encoder(f"hf:{tiny_hf_dir}").fingerprint
+
+
+def test_unsupported_backends_are_refused() -> None:
+    for name, backend in (("e5-small", "onnx"), ("minilm-l6-int8", "torch"), ("test-keywords", "onnx")):
+        with pytest.raises(ModelUnavailableError, match="backend|unsupported option"):
+            create_encoder(name, backend=backend)

@@ -41,6 +41,8 @@ class Encoder(ABC):
     default_logit_scale: float = 20.0
     #: bump when preprocessing changes so cached vectors are invalidated
     version: str = "1"
+    #: arguments ``create_encoder`` was called with (saved with classifiers)
+    create_kwargs: dict[str, Any] = {}
 
     @property
     @abstractmethod
@@ -55,7 +57,7 @@ class Encoder(ABC):
     def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
         """Encode already validated items."""
 
-    default_batch_size: int = 64
+    default_batch_size: int = 128
 
     @property
     def fingerprint(self) -> str:

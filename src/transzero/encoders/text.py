@@ -84,17 +84,27 @@ class TokenBatcher:
         return cls(Tokenizer.from_file(str(tok_file)), max_length, prefix)
 
     def batches(
-        self, texts: list[str], batch_size: int
+        self, texts: list[str], batch_size: int, max_tokens: int | None = None
     ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
-        """Yield ``(indices, arrays)``; ``arrays`` holds int64 input_ids/attention_mask/token_type_ids."""
+        """Yield ``(indices, arrays)``; ``arrays`` holds int64 input_ids/attention_mask/token_type_ids.
+
+        Texts are sorted by token length (longest first) and cut into batches of at most
+        ``batch_size`` items and at most ``max_tokens`` padded tokens, so long texts go in
+        small batches and short ones in large batches: on CPU the activations then stay in
+        cache and almost no work is spent on padding.
+        """
         if self.prefix:
             texts = [self.prefix + t for t in texts]
         encs = self.tokenizer.encode_batch(texts, add_special_tokens=True)
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
         order = np.argsort(-lengths, kind="stable")
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            width = int(lengths[idx].max())
+        budget = max_tokens if max_tokens else batch_size * int(lengths.max(initial=1))
+        start = 0
+        while start < len(order):
+            width = int(lengths[order[start]])
+            size = max(1, min(batch_size, budget // max(width, 1)))
+            idx = order[start : start + size]
+            start += size
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
             types = np.zeros((len(idx), width), dtype=np.int64)
@@ -144,6 +154,11 @@ class TorchTextEncoder(TextEncoder):
         Prepended to every text (e.g. ``"query: "`` for E5 models).
     num_threads : int, optional
         torch intra-op threads; default: torch's own choice.
+    logit_scale : float
+        Default ``s`` for ``softmax(s * cos)`` (20 = sentence-transformers' training scale).
+    max_tokens : int, optional
+        Padded tokens per forward pass (with ``batch_size`` as a cap on items); long texts
+        then go in small batches. Speed only: the vectors do not depend on it.
     """
 
     backend = "torch"
@@ -159,8 +174,10 @@ class TorchTextEncoder(TextEncoder):
         prefix: str = "",
         num_threads: int | None = None,
         logit_scale: float = 20.0,
+        max_tokens: int | None = 1024,
     ) -> None:
         self.model_dir = _resolve_model_dir(model_dir, name or "hf")
+        self.max_tokens = max_tokens
         self.name = name or f"hf:{self.model_dir}"
         pool_cfg, norm_cfg = read_pooling_config(self.model_dir)
         self.pooling = pooling or pool_cfg
@@ -215,7 +232,7 @@ class TorchTextEncoder(TextEncoder):
         out = np.empty((len(items), self.dim), dtype=np.float32)
         accepts_types = "token_type_ids" in self._model.forward.__code__.co_varnames
         with torch.inference_mode():
-            for idx, arrays in self._batcher.batches(items, batch_size):
+            for idx, arrays in self._batcher.batches(items, batch_size, self.max_tokens):
                 feed = {k: torch.from_numpy(v) for k, v in arrays.items() if k != "token_type_ids" or accepts_types}
                 hidden = self._model(**feed).last_hidden_state.numpy()
                 out[idx] = _pool(hidden, arrays["attention_mask"], self.pooling)
@@ -252,8 +269,10 @@ class OnnxTextEncoder(TextEncoder):
         num_threads: int | None = None,
         logit_scale: float = 20.0,
         dim: int | None = None,
+        max_tokens: int | None = 512,
     ) -> None:
         self.onnx_path = Path(onnx_path).expanduser()
+        self.max_tokens = max_tokens
         if not self.onnx_path.is_file():
             raise ModelUnavailableError(f"{name or 'onnx'}: no ONNX file at {str(self.onnx_path)!r}")
         self.tokenizer_dir = Path(tokenizer_dir).expanduser()
@@ -269,6 +288,25 @@ class OnnxTextEncoder(TextEncoder):
         self._session: Any = None
         self._batcher: TokenBatcher | None = None
 
+    @classmethod
+    def from_transformers(cls, model_dir: str | os.PathLike[str], *, name: str | None = None, **kwargs: Any) -> OnnxTextEncoder:
+        """The ``backend="onnx"`` form of a transformers folder: exported once (fused), then cached.
+
+        The export is keyed by the folder's weights, lives under the cache folder
+        (``$TRANSZERO_CACHE_DIR/onnx``) and is reused by every later run.
+        """
+        from .onnx_export import export_text_encoder, exported_onnx_path
+
+        src = _resolve_model_dir(model_dir, name or "onnx")
+        cfg = json.loads((src / "config.json").read_text())
+        path = export_text_encoder(src, exported_onnx_path(name or src.name, _weights_id(src)))
+        limit = cfg.get("max_position_embeddings")
+        if limit:
+            kwargs["max_length"] = min(int(kwargs.get("max_length", 256)), int(limit))
+        enc = cls(path, src, name=name or f"onnx:{path}", dim=int(cfg["hidden_size"]), **kwargs)
+        enc._source = _weights_id(src)
+        return enc
+
     @property
     def dim(self) -> int:
         if self._dim is None:
@@ -276,9 +314,11 @@ class OnnxTextEncoder(TextEncoder):
         assert self._dim is not None
         return self._dim
 
+    _source: str | None = None  # weights id of the transformers folder an export came from
+
     def _config(self) -> dict[str, Any]:
         return {
-            "weights": _weights_id(self.onnx_path),
+            "weights": self._source or _weights_id(self.onnx_path),
             "tokenizer": _weights_id(self.tokenizer_dir / "tokenizer.json"),
             "pooling": self.pooling,
             "normalize": self.normalize,
@@ -323,7 +363,7 @@ class OnnxTextEncoder(TextEncoder):
         self.load()
         assert self._batcher is not None
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        for idx, arrays in self._batcher.batches(items, batch_size):
+        for idx, arrays in self._batcher.batches(items, batch_size, self.max_tokens):
             out[idx] = self._forward(arrays)
             if progress:
                 progress(len(idx))
