@@ -27,7 +27,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=None, help="default: each encoder's own (token budget)")
-    ap.add_argument("--encoders", default="minilm-l6,minilm-l6-int8,e5-small")
+    ap.add_argument("--encoders", default="minilm-l6,minilm-l6@onnx,minilm-l6-int8",
+                    help="comma-separated names, NAME@BACKEND for a backend (e5-small: ~13 sentences/s, slow)")
     args = ap.parse_args()
     texts = read_text_table(require_data("ag_news", "ag_news_test.csv")).texts[: args.n]
 
@@ -38,7 +39,8 @@ def main() -> None:
     engines = {"sentence-transformers": lambda t: st.encode(t, normalize_embeddings=True, convert_to_numpy=True)}
     encs = {}
     for name in args.encoders.split(","):
-        enc = encs[name] = create_encoder(name)
+        base, _, backend = name.partition("@")
+        enc = encs[name] = create_encoder(base, **({"backend": backend} if backend else {}))
         enc.load()
         engines[name] = lambda t, enc=enc: enc.encode(t, batch_size=args.batch_size)
     for f in engines.values():  # warm-up: thread pools, allocators, lazy init
