@@ -137,13 +137,13 @@ def _resolve_model_dir(path: str | os.PathLike[str], what: str) -> Path:
     return p
 
 
-class TorchTextEncoder(TextEncoder):
-    """A transformers encoder (BERT-like) run with torch, mean/CLS/max pooled.
+class _TokenizedTextEncoder(TextEncoder):
+    """Shared parts of encoders fed by a :class:`TokenBatcher` and pooled here.
 
     Parameters
     ----------
-    model_dir : path
-        Folder with ``config.json``, weights (safetensors preferred) and ``tokenizer.json``.
+    tokenizer_dir : path
+        Folder with ``tokenizer.json`` (and optionally a sentence-transformers pooling config).
     name : str
         Name reported in results and used in the cache key.
     max_length : int
@@ -153,7 +153,7 @@ class TorchTextEncoder(TextEncoder):
     prefix : str
         Prepended to every text (e.g. ``"query: "`` for E5 models).
     num_threads : int, optional
-        torch intra-op threads; default: torch's own choice.
+        Intra-op threads of the engine; default: the engine's own choice.
     logit_scale : float
         Default ``s`` for ``softmax(s * cos)`` (20 = sentence-transformers' training scale).
     max_tokens : int, optional
@@ -161,13 +161,11 @@ class TorchTextEncoder(TextEncoder):
         then go in small batches. Speed only: the vectors do not depend on it.
     """
 
-    backend = "torch"
-
     def __init__(
         self,
-        model_dir: str | os.PathLike[str],
+        tokenizer_dir: Path,
         *,
-        name: str | None = None,
+        name: str,
         max_length: int = 256,
         pooling: str | None = None,
         normalize: bool | None = None,
@@ -176,18 +174,74 @@ class TorchTextEncoder(TextEncoder):
         logit_scale: float = 20.0,
         max_tokens: int | None = 1024,
     ) -> None:
-        self.model_dir = _resolve_model_dir(model_dir, name or "hf")
-        self.max_tokens = max_tokens
-        self.name = name or f"hf:{self.model_dir}"
-        pool_cfg, norm_cfg = read_pooling_config(self.model_dir)
+        self.tokenizer_dir = tokenizer_dir
+        self.name = name
+        pool_cfg, norm_cfg = read_pooling_config(tokenizer_dir)
         self.pooling = pooling or pool_cfg
         self.normalize = norm_cfg if normalize is None else normalize
         self.max_length = max_length
         self.prefix = prefix
         self.num_threads = num_threads
         self.default_logit_scale = logit_scale
-        self._model: Any = None
+        self.max_tokens = max_tokens
         self._batcher: TokenBatcher | None = None
+
+    def _weights(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "weights": self._weights(),
+            "tokenizer": _weights_id(self.tokenizer_dir / "tokenizer.json") if (self.tokenizer_dir / "tokenizer.json").is_file() else None,
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "prefix": self.prefix,
+            "max_length": self.max_length,
+        }
+
+    def load(self) -> None:
+        """Load the tokenizer and the model now (otherwise done on the first encode)."""
+        if self._batcher is None:
+            self._load_model()
+            self._batcher = TokenBatcher.from_dir(self.tokenizer_dir, self.max_length, self.prefix)
+
+    def _load_model(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _forward(self, arrays: dict[str, np.ndarray]) -> np.ndarray:  # pragma: no cover - abstract
+        """Token arrays -> hidden states (B, L, D) or pooled vectors (B, D)."""
+        raise NotImplementedError
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        self.load()
+        assert self._batcher is not None
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        for idx, arrays in self._batcher.batches(items, batch_size, self.max_tokens):
+            h = self._forward(arrays)
+            out[idx] = _pool(h, arrays["attention_mask"], self.pooling) if h.ndim == 3 else h
+            if progress:
+                progress(len(idx))
+        return l2_normalize(out) if self.normalize else out
+
+
+class TorchTextEncoder(_TokenizedTextEncoder):
+    """A transformers encoder (BERT-like) run with torch, mean/CLS/max pooled.
+
+    Parameters
+    ----------
+    model_dir : path
+        Folder with ``config.json``, weights (safetensors preferred) and ``tokenizer.json``.
+    **kwargs
+        See :class:`_TokenizedTextEncoder` (``name``, ``max_length``, ``pooling``,
+        ``normalize``, ``prefix``, ``num_threads``, ``logit_scale``, ``max_tokens``).
+    """
+
+    backend = "torch"
+
+    def __init__(self, model_dir: str | os.PathLike[str], *, name: str | None = None, **kwargs: Any) -> None:
+        self.model_dir = _resolve_model_dir(model_dir, name or "hf")
+        super().__init__(self.model_dir, name=name or f"hf:{self.model_dir}", **kwargs)
+        self._model: Any = None
         cfg = json.loads((self.model_dir / "config.json").read_text())
         self._dim = int(cfg.get("hidden_size") or cfg.get("d_model") or cfg.get("dim"))
         limit = cfg.get("max_position_embeddings")
@@ -198,19 +252,10 @@ class TorchTextEncoder(TextEncoder):
     def dim(self) -> int:
         return self._dim
 
-    def _config(self) -> dict[str, Any]:
-        return {
-            "weights": _weights_id(self.model_dir),
-            "pooling": self.pooling,
-            "normalize": self.normalize,
-            "prefix": self.prefix,
-            "max_length": self.max_length,
-        }
+    def _weights(self) -> str:
+        return _weights_id(self.model_dir)
 
-    def load(self) -> None:
-        """Load tokenizer and weights now (otherwise done on the first encode)."""
-        if self._model is not None:
-            return
+    def _load_model(self) -> None:
         import torch
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
@@ -219,29 +264,18 @@ class TorchTextEncoder(TextEncoder):
         hf_logging.disable_progress_bar()
         if self.num_threads:
             torch.set_num_threads(int(self.num_threads))
-        self._batcher = TokenBatcher.from_dir(self.model_dir, self.max_length, self.prefix)
-        model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
-        model.eval()
-        self._model = model
+        self._model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True).eval()
+        self._accepts_types = "token_type_ids" in self._model.forward.__code__.co_varnames
 
-    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+    def _forward(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        self.load()
-        assert self._batcher is not None
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        accepts_types = "token_type_ids" in self._model.forward.__code__.co_varnames
+        feed = {k: torch.from_numpy(v) for k, v in arrays.items() if k != "token_type_ids" or self._accepts_types}
         with torch.inference_mode():
-            for idx, arrays in self._batcher.batches(items, batch_size, self.max_tokens):
-                feed = {k: torch.from_numpy(v) for k, v in arrays.items() if k != "token_type_ids" or accepts_types}
-                hidden = self._model(**feed).last_hidden_state.numpy()
-                out[idx] = _pool(hidden, arrays["attention_mask"], self.pooling)
-                if progress:
-                    progress(len(idx))
-        return l2_normalize(out) if self.normalize else out
+            return self._model(**feed).last_hidden_state.numpy()
 
 
-class OnnxTextEncoder(TextEncoder):
+class OnnxTextEncoder(_TokenizedTextEncoder):
     """A transformer exported to ONNX, run with onnxruntime; tokenized with ``tokenizers``.
 
     Parameters
@@ -252,9 +286,14 @@ class OnnxTextEncoder(TextEncoder):
     tokenizer_dir : path
         Folder holding the matching ``tokenizer.json`` (and optionally a
         sentence-transformers pooling config).
+    dim : int, optional
+        Output dimension, when known without opening the model.
+    **kwargs
+        See :class:`_TokenizedTextEncoder`; ``max_tokens`` defaults to 512 here.
     """
 
     backend = "onnx"
+    _source: str | None = None  # weights id of the transformers folder an export came from
 
     def __init__(
         self,
@@ -262,31 +301,16 @@ class OnnxTextEncoder(TextEncoder):
         tokenizer_dir: str | os.PathLike[str],
         *,
         name: str | None = None,
-        max_length: int = 256,
-        pooling: str | None = None,
-        normalize: bool | None = None,
-        prefix: str = "",
-        num_threads: int | None = None,
-        logit_scale: float = 20.0,
         dim: int | None = None,
-        max_tokens: int | None = 512,
+        **kwargs: Any,
     ) -> None:
         self.onnx_path = Path(onnx_path).expanduser()
-        self.max_tokens = max_tokens
         if not self.onnx_path.is_file():
             raise ModelUnavailableError(f"{name or 'onnx'}: no ONNX file at {str(self.onnx_path)!r}")
-        self.tokenizer_dir = Path(tokenizer_dir).expanduser()
-        self.name = name or f"onnx:{self.onnx_path}"
-        pool_cfg, norm_cfg = read_pooling_config(self.tokenizer_dir)
-        self.pooling = pooling or pool_cfg
-        self.normalize = norm_cfg if normalize is None else normalize
-        self.max_length = max_length
-        self.prefix = prefix
-        self.num_threads = num_threads
-        self.default_logit_scale = logit_scale
+        kwargs.setdefault("max_tokens", 512)
+        super().__init__(Path(tokenizer_dir).expanduser(), name=name or f"onnx:{self.onnx_path}", **kwargs)
         self._dim = dim
         self._session: Any = None
-        self._batcher: TokenBatcher | None = None
 
     @classmethod
     def from_transformers(cls, model_dir: str | os.PathLike[str], *, name: str | None = None, **kwargs: Any) -> OnnxTextEncoder:
@@ -314,22 +338,10 @@ class OnnxTextEncoder(TextEncoder):
         assert self._dim is not None
         return self._dim
 
-    _source: str | None = None  # weights id of the transformers folder an export came from
+    def _weights(self) -> str:
+        return self._source or _weights_id(self.onnx_path)
 
-    def _config(self) -> dict[str, Any]:
-        return {
-            "weights": self._source or _weights_id(self.onnx_path),
-            "tokenizer": _weights_id(self.tokenizer_dir / "tokenizer.json"),
-            "pooling": self.pooling,
-            "normalize": self.normalize,
-            "prefix": self.prefix,
-            "max_length": self.max_length,
-        }
-
-    def load(self) -> None:
-        """Create the onnxruntime session and tokenizer now."""
-        if self._session is not None:
-            return
+    def _load_model(self) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -340,34 +352,15 @@ class OnnxTextEncoder(TextEncoder):
         self._inputs = {i.name for i in self._session.get_inputs()}
         outs = self._session.get_outputs()
         self._output = next((o.name for o in outs if o.name == "sentence_embedding"), outs[0].name)
-        shape = outs[0].shape
-        if self._dim is None and isinstance(shape[-1], int):
-            self._dim = int(shape[-1])
-        self._batcher = TokenBatcher.from_dir(self.tokenizer_dir, self.max_length, self.prefix)
         if self._dim is None:
-            self._dim = int(self._run(["x"])[0].shape[-1])
-
-    def _run(self, texts: list[str]) -> np.ndarray:
-        assert self._batcher is not None
-        _, arrays = next(self._batcher.batches(texts, len(texts)))
-        return self._forward(arrays)
+            width = outs[0].shape[-1]
+            if not isinstance(width, int):
+                raise ModelUnavailableError(f"{self.name}: output width is symbolic; pass dim= to OnnxTextEncoder")
+            self._dim = int(width)
 
     def _forward(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         feed = {k: v for k, v in arrays.items() if k in self._inputs}
-        out = self._session.run([self._output], feed)[0]
-        if out.ndim == 3:
-            out = _pool(out, arrays["attention_mask"], self.pooling)
-        return out
-
-    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
-        self.load()
-        assert self._batcher is not None
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        for idx, arrays in self._batcher.batches(items, batch_size, self.max_tokens):
-            out[idx] = self._forward(arrays)
-            if progress:
-                progress(len(idx))
-        return l2_normalize(out) if self.normalize else out
+        return self._session.run([self._output], feed)[0]
 
 
 class E5Encoder(TextEncoder):
