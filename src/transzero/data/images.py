@@ -1,0 +1,170 @@
+"""Image items: robust decoding and torchvision-free preprocessing (PIL + numpy).
+
+Every way an image file can be bad (0 bytes, not an image, truncated, too large to
+decode in bounded memory) raises a one-line :class:`~transzero.errors.InputError`
+naming the file; batch callers report it and go on. Unusual modes (grayscale, RGBA,
+palette, CMYK, 16-bit) are converted to 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "ImagePreprocess", "load_image", "is_image_item"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+#: images above this many pixels are decoded at reduced scale (JPEG) or refused (other formats)
+MAX_PIXELS = 64_000_000
+
+
+def is_image_item(item: Any) -> bool:
+    """True for image paths (by suffix), PIL images and HxW[xC] uint8 arrays."""
+    if isinstance(item, (str, os.PathLike)):
+        return Path(item).suffix.lower() in IMAGE_SUFFIXES
+    if isinstance(item, np.ndarray):
+        return item.ndim in (2, 3)
+    return type(item).__module__.startswith("PIL.")
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, (str, os.PathLike)):
+        return str(item)
+    return f"<{type(item).__name__}>"
+
+
+def load_image(item: Any, *, target: int = 224) -> Any:
+    """Decode ``item`` (path, bytes, PIL image or uint8 array) into an 8-bit RGB PIL image.
+
+    ``target`` is the smallest side the caller needs; huge JPEGs are decoded at the
+    largest power-of-two reduction that still covers it, so memory stays bounded.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    name = _describe(item)
+    if isinstance(item, np.ndarray):
+        arr = item
+        if arr.dtype != np.uint8:
+            raise InputError(f"{name}: array dtype {arr.dtype}; pass uint8 HxWx3 (or HxW) pixels")
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
+            raise InputError(f"{name}: array shape {arr.shape}; pass HxW, HxWx1, HxWx3 or HxWx4 pixels")
+        img = Image.fromarray(arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr)
+    elif isinstance(item, Image.Image):
+        img = item
+    else:
+        if isinstance(item, (bytes, bytearray)):
+            src: Any = io.BytesIO(item)
+        else:
+            p = Path(item)
+            if not p.is_file():
+                raise InputError(f"{name}: no such file; check the path")
+            if p.stat().st_size == 0:
+                raise InputError(f"{name}: file is empty (0 bytes); re-export or remove it")
+            src = str(p)
+        try:
+            img = Image.open(src)
+        except Image.DecompressionBombError:
+            raise InputError(f"{name}: too large to decode safely; downscale it first") from None
+        except UnidentifiedImageError:
+            raise InputError(f"{name}: not an image file PIL can read; convert it to JPEG or PNG") from None
+        except OSError as exc:
+            raise InputError(f"{name}: corrupt or truncated image ({exc}); re-export it") from None
+    w, h = img.size
+    if w < 1 or h < 1:
+        raise InputError(f"{name}: image has no pixels ({w}x{h})")
+    if w * h > MAX_PIXELS:
+        if getattr(img, "format", None) == "JPEG":
+            img.draft("RGB", (max(target, w * target // min(w, h)), max(target, h * target // min(w, h))))
+        if img.size[0] * img.size[1] > MAX_PIXELS:
+            raise InputError(
+                f"{name}: {w}x{h} pixels is too large to decode safely (limit {MAX_PIXELS:,}); downscale it first"
+            )
+    try:
+        img.load()
+    except Image.DecompressionBombError:
+        raise InputError(f"{name}: {w}x{h} pixels is too large to decode safely; downscale it first") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{name}: corrupt or truncated image ({exc}); re-export it") from None
+    return _to_rgb(img)
+
+
+def _to_rgb(img: Any) -> Any:
+    from PIL import Image
+
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        arr = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr).convert("RGB")
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min(initial=0)), float(arr.max(initial=1))
+        arr = ((arr - lo) / max(hi - lo, 1e-12) * 255.0).astype(np.uint8)
+        return Image.fromarray(arr).convert("RGB")
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
+
+
+@dataclass(frozen=True)
+class ImagePreprocess:
+    """Resize the shorter side to ``size / crop_pct``, center-crop ``size``, scale pixels.
+
+    ``scaling="lite"`` maps pixels to ``(x - 127) / 128`` (what the EfficientNet-Lite
+    checkpoints were trained with); ``"imagenet"`` uses the ImageNet mean/std;
+    ``"clip"`` the CLIP mean/std; ``"unit"`` maps to [0, 1].
+    """
+
+    size: int = 224
+    crop_pct: float = 0.875
+    scaling: str = "lite"
+    resample: str = "bicubic"
+
+    _STATS = {
+        "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+        "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
+    }
+
+    def __call__(self, img: Any) -> np.ndarray:
+        """RGB PIL image -> float32 array (3, size, size)."""
+        from PIL import Image
+
+        resample = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}[self.resample]
+        w, h = img.size
+        short = int(round(self.size / self.crop_pct))
+        scale = short / min(w, h)
+        nw, nh = max(self.size, int(round(w * scale))), max(self.size, int(round(h * scale)))
+        if (nw, nh) != (w, h):
+            img = img.resize((nw, nh), resample, reducing_gap=3.0 if scale < 0.5 else None)
+        left, top = (nw - self.size) // 2, (nh - self.size) // 2
+        img = img.crop((left, top, left + self.size, top + self.size))
+        x = np.asarray(img, dtype=np.float32)
+        if self.scaling == "lite":
+            x = (x - 127.0) / 128.0
+        elif self.scaling == "unit":
+            x = x / 255.0
+        elif self.scaling in self._STATS:
+            mean, std = self._STATS[self.scaling]
+            x = (x / 255.0 - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+        else:
+            raise InputError(f"unknown pixel scaling {self.scaling!r}; use lite, imagenet, clip or unit")
+        return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings (saved in fingerprints and model configs)."""
+        return {"size": self.size, "crop_pct": self.crop_pct, "scaling": self.scaling, "resample": self.resample}

