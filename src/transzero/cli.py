@@ -34,11 +34,13 @@ LabelsOpt = typer.Option(None, "--labels", "-l", help='Comma-separated class nam
 LabelsFileOpt = typer.Option(
     None, "--labels-file", "-f", help="JSON/YAML/TXT labels file: names, or name -> description(s)."
 )
-EncoderOpt = typer.Option(None, "--encoder", "-e", help="Encoder name or scheme:path (see `transzero models`). Default: minilm-l6 for text.")
+EncoderOpt = typer.Option(
+    None, "--encoder", "-e", help="Encoder name or scheme:path (see `transzero models`). Default: minilm-l6 for text, efficientnet-lite0 for images."
+)
 BackendOpt = typer.Option(
     None, "--backend", help="Inference backend of the encoder: torch, onnx (fused fp32, exported once) or int8 (minilm-l6)."
 )
-MethodOpt = typer.Option(None, "--method", "-m", help="Scoring method: similarity (default) or knn.")
+MethodOpt = typer.Option(None, "--method", "-m", help="Scoring method: similarity (text default), knn, conse (image default).")
 TemplatesOpt = typer.Option(
     None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable."
 )
@@ -85,6 +87,16 @@ def _cache(cache_dir: Optional[Path], no_cache: bool) -> Any:
     return False if no_cache else EmbeddingCache(cache_dir)
 
 
+def _read_items(path: Path, text_column: str, label_column: Optional[str]) -> tuple[str, Any]:
+    """Detect the input's modality and read it: ``("image", table)`` or ``("text", table)``."""
+    from .data import read_text_table
+    from .data.image_folder import looks_like_images, read_image_table
+
+    if looks_like_images(path):
+        return "image", read_image_table(path, with_labels=label_column is not None)
+    return "text", read_text_table(path, text_column=text_column, label_column=label_column)
+
+
 def _build(
     model: Optional[Path],
     label_space: Any,
@@ -93,9 +105,10 @@ def _build(
     cache: Any,
     batch_size: Optional[int],
     backend: Optional[str] = None,
+    modality: str = "text",
 ) -> Any:
     from .classifier import ZeroShotClassifier
-    from .defaults import DEFAULT_METHOD, default_encoder
+    from .defaults import default_encoder, default_method
     from .encoders import create_encoder
 
     if model is not None:
@@ -107,10 +120,15 @@ def _build(
         return clf
     if label_space is None:
         raise LabelError('no classes given; pass --labels "a,b,c" or --labels-file FILE')
-    enc: Any = encoder
-    if backend:
-        enc = create_encoder(encoder or default_encoder("text"), backend=backend)
-    return ZeroShotClassifier(label_space, encoder=enc, method=method or DEFAULT_METHOD, cache=cache, batch_size=batch_size).fit()
+    enc = create_encoder(encoder or default_encoder(modality), **({"backend": backend} if backend else {}))
+    if enc.modality != modality:
+        raise InputError(
+            f"the input holds {modality} items but encoder {enc.name} encodes {enc.modality}; "
+            f"pass --encoder {default_encoder(modality)} (see `transzero models`)"
+        )
+    return ZeroShotClassifier(
+        label_space, encoder=enc, method=method or default_method(modality), cache=cache, batch_size=batch_size
+    ).fit()
 
 
 def _report_bad_rows(lines: list[str], quiet: bool, limit: int = 20) -> None:
@@ -124,7 +142,7 @@ def _report_bad_rows(lines: list[str], quiet: bool, limit: int = 20) -> None:
 
 @app.command()
 def classify(
-    input: Path = typer.Argument(..., help="Items: .txt (one per line), .csv/.tsv or .jsonl."),
+    input: Path = typer.Argument(..., help="Items: .txt (one per line), .csv/.tsv, .jsonl; or images: a folder or a .txt of image paths."),
     labels: Optional[str] = LabelsOpt,
     labels_file: Optional[Path] = LabelsFileOpt,
     encoder: Optional[str] = EncoderOpt,
@@ -140,13 +158,13 @@ def classify(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any row is bad (they are still reported)."),
     quiet: bool = QuietOpt,
 ) -> None:
-    """Classify every item of INPUT; write the label and per-class probabilities of each row."""
-    from .data import read_text_table
+    """Classify every item of INPUT (texts, or images: a folder or a list of image paths)."""
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
-    table = read_text_table(input, text_column=text_column)
-    clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache), batch_size, backend)
+    modality, table = _read_items(input, text_column, None)
+    clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache),
+                 batch_size, backend, modality)
     good = table.good
     with _progress(len(good), "encoding", quiet) as cb:
         res = clf.predict_batch([table.texts[i] for i in good], progress=cb)
@@ -163,7 +181,7 @@ def classify(
             proba[i] = res.proba[j]
             preds[i] = res.labels[j]
     ids = [r.get("id") for r in table.records] if any("id" in r for r in table.records) else None
-    col = "text" if input.suffix.lower() == ".txt" else text_column
+    col = "text" if input.suffix.lower() == ".txt" or modality == "image" else text_column
     texts = [table.raw_text(i, col) for i in range(n)]
     records = prediction_records(table.rows, texts, preds, proba, res.classes, errors, ids)
     write_predictions(records, res.classes, output)
@@ -184,7 +202,7 @@ def classify(
 
 @app.command(name="eval")
 def eval_(
-    data: Path = typer.Argument(..., help="CSV/TSV/JSONL with a text and a gold-label column."),
+    data: Path = typer.Argument(..., help="CSV/TSV/JSONL with a text and a gold-label column, or an image folder DIR/<class>/*."),
     labels: Optional[str] = LabelsOpt,
     labels_file: Optional[Path] = LabelsFileOpt,
     label_column: str = typer.Option("label", "--label-column", help="Column with the gold label."),
@@ -201,13 +219,12 @@ def eval_(
     batch_size: Optional[int] = BatchOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Zero-shot evaluation against gold labels: accuracy, macro-F1, per-class accuracy, ECE."""
-    from .data import read_text_table
+    """Zero-shot evaluation against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*)."""
     from .evaluate import classification_report
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
-    table = read_text_table(data, text_column=text_column, label_column=label_column)
+    modality, table = _read_items(data, text_column, label_column)
     assert table.labels is not None
     label_space = _label_space(labels, labels_file, templates)
     good = table.good
@@ -218,7 +235,7 @@ def eval_(
         if not gold_good:
             raise InputError(f"{data}: no usable rows to take the classes from")
         label_space = LabelSpace(sorted(set(gold_good)))  # type: ignore[arg-type]
-    clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size, backend)
+    clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size, backend, modality)
     classes = [str(c) for c in clf.classes_]
     unknown = sorted(set(gold_good) - set(classes))  # type: ignore[arg-type]
     if unknown:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 #: encoder used for a modality when ``--encoder`` / ``encoder=`` is not given
-DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6"}
+DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-lite0"}
 #: method used when ``--method`` / ``method=`` is not given
 DEFAULT_METHOD = "similarity"
+#: per-modality default method (image backbones have no text tower: a concept bridge)
+DEFAULT_METHODS: dict[str, str] = {"text": "similarity", "image": "conse"}
 
 
 def default_encoder(modality: str = "text") -> str:
     """The default encoder name for ``modality``."""
     return DEFAULT_ENCODERS[modality]
+
+
+def default_method(modality: str = "text") -> str:
+    """The default method name for ``modality``."""
+    return DEFAULT_METHODS.get(modality, DEFAULT_METHOD)

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ._util import default_cache_dir
-from .encoders.base import Encoder, ProgressCallback
+from .encoders.base import Encoder, ProgressCallback, _strip_item_prefix
+from .errors import InputError
 
 __all__ = ["EmbeddingCache", "CacheStats", "item_key"]
 
@@ -112,38 +113,74 @@ class EmbeddingCache:
         batch_size: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> np.ndarray:
-        """``encoder.encode(items)``, reading hits from disk and storing the misses."""
+        """``encoder.encode(items)``, reading hits from disk and storing the misses.
+
+        Raises :class:`~transzero.errors.InputError` naming the first bad item.
+        """
         items = encoder.validate(items)
-        keys = [item_key(it) for it in items]
-        found = self.lookup(encoder, keys)
-        out = np.empty((len(items), encoder.dim), dtype=np.float32)
-        miss_idx: list[int] = []
+        out, errors = self.encode_report(encoder, items, batch_size=batch_size, progress=progress)
+        if errors:
+            i = min(errors)
+            raise InputError(f"item {i}: {errors[i]}")
+        return out
+
+    def encode_report(
+        self,
+        encoder: Encoder,
+        items: Sequence[Any],
+        *,
+        batch_size: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """Like :meth:`encode`, but bad items are reported (NaN rows) and the rest encoded and cached."""
+        items = list(items)
+        errors: dict[int, str] = {}
+        keys: dict[int, str] = {}
+        for i, it in enumerate(items):
+            try:
+                encoder.validate([it])
+                keys[i] = encoder.cache_key(it)
+            except InputError as exc:
+                errors[i] = _strip_item_prefix(str(exc))
+            except OSError as exc:
+                errors[i] = f"cannot read ({exc.strerror or exc}); check the file"
+        if progress and errors:
+            progress(len(errors))
+        found = self.lookup(encoder, list(keys.values()))
+        out = np.full((len(items), encoder.dim), np.nan, dtype=np.float32)
         first_of: dict[str, int] = {}
-        for i, k in enumerate(keys):
+        miss_idx: list[int] = []
+        dup: list[int] = []
+        for i, k in keys.items():
             v = found.get(k)
             if v is not None:
                 out[i] = v
             elif k in first_of:
-                continue  # duplicate of an earlier miss, filled below
+                dup.append(i)  # same content as an earlier miss: encoded once
             else:
                 first_of[k] = i
                 miss_idx.append(i)
-        n_hits = len(items) - sum(1 for k in keys if k not in found)
+        n_hits = len(keys) - len(miss_idx) - len(dup)
         self.stats.hits += n_hits
         if progress and n_hits:
             progress(n_hits)
         for start in range(0, len(miss_idx), self.chunk_size):
             part = miss_idx[start : start + self.chunk_size]
-            vecs = encoder.encode([items[i] for i in part], batch_size=batch_size, progress=progress)
+            vecs, errs = encoder.encode_report([items[i] for i in part], batch_size=batch_size, progress=progress)
             out[part] = vecs
-            self.put(encoder, [keys[i] for i in part], vecs)
+            ok = [j for j in range(len(part)) if j not in errs]
+            self.put(encoder, [keys[part[j]] for j in ok], vecs[ok])
+            errors.update({part[j]: m for j, m in errs.items()})
             self.stats.misses += len(part)
-        dup = [i for i, k in enumerate(keys) if k not in found and first_of[k] != i]
         for i in dup:
-            out[i] = out[first_of[keys[i]]]
+            src = first_of[keys[i]]
+            if src in errors:
+                errors[i] = errors[src]
+            else:
+                out[i] = out[src]
         if progress and dup:
             progress(len(dup))
-        return out
+        return out, errors
 
     def close(self) -> None:
         """Close the open SQLite connections."""

@@ -28,6 +28,17 @@ TEMPLATE_SETS: dict[str, list[str]] = {
         "A {} opinion.",
         "It was {}.",
     ],
+    # images: a compact subset of CLIP's ImageNet prompts (the full 80: concepts.imagenet_templates())
+    "photo": [
+        "a photo of a {}.",
+        "a blurry photo of a {}.",
+        "a low resolution photo of a {}.",
+        "a close-up photo of a {}.",
+        "a photo of the large {}.",
+        "a photo of the small {}.",
+        "a bright photo of a {}.",
+        "a cropped photo of a {}.",
+    ],
     "intent": [
         "{}",
         "The customer is asking about {}.",

@@ -69,6 +69,12 @@ class Encoder(ABC):
         """Check every item; raise :class:`InputError` naming the first bad one."""
         return list(items)
 
+    def cache_key(self, item: Any) -> str:
+        """Content hash of an item for the embedding cache (texts by their characters)."""
+        from ..store import item_key
+
+        return item_key(item)
+
     def encode(
         self,
         items: Sequence[Any],
@@ -95,8 +101,54 @@ class Encoder(ABC):
         out = self._encode(items, int(batch_size or self.default_batch_size), progress)
         return np.ascontiguousarray(out, dtype=np.float32)
 
+    def encode_report(
+        self,
+        items: Sequence[Any],
+        *,
+        batch_size: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """Like :meth:`encode`, but bad items are reported instead of failing the batch.
+
+        Returns
+        -------
+        vectors : ndarray (N, D)
+            Rows of bad items are NaN.
+        errors : dict int -> str
+            Index of each bad item and why.
+        """
+        items = list(items)
+        errors: dict[int, str] = {}
+        good: list[int] = []
+        for i, it in enumerate(items):
+            try:
+                self.validate([it])
+            except InputError as exc:
+                errors[i] = _strip_item_prefix(str(exc))
+                continue
+            good.append(i)
+        if progress and errors:
+            progress(len(errors))
+        out = np.full((len(items), self.dim), np.nan, dtype=np.float32)
+        if good:
+            vecs, errs = self._encode_report([items[i] for i in good], int(batch_size or self.default_batch_size), progress)
+            out[good] = vecs
+            errors.update({good[j]: m for j, m in errs.items()})
+        return out, errors
+
+    def _encode_report(
+        self, items: list[Any], batch_size: int, progress: ProgressCallback | None
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """Encode validated items; encoders whose items can fail late (image decoding) override this."""
+        return self._encode(items, batch_size, progress), {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r})"
+
+
+def _strip_item_prefix(msg: str) -> str:
+    """``"item 3: text is empty"`` -> ``"text is empty"`` (the caller names the row)."""
+    return msg.split(": ", 1)[1] if msg.startswith("item ") and ": " in msg else msg
 
 
 class TextEncoder(Encoder):

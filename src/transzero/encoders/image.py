@@ -46,42 +46,83 @@ class ImageEncoder(Encoder):
                 )
         return out
 
+    def cache_key(self, item: Any) -> str:
+        """Images given as paths are keyed by the file's bytes, not by its name."""
+        from ..store import item_key
+
+        if isinstance(item, (str, os.PathLike)):
+            return item_key(Path(item))
+        if type(item).__module__.startswith("PIL."):
+            return item_key(np.asarray(item.convert("RGB")))
+        return item_key(item)
+
     def _pixels(self, item: Any) -> np.ndarray:
         return self.preprocess(load_image(item, target=self.preprocess.size))
 
-    def pixel_batches(self, items: list[Any], batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(start, pixels (B, 3, S, S))``, decoding the next batch while the caller runs the model.
+    def pixel_batches(
+        self, items: list[Any], batch_size: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, dict[int, str]]]:
+        """Yield ``(indices, pixels (B, 3, S, S), errors)`` per batch, decoding ahead of the model.
 
-        Raises :class:`InputError` naming the first bad item.
+        ``indices`` are the positions of the decoded items; ``errors`` maps positions of items
+        that could not be decoded to the reason. A thread pool decodes and resizes the next
+        batch while the caller runs the model on this one (PIL releases the GIL).
         """
-        def load(chunk: list[Any], start: int) -> np.ndarray:
-            arrays = []
-            for j, it in enumerate(chunk):
-                try:
-                    arrays.append(self._pixels(it))
-                except InputError as exc:
-                    raise InputError(f"item {start + j}: {exc}") from None
-            return np.stack(arrays)
+        def load(i: int) -> np.ndarray | str:
+            try:
+                return self._pixels(items[i])
+            except InputError as exc:
+                return str(exc)
 
-        workers = max(1, int(self.num_workers))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending: list[tuple[int, Future[np.ndarray]]] = []
+        with ThreadPoolExecutor(max_workers=max(1, int(self.num_workers))) as pool:
             starts = list(range(0, len(items), batch_size))
-            # split each batch across the workers, keep one batch in flight ahead of the model
-            def submit(start: int) -> tuple[int, list[Future[np.ndarray]]]:
-                chunk = items[start : start + batch_size]
-                step = max(1, -(-len(chunk) // workers))
-                return start, [pool.submit(load, chunk[k : k + step], start + k) for k in range(0, len(chunk), step)]
 
-            queue = [submit(s) for s in starts[:2]]
-            nxt = 2
+            def submit(start: int) -> list[tuple[int, Future[np.ndarray | str]]]:
+                return [(i, pool.submit(load, i)) for i in range(start, min(start + batch_size, len(items)))]
+
+            queue = [submit(s) for s in starts[:2]]  # this batch and the next one
+            pending = starts[2:]
             while queue:
-                start, futs = queue.pop(0)
-                if nxt < len(starts):
-                    queue.append(submit(starts[nxt]))
-                    nxt += 1
-                yield start, np.concatenate([f.result() for f in futs])
-            del pending
+                batch = queue.pop(0)
+                if pending:
+                    queue.append(submit(pending.pop(0)))
+                ok, arrays, errors = [], [], {}
+                for i, fut in batch:
+                    r = fut.result()
+                    if isinstance(r, str):
+                        errors[i] = r
+                    else:
+                        ok.append(i)
+                        arrays.append(r)
+                pixels = np.stack(arrays) if arrays else np.zeros((0, 3, self.preprocess.size, self.preprocess.size), np.float32)
+                yield np.asarray(ok, dtype=np.int64), pixels, errors
+
+    def _forward(self, pixels: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def load(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _encode_report(
+        self, items: list[Any], batch_size: int, progress: ProgressCallback | None
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        self.load()
+        out = np.full((len(items), self.dim), np.nan, dtype=np.float32)
+        errors: dict[int, str] = {}
+        for idx, pixels, errs in self.pixel_batches(items, batch_size):
+            if len(idx):
+                out[idx] = self._forward(pixels)
+            errors.update(errs)
+            if progress:
+                progress(len(idx) + len(errs))
+        return out, errors
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        out, errors = self._encode_report(items, batch_size, progress)
+        if errors:
+            i = min(errors)
+            raise InputError(f"item {i}: {errors[i]}")
+        return out
 
 
 class EfficientNetLiteEncoder(ImageEncoder):
@@ -225,15 +266,6 @@ class EfficientNetLiteEncoder(ImageEncoder):
             with torch.inference_mode():
                 return self._torch_model().extract_features(torch.from_numpy(pixels)).mean(dim=(2, 3)).numpy()
         return self._session.run(["features"], {"pixels": pixels})[0]
-
-    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
-        self.load()
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        for start, pixels in self.pixel_batches(items, batch_size):
-            out[start : start + len(pixels)] = self._forward(pixels)
-            if progress:
-                progress(len(pixels))
-        return out
 
     # ---------------------------------------------------------------- concept head
     def concepts(self) -> tuple[Concept, ...]:

@@ -6,14 +6,16 @@ from typing import Any
 
 from ..errors import TranszeroError
 from .base import ZeroShotMethod
+from .conse import ConceptHead, ConSEClassifier
 from .zeroshot import KNNClassifier, SimilarityClassifier
 
 METHODS: dict[str, type[ZeroShotMethod]] = {
     "similarity": SimilarityClassifier,
     "knn": KNNClassifier,
+    "conse": ConSEClassifier,
 }
 
-__all__ = ["METHODS", "KNNClassifier", "SimilarityClassifier", "ZeroShotMethod", "create_method", "list_methods"]
+__all__ = ["METHODS", "ConceptHead", "ConSEClassifier", "KNNClassifier", "SimilarityClassifier", "ZeroShotMethod", "create_method", "list_methods"]
 
 
 def list_methods() -> list[str]:

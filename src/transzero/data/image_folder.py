@@ -1,0 +1,93 @@
+"""Image inputs: class folders, flat folders, lists of paths, Tiny-ImageNet annotation files.
+
+Returns the same :class:`~transzero.data.text.TextTable` the text readers return, with
+image paths as the items, so ``classify`` and ``eval`` treat both modalities alike.
+Files that are not images (by suffix) inside a folder are reported, not dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InputError
+from .images import IMAGE_SUFFIXES
+from .text import TextTable
+
+__all__ = ["read_image_table", "looks_like_images"]
+
+def _is_image_path(p: Path) -> bool:
+    return p.suffix.lower() in IMAGE_SUFFIXES
+
+
+def looks_like_images(path: str | os.PathLike[str]) -> bool:
+    """True for a folder, or a .txt file whose lines are all image paths."""
+    p = Path(path)
+    if p.is_dir():
+        return True
+    if p.suffix.lower() == ".txt" and p.is_file():
+        lines = [ln.strip() for ln in p.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+        return bool(lines) and all(_is_image_path(Path(ln)) for ln in lines)
+    return False
+
+
+def _annotations(root: Path) -> Path | None:
+    for cand in (root / "val_annotations.txt", root / "annotations.txt"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def read_image_table(path: str | os.PathLike[str], *, with_labels: bool = False) -> TextTable:
+    """Read image items.
+
+    * ``DIR/<class>/*.jpg`` - one subfolder per class: the folder name is the gold label;
+    * ``DIR/*.jpg`` - a flat folder of images (no labels);
+    * ``DIR/val_annotations.txt`` + ``DIR/images/`` - Tiny-ImageNet style (file, label per line);
+    * ``list.txt`` - one image path per line (relative paths are relative to the list).
+    """
+    p = Path(path).expanduser()
+    name = str(path)
+    if not p.exists():
+        raise InputError(f"{name}: no such file or folder; check the path")
+    if p.is_file():
+        base = p.parent
+        lines = [ln.strip() for ln in p.read_text(encoding="utf-8", errors="replace").splitlines()]
+        files = [(i + 1, (base / ln) if not Path(ln).is_absolute() else Path(ln), None) for i, ln in enumerate(lines) if ln]
+        if with_labels:
+            raise InputError(f"{name}: a list of image paths has no gold labels; use DIR/<class>/ folders to evaluate")
+    else:
+        ann = _annotations(p)
+        if ann is not None:
+            files = []
+            for i, line in enumerate(ann.read_text(encoding="utf-8").splitlines()):
+                parts = line.split("\t") if "\t" in line else line.split()
+                if len(parts) >= 2:
+                    img_dir = p / "images" if (p / "images").is_dir() else p
+                    files.append((i + 1, img_dir / parts[0], parts[1]))
+        else:
+            subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
+            if subdirs:
+                files = [(0, f, d.name) for d in subdirs for f in sorted(d.iterdir()) if f.is_file() and not f.name.startswith(".")]
+            else:
+                files = [(0, f, None) for f in sorted(p.iterdir()) if f.is_file() and not f.name.startswith(".")]
+                if with_labels:
+                    raise InputError(f"{name}: images are not in class folders (DIR/<class>/*.jpg); cannot evaluate")
+            files = [(i + 1, f, lab) for i, (_, f, lab) in enumerate(files)]
+    if not files:
+        raise InputError(f"{name}: no images found; put them in DIR/<class>/*.jpg or list their paths in a .txt")
+    table = TextTable(name, [], [], labels=[] if with_labels else None)
+    for i, (row, f, label) in enumerate(files):
+        table.rows.append(row)
+        table.records.append({"text": str(f)})
+        err = None
+        if not _is_image_path(f):
+            err = f"{f.name}: not an image file (suffix {f.suffix or 'none'}); remove it or convert it"
+        elif not f.is_file():
+            err = f"{f}: no such file"
+        table.texts.append(str(f) if err is None else None)
+        if table.labels is not None:
+            table.labels.append(label)
+        if err:
+            table.errors[i] = err
+    return table

@@ -1,0 +1,130 @@
+"""ConSE: convex combination of semantic embeddings (Norouzi et al., ICLR 2014).
+
+An image classifier trained on source concepts (ImageNet-1k) predicts concept
+probabilities ``p(c|x)``; the image is mapped into a text space as the convex combination
+of its top-``T`` concepts' text embeddings, weighted by those probabilities, and scored by
+cosine against the target class prompts embedded in the same text space.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import softmax
+
+from .._util import l2_normalize
+from ..errors import InputError
+from ..labels import ClassEmbeddings
+from .base import ZeroShotMethod
+
+__all__ = ["ConSEClassifier", "ConceptHead"]
+
+
+class ConceptHead:
+    """What a concept-based bridge needs from an encoder: the head and the concepts' text vectors.
+
+    Parameters
+    ----------
+    weight, bias : ndarray
+        ``logits = X @ weight.T + bias`` (C concepts).
+    concept_vectors : ndarray (C, D_text)
+        Unit text embedding of each concept (prompt ensemble).
+    concept_names : list of str
+    """
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray, concept_vectors: np.ndarray, concept_names: list[str]) -> None:
+        self.weight = np.asarray(weight, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float32)
+        self.concept_vectors = l2_normalize(concept_vectors)
+        self.concept_names = list(concept_names)
+
+
+class ConSEClassifier(ZeroShotMethod):
+    """ConSE over an encoder's concept head.
+
+    Parameters
+    ----------
+    top_t : int
+        Concepts combined per item (the paper's ``T``; 10 is its usual choice).
+    logit_scale : float, optional
+        Scale ``s`` of ``softmax(s * cos)``; default: the text encoder's scale.
+    """
+
+    _state_attrs = ZeroShotMethod._state_attrs + (
+        "class_vectors_", "head_weight_", "head_bias_", "concept_vectors_", "concept_names_",
+    )
+    needs_concepts = True
+
+    def __init__(self, top_t: int = 10, logit_scale: float | None = None) -> None:
+        self.top_t = top_t
+        self.logit_scale = logit_scale
+
+    def fit(
+        self,
+        X: Any = None,
+        y: Any = None,
+        *,
+        class_embeddings: ClassEmbeddings | None = None,
+        default_logit_scale: float = 20.0,
+        concept_head: ConceptHead | None = None,
+    ) -> ConSEClassifier:
+        """Store the class vectors and the concept head (``concept_head=`` is required)."""
+        if concept_head is None:
+            raise InputError("method 'conse' needs an encoder with a concept head (e.g. efficientnet-lite0)")
+        if int(self.top_t) < 1:
+            raise InputError(f"top_t must be >= 1, got {self.top_t}")
+        ce = self._fit_common(class_embeddings, y, default_logit_scale)
+        if concept_head.concept_vectors.shape[1] != ce.vectors.shape[1]:
+            raise InputError("concept and class vectors come from different text encoders; use one label encoder")
+        self.class_vectors_ = l2_normalize(ce.vectors)
+        self.head_weight_ = concept_head.weight
+        self.head_bias_ = concept_head.bias
+        self.concept_vectors_ = concept_head.concept_vectors
+        self.concept_names_ = list(concept_head.concept_names)
+        self.n_features_in_ = int(self.head_weight_.shape[1])
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "classes_")
+        return self._logits_raw(self._check_X(X))
+
+    def _top_concepts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = softmax((X @ self.head_weight_.T + self.head_bias_).astype(np.float64), axis=1)
+        t = min(int(self.top_t), p.shape[1])
+        top = np.argpartition(-p, t - 1, axis=1)[:, :t]
+        w = np.take_along_axis(p, top, axis=1)
+        order = np.argsort(-w, axis=1)
+        return np.take_along_axis(top, order, axis=1), np.take_along_axis(w, order, axis=1)
+
+    def embed(self, X: Any) -> np.ndarray:
+        """Items mapped into the text space: ``sum_t p_t s(c_t) / sum_t p_t`` (unit-normalised)."""
+        top, w = self._top_concepts(self._check_X(X))
+        emb = np.einsum("nt,ntd->nd", w / w.sum(1, keepdims=True), self.concept_vectors_[top])
+        return l2_normalize(emb)
+
+    def _logits_raw(self, X: np.ndarray) -> np.ndarray:
+        return (self.logit_scale_ * (self.embed(X) @ self.class_vectors_.T)).astype(np.float32)
+
+    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
+        """Per item: the predicted class and the source concepts (with weights) that produced it.
+
+        Each concept's ``contribution`` is its share of the predicted class's cosine:
+        ``w_t * cos(s(c_t), class) / sum_t w_t`` (they sum to the pre-normalisation score).
+        """
+        Xc = self._check_X(X)
+        tops, ws = self._top_concepts(Xc)
+        pred = np.argmax(self._logits_raw(Xc), axis=1)
+        out = []
+        for i in range(len(Xc)):
+            k = int(pred[i])
+            wn = ws[i] / ws[i].sum()
+            contrib = wn * (self.concept_vectors_[tops[i]] @ self.class_vectors_[k])
+            items = [
+                {"concept": self.concept_names_[c], "probability": float(ws[i, j]), "contribution": float(contrib[j])}
+                for j, c in enumerate(tops[i][:top])
+            ]
+            out.append({"label": str(self.classes_[k]), "concepts": items})
+        return out
