@@ -97,3 +97,12 @@ def test_preprocess_shapes_and_scaling() -> None:
     assert np.allclose(ImagePreprocess(size=32, scaling="unit")(img), 1.0)
     with pytest.raises(InputError, match="unknown pixel scaling"):
         ImagePreprocess(size=8, scaling="nope")(img)
+
+
+def test_low_res_images_are_resized_whole() -> None:
+    pre = ImagePreprocess(size=64, low_res_size=40, low_res_below=50)
+    small = Image.fromarray(np.zeros((30, 20, 3), np.uint8))
+    big = Image.fromarray(np.zeros((100, 120, 3), np.uint8))
+    assert pre(small).shape == (3, 40, 40)
+    assert pre(big).shape == (3, 64, 64)
+    assert ImagePreprocess(size=64)(small).shape == (3, 64, 64)  # rule off by default

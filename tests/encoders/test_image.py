@@ -52,3 +52,14 @@ def test_bad_image_in_batch_is_named(images: list[Path], tmp_path: Path) -> None
         enc.encode([images[0], images[1], bad])
     with pytest.raises(InputError, match="item 0: 'notes.txt' is not an image"):
         enc.encode(["notes.txt"])
+
+
+def test_mixed_sizes_in_one_batch(images: list[Path], tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype(np.uint8)).save(tiny)
+    big = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(2).random((300, 240, 3)) * 255).astype(np.uint8)).save(big)
+    enc = create_encoder("efficientnet-lite0")
+    together = enc.encode([tiny, big, images[0]])
+    apart = np.concatenate([enc.encode([tiny]), enc.encode([big]), enc.encode([images[0]])])
+    np.testing.assert_allclose(together, apart, rtol=1e-4, atol=1e-4)

@@ -128,12 +128,21 @@ class ImagePreprocess:
     ``scaling="lite"`` maps pixels to ``(x - 127) / 128`` (what the EfficientNet-Lite
     checkpoints were trained with); ``"imagenet"`` uses the ImageNet mean/std;
     ``"clip"`` the CLIP mean/std; ``"unit"`` maps to [0, 1].
+
+    Low-resolution images (shorter side below ``low_res_below``) are resized whole, without
+    a crop, to ``low_res_size`` instead: upsampling a 32-64 px image to 224 and cropping
+    its border loses more than it gains. (Chosen on Tiny-ImageNet *train* images, native
+    64 px and downsampled to 32 px, by ImageNet top-1 of the concept head: 160 px uncropped
+    beat 224 px cropped by 8 points at 64 px and 3 at 32 px; see docs/benchmarks.md.)
+    Fully convolutional backbones with global pooling accept either size.
     """
 
     size: int = 224
     crop_pct: float = 0.875
     scaling: str = "lite"
     resample: str = "bicubic"
+    low_res_size: int | None = None
+    low_res_below: int = 100
 
     _STATS = {
         "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
@@ -146,13 +155,16 @@ class ImagePreprocess:
 
         resample = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}[self.resample]
         w, h = img.size
-        short = int(round(self.size / self.crop_pct))
+        size, crop_pct = self.size, self.crop_pct
+        if self.low_res_size and min(w, h) < self.low_res_below:
+            size, crop_pct = self.low_res_size, 1.0
+        short = int(round(size / crop_pct))
         scale = short / min(w, h)
-        nw, nh = max(self.size, int(round(w * scale))), max(self.size, int(round(h * scale)))
+        nw, nh = max(size, int(round(w * scale))), max(size, int(round(h * scale)))
         if (nw, nh) != (w, h):
             img = img.resize((nw, nh), resample, reducing_gap=3.0 if scale < 0.5 else None)
-        left, top = (nw - self.size) // 2, (nh - self.size) // 2
-        img = img.crop((left, top, left + self.size, top + self.size))
+        left, top = (nw - size) // 2, (nh - size) // 2
+        img = img.crop((left, top, left + size, top + size))
         x = np.asarray(img, dtype=np.float32)
         if self.scaling == "lite":
             x = (x - 127.0) / 128.0
@@ -167,4 +179,5 @@ class ImagePreprocess:
 
     def to_dict(self) -> dict[str, Any]:
         """Settings (saved in fingerprints and model configs)."""
-        return {"size": self.size, "crop_pct": self.crop_pct, "scaling": self.scaling, "resample": self.resample}
+        return {"size": self.size, "crop_pct": self.crop_pct, "scaling": self.scaling, "resample": self.resample,
+                "low_res_size": self.low_res_size, "low_res_below": self.low_res_below}
