@@ -140,7 +140,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         space = concept_label_space(concepts, names=self.concept_names, templates=self.concept_templates)
         emb = space.embed(self.label_encoder_, self.cache_)
         W, b = enc.concept_head()
-        return ConceptHead(W, b, emb.vectors, [c.name for c in concepts])
+        return ConceptHead(W, b, emb.vectors, [c.name for c in concepts], [c.wnid for c in concepts])
 
     def _resolve_method(self) -> ZeroShotMethod:
         if isinstance(self.method, ZeroShotMethod):

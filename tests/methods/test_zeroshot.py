@@ -117,7 +117,7 @@ def test_state_round_trip(data) -> None:
 
 
 def test_method_registry() -> None:
-    assert list_methods() == ["conse", "knn", "similarity"]
+    assert list_methods() == ["conse", "knn", "similarity", "wordnet"]
     assert isinstance(create_method("knn", n_neighbors=3), KNNClassifier)
     with pytest.raises(TranszeroError, match="unknown method 'svm'"):
         create_method("svm")

@@ -7,15 +7,17 @@ from typing import Any
 from ..errors import TranszeroError
 from .base import ZeroShotMethod
 from .conse import ConceptHead, ConSEClassifier
+from .wordnet import WordNetClassifier
 from .zeroshot import KNNClassifier, SimilarityClassifier
 
 METHODS: dict[str, type[ZeroShotMethod]] = {
     "similarity": SimilarityClassifier,
     "knn": KNNClassifier,
     "conse": ConSEClassifier,
+    "wordnet": WordNetClassifier,
 }
 
-__all__ = ["METHODS", "ConceptHead", "ConSEClassifier", "KNNClassifier", "SimilarityClassifier", "ZeroShotMethod", "create_method", "list_methods"]
+__all__ = ["METHODS", "ConceptHead", "ConSEClassifier", "KNNClassifier", "SimilarityClassifier", "WordNetClassifier", "ZeroShotMethod", "create_method", "list_methods"]
 
 
 def list_methods() -> list[str]:

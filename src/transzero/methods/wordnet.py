@@ -1,0 +1,116 @@
+"""WordNet hierarchy bridge: concept probabilities summed into target classes via hypernyms.
+
+For a target class that is a WordNet noun (a word, a synset name or a WordNet id), its
+score is the probability mass of the source concepts (ImageNet-1k synsets) that are the
+class's synset or one of its hyponyms. Classes that are not WordNet nouns, or that cover
+no source concept, fall back to text similarity: their ``fallback_k`` most similar concepts
+(by the cosine of class and concept text embeddings) with softmax weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import softmax
+
+from ..errors import InputError
+from ..labels import ClassEmbeddings
+from .base import ZeroShotMethod
+from .conse import ConceptHead
+
+__all__ = ["WordNetClassifier"]
+
+
+class WordNetClassifier(ZeroShotMethod):
+    """Sum of source-concept probabilities under each target class in the WordNet graph.
+
+    Parameters
+    ----------
+    fallback_k : int
+        Concepts used for classes that WordNet cannot place.
+    fallback_scale : float
+        Softmax scale of the fallback's cosine weights.
+    """
+
+    _state_attrs = ZeroShotMethod._state_attrs + ("aggregation_", "head_weight_", "head_bias_", "concept_names_", "fallback_classes_")
+    needs_concepts = True
+
+    def __init__(self, fallback_k: int = 5, fallback_scale: float = 20.0) -> None:
+        self.fallback_k = fallback_k
+        self.fallback_scale = fallback_scale
+
+    def fit(
+        self,
+        X: Any = None,
+        y: Any = None,
+        *,
+        class_embeddings: ClassEmbeddings | None = None,
+        default_logit_scale: float = 20.0,
+        concept_head: ConceptHead | None = None,
+    ) -> WordNetClassifier:
+        """Build the (classes x concepts) aggregation matrix from WordNet (``concept_head=`` required)."""
+        from ..wordnet import load_wordnet, synset_for
+
+        if concept_head is None or concept_head.concept_ids is None:
+            raise InputError("method 'wordnet' needs an encoder whose concepts are WordNet synsets (e.g. efficientnet-lite0)")
+        ce = self._fit_common(class_embeddings, y, default_logit_scale)
+        wn = load_wordnet()
+        concept_synsets = [synset_for(wn, cid) if cid else None for cid in concept_head.concept_ids]
+        # every hypernym (transitively) of each concept, for "is c under class y?"
+        ancestors = [
+            ({s} | set(s.closure(lambda t: t.hypernyms() + t.instance_hypernyms()))) if s is not None else set()
+            for s in concept_synsets
+        ]
+        K, C = len(ce.classes), len(concept_synsets)
+        A = np.zeros((K, C), dtype=np.float32)
+        fallback = []
+        for k, name in enumerate(ce.classes):
+            target = synset_for(wn, name)
+            if target is not None:
+                A[k] = [1.0 if target in anc else 0.0 for anc in ancestors]
+            if not A[k].any():
+                sims = concept_head.concept_vectors @ ce.vectors[k]
+                top = np.argsort(-sims)[: int(self.fallback_k)]
+                A[k, top] = softmax(self.fallback_scale * sims[top])
+                fallback.append(str(name))
+        self.aggregation_ = A
+        self.head_weight_ = concept_head.weight
+        self.head_bias_ = concept_head.bias
+        self.concept_names_ = list(concept_head.concept_names)
+        self.fallback_classes_ = fallback
+        self.n_features_in_ = int(self.head_weight_.shape[1])
+        return self
+
+    def _scores(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = softmax((X @ self.head_weight_.T + self.head_bias_).astype(np.float64), axis=1)
+        return p, p @ self.aggregation_.T.astype(np.float64)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Log of each class's concept-probability mass."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "classes_")
+        _, s = self._scores(self._check_X(X))
+        return np.log(np.maximum(s, 1e-12)).astype(np.float32)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class masses renormalised over the target classes."""
+        s = np.exp(self.decision_function(X).astype(np.float64))
+        return s / s.sum(axis=1, keepdims=True)
+
+    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
+        """Per item: the predicted class and the concepts whose probability flowed into it."""
+        p, s = self._scores(self._check_X(X))
+        out = []
+        for i in range(len(p)):
+            k = int(np.argmax(s[i]))
+            contrib = p[i] * self.aggregation_[k]
+            order = np.argsort(-contrib)[:top]
+            out.append({
+                "label": str(self.classes_[k]),
+                "via": "text similarity (not a WordNet noun)" if str(self.classes_[k]) in self.fallback_classes_ else "WordNet hyponyms",
+                "concepts": [{"concept": self.concept_names_[c], "probability": float(p[i, c]), "contribution": float(contrib[c])}
+                             for c in order if contrib[c] > 0],
+            })
+        return out
