@@ -125,6 +125,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             return create_encoder(self.label_encoder)
         if encoder.modality == "text":
             return encoder
+        if hasattr(encoder, "text_encoder"):  # vision-language model: its own aligned text tower
+            return encoder.text_encoder()
         return create_encoder(default_encoder("text"))
 
     def _concept_head(self) -> ConceptHead:
@@ -181,7 +183,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         fit_params: dict[str, Any] = {}
         if getattr(self.method_, "needs_concepts", False):
             fit_params["concept_head"] = self._concept_head()
-        elif self.label_encoder_ is not self.encoder_ and self.label_encoder_.fingerprint != self.encoder_.fingerprint:
+        elif not _aligned(self.encoder_, self.label_encoder_):
             raise InputError(
                 f"method {_method_name(self.method_)!r} compares items and class descriptions in one space, but "
                 f"{self.encoder_.name} ({self.encoder_.modality}) has no text tower; use a bridge such as --method conse"
@@ -317,7 +319,12 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         m = cfg["method"]
         method = create_method(m["name"], **m["params"])
         le_cfg = cfg.get("label_encoder") or enc_cfg
-        label_enc = enc if le_cfg["fingerprint"] == enc.fingerprint else create_encoder(le_cfg["name"], **le_cfg.get("kwargs", {}))
+        if le_cfg["fingerprint"] == enc.fingerprint:
+            label_enc = enc
+        elif hasattr(enc, "text_encoder") and enc.text_encoder().fingerprint == le_cfg["fingerprint"]:
+            label_enc = enc.text_encoder()
+        else:
+            label_enc = create_encoder(le_cfg["name"], **le_cfg.get("kwargs", {}))
         clf = cls(labels=labels, encoder=enc, method=method, cache=cache, batch_size=cfg.get("batch_size"),
                   label_encoder=None if label_enc is enc else label_enc,
                   concept_names=cfg.get("concept_names", "clean"), concept_templates=cfg.get("concept_templates"))
@@ -338,6 +345,14 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
 def load_classifier(path: str | os.PathLike[str], **kwargs: Any) -> ZeroShotClassifier:
     """Shortcut for :meth:`ZeroShotClassifier.load`."""
     return ZeroShotClassifier.load(path, **kwargs)
+
+
+def _aligned(encoder: Encoder, label_encoder: Encoder) -> bool:
+    """True when items and class descriptions land in one space (same encoder, or a VLM's own towers)."""
+    if label_encoder is encoder or label_encoder.fingerprint == encoder.fingerprint:
+        return True
+    text_tower = getattr(encoder, "text_encoder", None)
+    return text_tower is not None and text_tower().fingerprint == label_encoder.fingerprint
 
 
 def _method_name(method: ZeroShotMethod) -> str:

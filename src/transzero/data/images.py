@@ -143,6 +143,9 @@ class ImagePreprocess:
     resample: str = "bicubic"
     low_res_size: int | None = None
     low_res_below: int = 100
+    #: explicit per-channel mean/std on the [0, 1] scale (a model's own processor config); overrides ``scaling``
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
 
     _STATS = {
         "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
@@ -166,7 +169,9 @@ class ImagePreprocess:
         left, top = (nw - size) // 2, (nh - size) // 2
         img = img.crop((left, top, left + size, top + size))
         x = np.asarray(img, dtype=np.float32)
-        if self.scaling == "lite":
+        if self.mean is not None and self.std is not None:
+            x = (x / 255.0 - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        elif self.scaling == "lite":
             x = (x - 127.0) / 128.0
         elif self.scaling == "unit":
             x = x / 255.0
@@ -180,4 +185,5 @@ class ImagePreprocess:
     def to_dict(self) -> dict[str, Any]:
         """Settings (saved in fingerprints and model configs)."""
         return {"size": self.size, "crop_pct": self.crop_pct, "scaling": self.scaling, "resample": self.resample,
-                "low_res_size": self.low_res_size, "low_res_below": self.low_res_below}
+                "low_res_size": self.low_res_size, "low_res_below": self.low_res_below,
+                "mean": self.mean, "std": self.std}

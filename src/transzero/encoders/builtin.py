@@ -115,7 +115,16 @@ def efficientnet_lite0(**kwargs: Any) -> Encoder:
 
 @register_scheme("hf")
 def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
-    """A transformers text model saved on disk (``hf:/path/to/dir``); ``backend="onnx"`` exports it once."""
+    """A transformers model saved on disk (``hf:/path/to/dir``).
+
+    CLIP / SigLIP folders give an image encoder with an aligned text tower; other folders a
+    text encoder (``backend="onnx"`` exports it once).
+    """
+    from .clip import CLIPImageEncoder, is_clip_dir
+
+    if is_clip_dir(path):
+        _only_backend(f"hf:{path}", backend, "torch")
+        return CLIPImageEncoder(path, name=f"hf:{path}", **kwargs)
     return _torch_or_onnx(path, f"hf:{path}", backend, **kwargs)
 
 

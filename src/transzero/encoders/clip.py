@@ -1,0 +1,178 @@
+"""CLIP-family vision-language models (CLIP, SigLIP) from a local transformers folder.
+
+``hf:<dir>`` whose ``config.json`` says ``model_type: clip | siglip`` gives a
+:class:`CLIPImageEncoder` (image tower) whose :meth:`~CLIPImageEncoder.text_encoder` is
+the aligned text tower, so ``similarity`` compares images and class prompts directly. The
+image preprocessing follows the folder's ``preprocessor_config.json`` (size, crop,
+mean/std) but runs in transzero's own PIL/numpy pipeline (no torchvision); the text side
+uses the folder's tokenizer. The default logit scale is the model's learned one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._util import l2_normalize
+from ..data.images import ImagePreprocess
+from ..errors import ModelUnavailableError
+from .base import ProgressCallback, TextEncoder
+from .image import ImageEncoder
+
+__all__ = ["CLIPImageEncoder", "CLIPTextEncoder", "is_clip_dir"]
+
+CLIP_TYPES = {"clip", "siglip", "siglip2"}
+
+
+def is_clip_dir(path: str | os.PathLike[str]) -> bool:
+    """True when ``path/config.json`` describes a CLIP-family model."""
+    cfg = Path(path).expanduser() / "config.json"
+    if not cfg.is_file():
+        return False
+    return json.loads(cfg.read_text()).get("model_type") in CLIP_TYPES
+
+
+def _weights_id(d: Path) -> str:
+    return ";".join(f"{f.name}:{f.stat().st_size}" for f in sorted(d.iterdir()) if f.is_file())
+
+
+class _Shared:
+    """The model, loaded once and shared by the image and text towers."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = model_dir
+        self.config = json.loads((model_dir / "config.json").read_text())
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    def model(self) -> Any:
+        if self._model is None:
+            from transformers import AutoModel
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()
+            self._model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True).eval()
+        return self._model
+
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
+            except Exception as exc:
+                raise ModelUnavailableError(
+                    f"hf:{self.model_dir}: no usable tokenizer ({type(exc).__name__}); save it with tokenizer.save_pretrained()"
+                ) from None
+        return self._tokenizer
+
+    def logit_scale(self) -> float:
+        """The model's learned ``exp(logit_scale)`` (loads the weights)."""
+        model = self.model()
+        return float(model.logit_scale.exp().item()) if hasattr(model, "logit_scale") else 100.0
+
+
+class CLIPTextEncoder(TextEncoder):
+    """The text tower of a CLIP-family model (unit-norm projected text features)."""
+
+    backend = "torch"
+
+    def __init__(self, shared: _Shared, name: str) -> None:
+        self._shared = shared
+        self.name = name
+
+    @property  # type: ignore[override]
+    def default_logit_scale(self) -> float:
+        """The model's learned logit scale (what CLIP's own zero-shot softmax uses)."""
+        return self._shared.logit_scale()
+
+    @property
+    def dim(self) -> int:
+        c = self._shared.config
+        return int(c.get("projection_dim") or c.get("text_config", {}).get("projection_size") or c["text_config"]["hidden_size"])
+
+    def _config(self) -> dict[str, Any]:
+        return {"weights": _weights_id(self._shared.model_dir), "tower": "text"}
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        import torch
+
+        model, tok = self._shared.model(), self._shared.tokenizer()
+        padding = "max_length" if self._shared.config.get("model_type", "").startswith("siglip") else True
+        max_len = int(self._shared.config.get("text_config", {}).get("max_position_embeddings", 77))
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(items), batch_size):
+                chunk = items[start : start + batch_size]
+                enc = tok(chunk, padding=padding, truncation=True, max_length=max_len, return_tensors="pt")
+                feats = model.get_text_features(**{k: v for k, v in enc.items() if k in ("input_ids", "attention_mask")})
+                feats = getattr(feats, "pooler_output", feats)
+                out.append(feats.float().numpy())
+                if progress:
+                    progress(len(chunk))
+        return l2_normalize(np.concatenate(out))
+
+
+class CLIPImageEncoder(ImageEncoder):
+    """The image tower of a CLIP-family model; :meth:`text_encoder` gives the aligned text tower."""
+
+    backend = "torch"
+
+    def __init__(self, model_dir: str | os.PathLike[str], *, name: str | None = None, num_workers: int = 2) -> None:
+        d = Path(model_dir).expanduser()
+        if not is_clip_dir(d):
+            raise ModelUnavailableError(f"{model_dir}: not a CLIP/SigLIP folder (config.json model_type)")
+        self.name = name or f"hf:{d}"
+        self._shared = _Shared(d)
+        self.num_workers = num_workers
+        self.preprocess = self._read_preprocess(d)
+        self._text: CLIPTextEncoder | None = None
+
+    @property  # type: ignore[override]
+    def default_logit_scale(self) -> float:
+        """The model's learned logit scale."""
+        return self._shared.logit_scale()
+
+    @staticmethod
+    def _read_preprocess(d: Path) -> ImagePreprocess:
+        cfg_path = d / "preprocessor_config.json"
+        cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+        size = cfg.get("crop_size") or cfg.get("size") or 224
+        if isinstance(size, dict):
+            size = size.get("height") or size.get("shortest_edge") or 224
+        resize = cfg.get("size", size)
+        short = resize.get("shortest_edge", size) if isinstance(resize, dict) else resize
+        crop_pct = float(size) / float(short) if cfg.get("do_center_crop", True) and short else 1.0
+        mean = tuple(cfg.get("image_mean", (0.48145466, 0.4578275, 0.40821073)))
+        std = tuple(cfg.get("image_std", (0.26862954, 0.26130258, 0.27577711)))
+        return ImagePreprocess(size=int(size), crop_pct=min(1.0, crop_pct), mean=mean, std=std)  # type: ignore[arg-type]
+
+    @property
+    def dim(self) -> int:
+        c = self._shared.config
+        return int(c.get("projection_dim") or c.get("vision_config", {}).get("projection_size") or c["vision_config"]["hidden_size"])
+
+    def _config(self) -> dict[str, Any]:
+        return {"weights": _weights_id(self._shared.model_dir), "tower": "image", "preprocess": self.preprocess.to_dict()}
+
+    def text_encoder(self) -> CLIPTextEncoder:
+        """The aligned text tower (class prompts go through it)."""
+        if self._text is None:
+            self._text = CLIPTextEncoder(self._shared, f"{self.name}#text")
+        return self._text
+
+    def load(self) -> None:
+        """Load the model now."""
+        self._shared.model()
+
+    def _forward(self, pixels: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            feats = self._shared.model().get_image_features(pixel_values=torch.from_numpy(pixels))
+        feats = getattr(feats, "pooler_output", feats)
+        return l2_normalize(feats.float().numpy())
