@@ -239,3 +239,26 @@ def test_eval_and_classify_image_folders(tmp_path: Path, capsys) -> None:
     assert len(out.splitlines()) == 3
     code, _, err = run(["classify", str(tmp_path / "data" / "blue"), "--labels", "red,blue", "--encoder", "minilm-l6"], capsys)
     assert code == 2 and "holds image items but encoder minilm-l6 encodes text" in err
+
+
+@pytest.mark.slow
+def test_classify_explain_images(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+    import numpy as np
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for i in range(2):
+        Image.fromarray((np.random.default_rng(i).random((40, 40, 3)) * 255).astype(np.uint8)).save(d / f"{i}.png")
+    out_csv = tmp_path / "p.csv"
+    code, out, err = run(["classify", str(d), "--labels", "cat,dog,car", "--explain", "3", "--cache-dir", str(tmp_path / "c")], capsys)
+    assert code == 0, err
+    recs = [json.loads(x) for x in out.splitlines()]
+    assert len(recs[0]["explanation"]) == 3 and {"concept", "probability", "contribution"} <= set(recs[0]["explanation"][0])
+    code, _, err = run(["classify", str(d), "--labels", "cat,dog,car", "--explain", "2", "-o", str(out_csv),
+                        "--cache-dir", str(tmp_path / "c")], capsys)
+    assert code == 0 and "explanation" in out_csv.read_text().splitlines()[0]
+    texts = tmp_path / "t.txt"
+    texts.write_text("a goal\n")
+    code, _, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords", "--explain", "2"], capsys)
+    assert code == 2 and "has no explanations" in err

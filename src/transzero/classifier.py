@@ -45,6 +45,8 @@ class BatchPredictions:
     proba: np.ndarray
     classes: list[str]
     errors: dict[int, str] = field(default_factory=dict)
+    #: per item, the method's explanation (``predict_batch(..., explain=N)``); None for bad items
+    explanations: list[dict[str, Any] | None] | None = None
 
 
 class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
@@ -221,9 +223,23 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "method_")
         return self.method_.predict(self.encode(X))
 
-    def predict_batch(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> BatchPredictions:
-        """Like :meth:`predict_proba`, but bad items are reported instead of failing the batch."""
+    def explain(self, X: Sequence[Any], top: int = 5) -> list[dict[str, Any]]:
+        """Why each item got its label: the method's explanation (e.g. the source concepts of a bridge)."""
         check_is_fitted(self, "method_")
+        if not hasattr(self.method_, "explain"):
+            raise InputError(f"method {_method_name(self.method_)!r} has no explanations; use conse or wordnet")
+        return self.method_.explain(self.encode(X), top=top)
+
+    def predict_batch(
+        self, items: Sequence[Any], progress: ProgressCallback | None = None, explain: int = 0
+    ) -> BatchPredictions:
+        """Like :meth:`predict_proba`, but bad items are reported instead of failing the batch.
+
+        ``explain=N`` also returns each item's explanation with its top ``N`` sources.
+        """
+        check_is_fitted(self, "method_")
+        if explain and not hasattr(self.method_, "explain"):
+            raise InputError(f"method {_method_name(self.method_)!r} has no explanations; use conse or wordnet")
         items = list(items)
         X, errors = self._encode_report(items, progress)
         K = len(self.classes_)
@@ -236,7 +252,13 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             best = np.argmax(p, axis=1)
             for j, i in enumerate(good):
                 labels[i] = str(self.classes_[best[j]])
-        return BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors)
+        explanations = None
+        if explain:
+            explanations = [None] * len(items)
+            if good:
+                for i, e in zip(good, self.method_.explain(X[good], top=int(explain))):
+                    explanations[i] = e
+        return BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors, explanations)
 
     def _encode_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
         if self.cache_ is not None:

@@ -156,6 +156,7 @@ def classify(
     no_cache: bool = NoCacheOpt,
     batch_size: Optional[int] = BatchOpt,
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any row is bad (they are still reported)."),
+    explain: int = typer.Option(0, "--explain", help="Add each prediction's top N sources (concepts) to the output (conse, wordnet)."),
     quiet: bool = QuietOpt,
 ) -> None:
     """Classify every item of INPUT (texts, or images: a folder or a list of image paths)."""
@@ -167,7 +168,7 @@ def classify(
                  batch_size, backend, modality)
     good = table.good
     with _progress(len(good), "encoding", quiet) as cb:
-        res = clf.predict_batch([table.texts[i] for i in good], progress=cb)
+        res = clf.predict_batch([table.texts[i] for i in good], progress=cb, explain=explain)
     n = len(table.texts)
     import numpy as np
 
@@ -184,6 +185,10 @@ def classify(
     col = "text" if input.suffix.lower() == ".txt" or modality == "image" else text_column
     texts = [table.raw_text(i, col) for i in range(n)]
     records = prediction_records(table.rows, texts, preds, proba, res.classes, errors, ids)
+    if res.explanations is not None:
+        for j, i in enumerate(good):
+            e = res.explanations[j]
+            records[i]["explanation"] = None if e is None else e["concepts"]
     write_predictions(records, res.classes, output)
     bad = [f"{table.path}: row {table.rows[i]}: {m}" for i, m in sorted(errors.items())]
     _report_bad_rows(bad, quiet)
