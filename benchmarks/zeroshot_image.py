@@ -22,12 +22,14 @@ from transzero import EmbeddingCache, LabelSpace, ZeroShotClassifier, create_enc
 from transzero.data.image_folder import read_image_table
 
 
-def load(dataset: str, limit: int) -> tuple[list[str], list[str], dict[str, str]]:
+def load(dataset: str, limit: int, split: str = "test") -> tuple[list[str], list[str], dict[str, str]]:
     if dataset == "cifar10":
+        if split != "test":
+            raise SystemExit("cifar10: no dev split is used (labelled CIFAR data is off limits for choices)")
         t = read_image_table(require_data("cifar10", "test"), with_labels=True)
         names = {c: c for c in sorted(set(t.labels))}
     else:
-        root = require_data("tiny-imagenet", "val")
+        root = require_data("tiny-imagenet", "val" if split == "test" else "train50")
         t = read_image_table(root, with_labels=True)
         words = {}
         for line in require_data("tiny-imagenet", "words.txt").read_text().splitlines():
@@ -48,12 +50,14 @@ def main() -> None:
     ap.add_argument("--methods", default="conse,wordnet")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--split", choices=["test", "dev"], default="test",
+                    help="dev: Tiny ImageNet train50 (not the val images), for choosing the default bridge")
     args = ap.parse_args()
     cache = EmbeddingCache(args.cache_dir)
     enc = create_encoder("efficientnet-lite0")
     rows = []
     for ds in args.datasets.split(","):
-        files, gold, names = load(ds, args.limit)
+        files, gold, names = load(ds, args.limit, args.split)
         t0 = time.perf_counter()
         X = cache.encode(enc, files)
         t_enc = time.perf_counter() - t0
@@ -72,12 +76,13 @@ def main() -> None:
                 order = np.argsort(-proba, axis=1)
                 top1 = clf.classes_[order[:, 0]]
                 top5 = (clf.classes_[order[:, :5]] == y[:, None]).any(axis=1)
-                row = {"dataset": ds, "n": len(files), "method": method, "templates": templates or "name",
+                row = {"dataset": ds, "split": args.split, "n": len(files), "method": method, "templates": templates or "name",
                        "top1": round(100 * float((top1 == y).mean()), 2), "top5": round(100 * float(top5.mean()), 2),
                        "encode_seconds": round(t_enc, 1)}
                 rows.append(row)
                 print(row, flush=True)
-    write_result("zeroshot_image" + (f"_limit{args.limit}" if args.limit else ""), {"encoder": enc.name, "rows": rows})
+    suffix = ("_dev" if args.split == "dev" else "") + (f"_limit{args.limit}" if args.limit else "")
+    write_result("zeroshot_image" + suffix, {"encoder": enc.name, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ def load_wordnet(root: str | None = None) -> Any:
     src = Path(root) if root else wordnet_root()
     if not (src / "data.noun").is_file():
         raise ModelUnavailableError(
-            f"WordNet 3.0 not found in {src}; install it (Debian/Ubuntu: apt-get install wordnet-base) "
-            "or set TRANSZERO_WORDNET to a folder holding data.noun, index.noun, ..."
+            f"WordNet 3.0 not found in {src}; install it (Debian/Ubuntu: apt-get install wordnet-base), "
+            "set TRANSZERO_WORDNET to a folder holding data.noun, index.noun, ..., or use --method conse"
         )
     try:
         import nltk.data
