@@ -117,14 +117,19 @@ def efficientnet_lite0(**kwargs: Any) -> Encoder:
 def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
     """A transformers model saved on disk (``hf:/path/to/dir``).
 
-    CLIP / SigLIP folders give an image encoder with an aligned text tower; other folders a
-    text encoder (``backend="onnx"`` exports it once).
+    CLIP / SigLIP folders give an image encoder with an aligned text tower; image classifiers
+    (ResNet, ViT, ConvNeXt, ...) a backbone with a concept head; other folders a text encoder
+    (``backend="onnx"`` exports it once).
     """
     from .clip import CLIPImageEncoder, is_clip_dir
+    from .hf_image import HFImageClassifierEncoder, is_image_classifier_dir
 
     if is_clip_dir(path):
         _only_backend(f"hf:{path}", backend, "torch")
         return CLIPImageEncoder(path, name=f"hf:{path}", **kwargs)
+    if is_image_classifier_dir(path):
+        _only_backend(f"hf:{path}", backend, "torch")
+        return HFImageClassifierEncoder(path, name=f"hf:{path}", **kwargs)
     return _torch_or_onnx(path, f"hf:{path}", backend, **kwargs)
 
 
