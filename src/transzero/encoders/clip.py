@@ -18,14 +18,16 @@ from typing import Any
 import numpy as np
 
 from .._util import l2_normalize
-from ..data.images import ImagePreprocess
 from ..errors import ModelUnavailableError
 from .base import ProgressCallback, TextEncoder
+from .hf_image import read_hf_preprocess
 from .image import ImageEncoder
 
 __all__ = ["CLIPImageEncoder", "CLIPTextEncoder", "is_clip_dir"]
 
 CLIP_TYPES = {"clip", "siglip", "siglip2"}
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 def is_clip_dir(path: str | os.PathLike[str]) -> bool:
@@ -129,27 +131,13 @@ class CLIPImageEncoder(ImageEncoder):
         self.name = name or f"hf:{d}"
         self._shared = _Shared(d)
         self.num_workers = num_workers
-        self.preprocess = self._read_preprocess(d)
+        self.preprocess = read_hf_preprocess(d, CLIP_MEAN, CLIP_STD)
         self._text: CLIPTextEncoder | None = None
 
     @property  # type: ignore[override]
     def default_logit_scale(self) -> float:
         """The model's learned logit scale."""
         return self._shared.logit_scale()
-
-    @staticmethod
-    def _read_preprocess(d: Path) -> ImagePreprocess:
-        cfg_path = d / "preprocessor_config.json"
-        cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
-        size = cfg.get("crop_size") or cfg.get("size") or 224
-        if isinstance(size, dict):
-            size = size.get("height") or size.get("shortest_edge") or 224
-        resize = cfg.get("size", size)
-        short = resize.get("shortest_edge", size) if isinstance(resize, dict) else resize
-        crop_pct = float(size) / float(short) if cfg.get("do_center_crop", True) and short else 1.0
-        mean = tuple(cfg.get("image_mean", (0.48145466, 0.4578275, 0.40821073)))
-        std = tuple(cfg.get("image_std", (0.26862954, 0.26130258, 0.27577711)))
-        return ImagePreprocess(size=int(size), crop_pct=min(1.0, crop_pct), mean=mean, std=std)  # type: ignore[arg-type]
 
     @property
     def dim(self) -> int:

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..labels import ClassEmbeddings
 from .base import ZeroShotMethod
 
-__all__ = ["ConSEClassifier", "ConceptHead"]
+__all__ = ["ConSEClassifier", "ConceptBridge", "ConceptHead"]
 
 
 class ConceptHead:
@@ -50,7 +50,34 @@ class ConceptHead:
         self.concept_ids = list(concept_ids) if concept_ids is not None else None
 
 
-class ConSEClassifier(ZeroShotMethod):
+class ConceptBridge(ZeroShotMethod):
+    """Base of methods that read an encoder's concept head (``fit(..., concept_head=)``)."""
+
+    needs_concepts = True
+    _state_attrs = ZeroShotMethod._state_attrs + ("head_weight_", "head_bias_", "concept_names_")
+
+    def _fit_head(self, concept_head: ConceptHead | None, name: str) -> ConceptHead:
+        if concept_head is None:
+            raise InputError(f"method {name!r} needs an encoder with a concept head (e.g. efficientnet-lite0)")
+        self.head_weight_ = concept_head.weight
+        self.head_bias_ = concept_head.bias
+        self.concept_names_ = list(concept_head.concept_names)
+        self.n_features_in_ = int(self.head_weight_.shape[1])
+        return concept_head
+
+    def concept_proba(self, X: np.ndarray) -> np.ndarray:
+        """Source-concept probabilities ``(N, C)`` of item features."""
+        return softmax((X @ self.head_weight_.T + self.head_bias_).astype(np.float64), axis=1)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits ``(N, K)`` from raw item features (not L2-normalised: the head needs them as they are)."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "classes_")
+        return self._logits(self._check_X(X))
+
+
+class ConSEClassifier(ConceptBridge):
     """ConSE over an encoder's concept head.
 
     Parameters
@@ -61,10 +88,7 @@ class ConSEClassifier(ZeroShotMethod):
         Scale ``s`` of ``softmax(s * cos)``; default: the text encoder's scale.
     """
 
-    _state_attrs = ZeroShotMethod._state_attrs + (
-        "class_vectors_", "head_weight_", "head_bias_", "concept_vectors_", "concept_names_",
-    )
-    needs_concepts = True
+    _state_attrs = ConceptBridge._state_attrs + ("class_vectors_", "concept_vectors_")
 
     def __init__(self, top_t: int = 10, logit_scale: float | None = None) -> None:
         self.top_t = top_t
@@ -80,29 +104,18 @@ class ConSEClassifier(ZeroShotMethod):
         concept_head: ConceptHead | None = None,
     ) -> ConSEClassifier:
         """Store the class vectors and the concept head (``concept_head=`` is required)."""
-        if concept_head is None:
-            raise InputError("method 'conse' needs an encoder with a concept head (e.g. efficientnet-lite0)")
         if int(self.top_t) < 1:
             raise InputError(f"top_t must be >= 1, got {self.top_t}")
         ce = self._fit_common(class_embeddings, y, default_logit_scale)
-        if concept_head.concept_vectors.shape[1] != ce.vectors.shape[1]:
+        head = self._fit_head(concept_head, "conse")
+        if head.concept_vectors.shape[1] != ce.vectors.shape[1]:
             raise InputError("concept and class vectors come from different text encoders; use one label encoder")
         self.class_vectors_ = l2_normalize(ce.vectors)
-        self.head_weight_ = concept_head.weight
-        self.head_bias_ = concept_head.bias
-        self.concept_vectors_ = concept_head.concept_vectors
-        self.concept_names_ = list(concept_head.concept_names)
-        self.n_features_in_ = int(self.head_weight_.shape[1])
+        self.concept_vectors_ = head.concept_vectors
         return self
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self, "classes_")
-        return self._logits_raw(self._check_X(X))
-
     def _top_concepts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = softmax((X @ self.head_weight_.T + self.head_bias_).astype(np.float64), axis=1)
+        p = self.concept_proba(X)
         t = min(int(self.top_t), p.shape[1])
         top = np.argpartition(-p, t - 1, axis=1)[:, :t]
         w = np.take_along_axis(p, top, axis=1)
@@ -115,7 +128,7 @@ class ConSEClassifier(ZeroShotMethod):
         emb = np.einsum("nt,ntd->nd", w / w.sum(1, keepdims=True), self.concept_vectors_[top])
         return l2_normalize(emb)
 
-    def _logits_raw(self, X: np.ndarray) -> np.ndarray:
+    def _logits(self, X: np.ndarray) -> np.ndarray:
         return (self.logit_scale_ * (self.embed(X) @ self.class_vectors_.T)).astype(np.float32)
 
     def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
@@ -126,7 +139,7 @@ class ConSEClassifier(ZeroShotMethod):
         """
         Xc = self._check_X(X)
         tops, ws = self._top_concepts(Xc)
-        pred = np.argmax(self._logits_raw(Xc), axis=1)
+        pred = np.argmax(self._logits(Xc), axis=1)
         out = []
         for i in range(len(Xc)):
             k = int(pred[i])

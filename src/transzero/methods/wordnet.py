@@ -16,13 +16,12 @@ from scipy.special import softmax
 
 from ..errors import InputError
 from ..labels import ClassEmbeddings
-from .base import ZeroShotMethod
-from .conse import ConceptHead
+from .conse import ConceptBridge, ConceptHead
 
 __all__ = ["WordNetClassifier"]
 
 
-class WordNetClassifier(ZeroShotMethod):
+class WordNetClassifier(ConceptBridge):
     """Sum of source-concept probabilities under each target class in the WordNet graph.
 
     Parameters
@@ -33,8 +32,7 @@ class WordNetClassifier(ZeroShotMethod):
         Softmax scale of the fallback's cosine weights.
     """
 
-    _state_attrs = ZeroShotMethod._state_attrs + ("aggregation_", "head_weight_", "head_bias_", "concept_names_", "fallback_classes_")
-    needs_concepts = True
+    _state_attrs = ConceptBridge._state_attrs + ("aggregation_", "fallback_classes_")
 
     def __init__(self, fallback_k: int = 5, fallback_scale: float = 20.0) -> None:
         self.fallback_k = fallback_k
@@ -52,9 +50,10 @@ class WordNetClassifier(ZeroShotMethod):
         """Build the (classes x concepts) aggregation matrix from WordNet (``concept_head=`` required)."""
         from ..wordnet import load_wordnet, synset_for
 
-        if concept_head is None or concept_head.concept_ids is None:
-            raise InputError("method 'wordnet' needs an encoder whose concepts are WordNet synsets (e.g. efficientnet-lite0)")
         ce = self._fit_common(class_embeddings, y, default_logit_scale)
+        concept_head = self._fit_head(concept_head, "wordnet")
+        if concept_head.concept_ids is None or not any(concept_head.concept_ids):
+            raise InputError("method 'wordnet' needs an encoder whose concepts are WordNet synsets (e.g. efficientnet-lite0)")
         wn = load_wordnet()
         concept_synsets = [synset_for(wn, cid) if cid else None for cid in concept_head.concept_ids]
         # every hypernym (transitively) of each concept, for "is c under class y?"
@@ -75,23 +74,16 @@ class WordNetClassifier(ZeroShotMethod):
                 A[k, top] = softmax(self.fallback_scale * sims[top])
                 fallback.append(str(name))
         self.aggregation_ = A
-        self.head_weight_ = concept_head.weight
-        self.head_bias_ = concept_head.bias
-        self.concept_names_ = list(concept_head.concept_names)
         self.fallback_classes_ = fallback
-        self.n_features_in_ = int(self.head_weight_.shape[1])
         return self
 
     def _scores(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = softmax((X @ self.head_weight_.T + self.head_bias_).astype(np.float64), axis=1)
+        p = self.concept_proba(X)
         return p, p @ self.aggregation_.T.astype(np.float64)
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def _logits(self, X: np.ndarray) -> np.ndarray:
         """Log of each class's concept-probability mass."""
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self, "classes_")
-        _, s = self._scores(self._check_X(X))
+        _, s = self._scores(X)
         return np.log(np.maximum(s, 1e-12)).astype(np.float32)
 
     def predict_proba(self, X: Any) -> np.ndarray:
