@@ -142,8 +142,12 @@ def sbert_dir(path: str, **kwargs: Any) -> Encoder:
 
 @register_scheme("onnx")
 def onnx_file(path: str, **kwargs: Any) -> Encoder:
-    """An ONNX text encoder file; ``tokenizer.json`` must be in the same folder (or pass tokenizer_dir=)."""
+    """An ONNX file: an image backbone (4-D input) or a text encoder (``tokenizer.json`` beside it or tokenizer_dir=)."""
     _only_backend(f"onnx:{path}", kwargs.pop("backend", None), "onnx")
+    from .onnx_image import OnnxImageEncoder, is_image_onnx
+
+    if Path(path).expanduser().is_file() and is_image_onnx(Path(path).expanduser()):
+        return OnnxImageEncoder(path, name=f"onnx:{path}", **kwargs)
     tok_dir = kwargs.pop("tokenizer_dir", None) or Path(path).expanduser().parent
     return OnnxTextEncoder(path, tok_dir, name=f"onnx:{path}", **kwargs)
 
