@@ -9,7 +9,6 @@ batch ahead of the model, so the model, not the loader, is the bottleneck.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterator
