@@ -315,12 +315,13 @@ def _print_report(r: dict[str, Any]) -> None:
 def models(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List the encoders available offline, their size and what they are."""
     from .encoders import encoder_info, list_encoders, list_schemes
-    from .defaults import DEFAULT_ENCODERS
+    from .defaults import DEFAULT_ENCODERS, DEFAULT_METHODS
 
     infos = [encoder_info(n) for n in list_encoders()]
     defaults = set(DEFAULT_ENCODERS.values())
     if as_json:
-        out.print_json(json.dumps({"encoders": infos, "schemes": list_schemes(), "defaults": DEFAULT_ENCODERS}))
+        out.print_json(json.dumps({"encoders": infos, "schemes": list_schemes(), "defaults": DEFAULT_ENCODERS,
+                                   "default_methods": DEFAULT_METHODS}))
         return
     t = Table(title="transzero encoders")
     for col in ("name", "modality", "available", "size (MB)", "description"):
