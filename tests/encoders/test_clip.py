@@ -79,7 +79,7 @@ def test_towers_shapes_and_alignment(tiny_vlm: Path, pictures: list[Path]) -> No
         ref = model.get_image_features(pixel_values=torch.from_numpy(px))
     ref = getattr(ref, "pooler_output", ref).numpy()[0]
     np.testing.assert_allclose(X[0], ref / np.linalg.norm(ref), rtol=1e-4, atol=1e-5)
-    assert enc.default_logit_scale == pytest.approx(float(model.logit_scale.exp()))
+    assert enc.default_logit_scale == pytest.approx(float(model.logit_scale.detach().exp()))
     assert text.default_logit_scale == enc.default_logit_scale
 
 
