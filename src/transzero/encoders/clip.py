@@ -72,6 +72,12 @@ class _Shared:
                 ) from None
         return self._tokenizer
 
+    def projection_dim(self, tower: str) -> int:
+        """Width of the shared embedding space, read from the config (``tower``: "text" or "vision")."""
+        c = self.config
+        sub = c.get(f"{tower}_config", {})
+        return int(c.get("projection_dim") or sub.get("projection_size") or sub["hidden_size"])
+
     def logit_scale(self) -> float:
         """The model's learned ``exp(logit_scale)`` (loads the weights)."""
         model = self.model()
@@ -94,8 +100,7 @@ class CLIPTextEncoder(TextEncoder):
 
     @property
     def dim(self) -> int:
-        c = self._shared.config
-        return int(c.get("projection_dim") or c.get("text_config", {}).get("projection_size") or c["text_config"]["hidden_size"])
+        return self._shared.projection_dim("text")
 
     def _config(self) -> dict[str, Any]:
         return {"weights": _weights_id(self._shared.model_dir), "tower": "text"}
@@ -141,8 +146,7 @@ class CLIPImageEncoder(ImageEncoder):
 
     @property
     def dim(self) -> int:
-        c = self._shared.config
-        return int(c.get("projection_dim") or c.get("vision_config", {}).get("projection_size") or c["vision_config"]["hidden_size"])
+        return self._shared.projection_dim("vision")
 
     def _config(self) -> dict[str, Any]:
         return {"weights": _weights_id(self._shared.model_dir), "tower": "image", "preprocess": self.preprocess.to_dict()}
