@@ -38,3 +38,14 @@ def default_cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "transzero"
+
+
+def weights_id(path: Path) -> str:
+    """Cheap identity of a weights file or folder (for fingerprints): names and sizes of its model files."""
+    if path.is_file():
+        return f"{path.name}:{path.stat().st_size}"
+    parts = []
+    for f in sorted(path.rglob("*")):
+        if f.is_file() and f.suffix in {".safetensors", ".bin", ".onnx", ".json", ".txt", ".model"}:
+            parts.append(f"{f.relative_to(path)}:{f.stat().st_size}")
+    return ";".join(parts)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._util import l2_normalize
+from .._util import l2_normalize, weights_id
 from ..errors import ModelUnavailableError
 from .base import ProgressCallback, TextEncoder
 from .hf_image import read_hf_preprocess
@@ -36,10 +36,6 @@ def is_clip_dir(path: str | os.PathLike[str]) -> bool:
     if not cfg.is_file():
         return False
     return json.loads(cfg.read_text()).get("model_type") in CLIP_TYPES
-
-
-def _weights_id(d: Path) -> str:
-    return ";".join(f"{f.name}:{f.stat().st_size}" for f in sorted(d.iterdir()) if f.is_file())
 
 
 class _Shared:
@@ -103,7 +99,7 @@ class CLIPTextEncoder(TextEncoder):
         return self._shared.projection_dim("text")
 
     def _config(self) -> dict[str, Any]:
-        return {"weights": _weights_id(self._shared.model_dir), "tower": "text"}
+        return {"weights": weights_id(self._shared.model_dir), "tower": "text"}
 
     def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
         import torch
@@ -149,7 +145,7 @@ class CLIPImageEncoder(ImageEncoder):
         return self._shared.projection_dim("vision")
 
     def _config(self) -> dict[str, Any]:
-        return {"weights": _weights_id(self._shared.model_dir), "tower": "image", "preprocess": self.preprocess.to_dict()}
+        return {"weights": weights_id(self._shared.model_dir), "tower": "image", "preprocess": self.preprocess.to_dict()}
 
     def text_encoder(self) -> CLIPTextEncoder:
         """The aligned text tower (class prompts go through it)."""

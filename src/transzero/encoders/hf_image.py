@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
+from .._util import weights_id
 from ..concepts import Concept, imagenet_concepts
 from ..data.images import ImagePreprocess
 from ..errors import ModelUnavailableError
@@ -74,8 +75,7 @@ class HFImageClassifierEncoder(ImageEncoder):
         self._captured: list[Any] = []
 
     def _config(self) -> dict[str, Any]:
-        weights = ";".join(f"{f.name}:{f.stat().st_size}" for f in sorted(self.model_dir.iterdir()) if f.is_file())
-        return {"weights": weights, "preprocess": self.preprocess.to_dict()}
+        return {"weights": weights_id(self.model_dir), "preprocess": self.preprocess.to_dict()}
 
     def load(self) -> None:
         """Load the model and hook the input of its last linear layer."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from .._util import default_cache_dir, sha256_text
+from .._util import default_cache_dir, sha256_text, weights_id
 from ..concepts import Concept, imagenet_concepts
 from ..data.images import ImagePreprocess, is_image_item, load_image
 from ..errors import InputError, ModelUnavailableError
@@ -194,8 +194,7 @@ class EfficientNetLiteEncoder(ImageEncoder):
         return 1280
 
     def _config(self) -> dict[str, Any]:
-        f = self.weights_file()
-        return {"weights": f"{f.name}:{f.stat().st_size}", "preprocess": self.preprocess.to_dict()}
+        return {"weights": weights_id(self.weights_file()), "preprocess": self.preprocess.to_dict()}
 
     def _torch_model(self) -> Any:
         if self._torch is None:
@@ -215,8 +214,7 @@ class EfficientNetLiteEncoder(ImageEncoder):
         return self._torch
 
     def _export_dir(self) -> Path:
-        f = self.weights_file()
-        key = sha256_text(f"{f.name}:{f.stat().st_size}|export=2")[:16]  # preprocessing does not change the graph
+        key = sha256_text(f"{weights_id(self.weights_file())}|export=2")[:16]  # preprocessing does not change the graph
         return default_cache_dir() / "onnx" / f"{self.name}-{key}"
 
     def _export(self) -> Path:

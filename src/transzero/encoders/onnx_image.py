@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
+from .._util import weights_id
 from ..concepts import Concept, imagenet_concepts
 from ..data.images import ImagePreprocess
 from ..errors import ModelUnavailableError
@@ -92,7 +93,7 @@ class OnnxImageEncoder(ImageEncoder):
         return width
 
     def _config(self) -> dict[str, Any]:
-        return {"weights": f"{self.onnx_path.name}:{self.onnx_path.stat().st_size}", "sidecar": self.sidecar,
+        return {"weights": weights_id(self.onnx_path), "sidecar": self.sidecar,
                 "preprocess": self.preprocess.to_dict()}
 
     def _forward(self, pixels: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._util import l2_normalize
+from .._util import l2_normalize, weights_id as _weights_id
 from ..errors import InputError, ModelUnavailableError
 from .base import ProgressCallback, TextEncoder
 
@@ -27,17 +27,6 @@ __all__ = [
     "SentenceTransformerEncoder",
     "read_pooling_config",
 ]
-
-
-def _weights_id(path: Path) -> str:
-    """Cheap identity of a weights file or folder: names and sizes of its files."""
-    if path.is_file():
-        return f"{path.name}:{path.stat().st_size}"
-    parts = []
-    for f in sorted(path.rglob("*")):
-        if f.is_file() and f.suffix in {".safetensors", ".bin", ".onnx", ".json", ".txt", ".model"}:
-            parts.append(f"{f.relative_to(path)}:{f.stat().st_size}")
-    return ";".join(parts)
 
 
 def read_pooling_config(model_dir: Path) -> tuple[str, bool]:
