@@ -157,3 +157,16 @@ def test_image_items_need_a_bridge_or_a_text_tower() -> None:
         ZeroShotClassifier(TOPIC_LABELS, encoder=FakeImageEncoder(name="img"), label_encoder=KeywordEncoder()).fit()
     with pytest.raises(InputError, match="needs an encoder with a concept head"):
         ZeroShotClassifier(TOPIC_LABELS, encoder=FakeImageEncoder(name="img"), label_encoder=KeywordEncoder(), method="conse").fit()
+
+
+def test_concept_space_is_embedded_once_per_process() -> None:
+    from transzero.concepts import concept_label_space, imagenet_concepts
+
+    a = concept_label_space(imagenet_concepts()[:3], templates=["a photo of {}"])
+    b = concept_label_space(imagenet_concepts()[:3], templates=["a photo of {}"])
+    assert a is b and a.prompts_for(a.names[0]) == ["a photo of tench"]
+    enc = KeywordEncoder()
+    a.embed(enc)
+    calls = enc.calls
+    b.embed(enc)
+    assert enc.calls == calls

@@ -59,12 +59,20 @@ def concept_label_space(concepts: tuple[Concept, ...], *, names: str = "clean", 
     """A LabelSpace with one class per concept (keyed by WordNet id, as names repeat).
 
     ``names="clean"`` embeds the curated name, ``"synonyms"`` every synonym, ``"both"``
-    both; each goes through ``templates`` (default: the name alone).
+    both; each goes through ``templates`` (default: the name alone). The same arguments
+    return the same object, so its embeddings (memoised per encoder) are computed once
+    per process, not at every ``fit``.
     """
+    key = templates if templates is None or isinstance(templates, str) else tuple(templates)
+    return _concept_label_space(tuple(concepts), names, key)
+
+
+@lru_cache(maxsize=16)
+def _concept_label_space(concepts: tuple[Concept, ...], names: str, templates: Any) -> Any:
     from .labels import LabelSpace
     from .templates import resolve_templates
 
-    tmpl = resolve_templates(templates)
+    tmpl = resolve_templates(list(templates) if isinstance(templates, tuple) else templates)
     desc: dict[str, list[str]] = {}
     keys = []
     for c in concepts:
