@@ -7,7 +7,7 @@ Usage::
 Scores the ImageNet-1k concept head (top-1 / top-5) on Tiny-ImageNet *train* images
 (train50, the classes that are ImageNet-1k classes) at their native 64 px and
 downsampled to 32 px (CIFAR's resolution, without touching CIFAR), for pixel scalings
-and input sizes. Writes benchmarks/results/image_preprocess.json.
+and input sizes, and multi-scale views of low-resolution images. Writes benchmarks/results/image_preprocess.json.
 """
 
 from __future__ import annotations
@@ -42,13 +42,17 @@ def main() -> None:
         {"scaling": "lite", "size": 224, "crop_pct": 0.875, "low_res_size": None},
         {"scaling": "lite", "size": 224, "crop_pct": 1.0, "low_res_size": None},
         *({"scaling": "lite", "size": s, "crop_pct": 1.0, "low_res_size": None} for s in (128, 160, 192)),
+        # the shipped rule (low-res images whole at 160 px), alone and with multi-scale views averaged
+        {"scaling": "lite", "low_res_size": 160},
+        {"scaling": "lite", "low_res_size": 160, "low_res_views": (224,)},
+        {"scaling": "lite", "low_res_size": 160, "low_res_views": (128, 224)},
     ]
     rows = []
     for cfg in configs:
         enc = EfficientNetLiteEncoder(**cfg)
         for res, items in (("64px", files), ("32px", small)):
             top5 = np.argsort(-enc.concept_logits(enc.encode(items)), axis=1)[:, :5]
-            row = {**cfg, "resolution": res, "n": len(items),
+            row = {**cfg, "low_res_views": list(cfg.get("low_res_views", ())), "resolution": res, "n": len(items),
                    "top1": round(100 * float((top5[:, 0] == gold).mean()), 1),
                    "top5": round(100 * float((top5 == gold[:, None]).any(1).mean()), 1)}
             rows.append(row)

@@ -2,10 +2,12 @@
 
 Usage::
 
-    python benchmarks/zeroshot_image.py [--datasets cifar10,tiny-imagenet] [--limit N]
+    python benchmarks/zeroshot_image.py [--datasets cifar10,tiny-imagenet] [--limit N] [--views 128,224]
 
-Every bridge (conse, wordnet) with and without prompt ensembles ("photo" templates on
-class and concept names). Class names: CIFAR-10 folder names; Tiny ImageNet: the first
+Every bridge (conse; wordnet with the default ``aggregate="mean"`` and with ``"sum"``)
+with and without prompt ensembles ("photo" templates on class and concept names), for the
+default encoder and, with ``--views``, for the multi-scale encoder (low-res images also run
+at these sizes, features averaged). Class names: CIFAR-10 folder names; Tiny ImageNet: the first
 synonym in words.txt (what a user would type, not the WordNet id). Features are cached
 (``--cache-dir``), so reruns only re-score. Writes benchmarks/results/zeroshot_image.json.
 """
@@ -47,16 +49,20 @@ def load(dataset: str, limit: int, split: str = "test") -> tuple[list[str], list
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="cifar10,tiny-imagenet")
-    ap.add_argument("--methods", default="conse,wordnet")
+    ap.add_argument("--methods", default="conse,wordnet,wordnet:sum")
+    ap.add_argument("--views", default="", help="extra low-res sizes for a multi-scale encoder run, e.g. 128,224")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--split", choices=["test", "dev"], default="test",
                     help="dev: Tiny ImageNet train50 (not the val images), for choosing the default bridge")
     args = ap.parse_args()
     cache = EmbeddingCache(args.cache_dir)
-    enc = create_encoder("efficientnet-lite0")
+    encoders = [create_encoder("efficientnet-lite0")]
+    if args.views:
+        encoders.append(create_encoder("efficientnet-lite0", low_res_views=[int(v) for v in args.views.split(",")]))
     rows = []
-    for ds in args.datasets.split(","):
+    for ds, enc in ((d, e) for d in args.datasets.split(",") for e in encoders):
+        views = list(enc.preprocess.low_res_views)
         files, gold, names = load(ds, args.limit, args.split)
         t0 = time.perf_counter()
         X = cache.encode(enc, files)
@@ -69,20 +75,23 @@ def main() -> None:
             raise SystemExit(f"{ds}: class words are not unique")
         for templates in (None, "photo"):
             labels = LabelSpace(class_words, templates=templates)
-            for method in args.methods.split(","):
-                clf = ZeroShotClassifier(labels, encoder=enc, method=method, cache=cache,
+            for spec in args.methods.split(","):
+                method, _, agg = spec.partition(":")
+                params = {"aggregate": agg} if agg else None
+                clf = ZeroShotClassifier(labels, encoder=enc, method=method, method_params=params, cache=cache,
                                          concept_templates=templates).fit()
                 proba = clf.method_.predict_proba(X)
                 order = np.argsort(-proba, axis=1)
                 top1 = clf.classes_[order[:, 0]]
                 top5 = (clf.classes_[order[:, :5]] == y[:, None]).any(axis=1)
-                row = {"dataset": ds, "split": args.split, "n": len(files), "method": method, "templates": templates or "name",
+                row = {"dataset": ds, "split": args.split, "n": len(files), "method": spec, "low_res_views": views,
+                       "templates": templates or "name",
                        "top1": round(100 * float((top1 == y).mean()), 2), "top5": round(100 * float(top5.mean()), 2),
                        "encode_seconds": round(t_enc, 1)}
                 rows.append(row)
                 print(row, flush=True)
     suffix = ("_dev" if args.split == "dev" else "") + (f"_limit{args.limit}" if args.limit else "")
-    write_result("zeroshot_image" + suffix, {"encoder": enc.name, "rows": rows})
+    write_result("zeroshot_image" + suffix, {"encoder": encoders[0].name, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -267,3 +267,69 @@ def test_classify_explain_images(tmp_path: Path, capsys) -> None:
     texts.write_text("a goal\n")
     code, _, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords", "--explain", "2"], capsys)
     assert code == 2 and "has no explanations" in err
+
+
+def _topic_csv(path: Path, n_per: int, seed: int) -> Path:
+    import random
+
+    rnd = random.Random(seed)
+    words = {"sports": ["match", "goal", "team", "striker"], "politics": ["election", "vote", "senator", "budget"],
+             "technology": ["phone", "chip", "software", "compiler"]}
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for label, ws in words.items():
+            for _ in range(n_per):
+                w.writerow([" ".join(rnd.sample(ws, 2) + ["filler", "words", "here"]), label])
+    return path
+
+
+def test_eval_learning_curve_json_and_plot(tmp_path: Path, capsys) -> None:
+    data = _topic_csv(tmp_path / "test.csv", 10, 0)
+    support = _topic_csv(tmp_path / "support.csv", 5, 1)
+    out_json = tmp_path / "curve.json"
+    code, stdout, stderr = run(["eval", str(data), *ENC, "--support", str(support), "--shots", "0,1,2,8",
+                                "--seeds", "2", "--method", "prototype,tip-adapter", "--json", str(out_json)], capsys)
+    assert code == 0, stderr
+    r = json.loads(out_json.read_text())
+    assert r["shots"] == [0, 1, 2, 8] and r["seeds"] == 2 and r["methods"] == ["prototype", "tip-adapter"]
+    rows = {(row["method"], row["shots"]): row for row in r["curve"]}
+    assert len(rows) == 8 and len(rows[("prototype", 2)]["runs"]) == 2 and len(rows[("prototype", 0)]["runs"]) == 1
+    assert rows[("prototype", 8)]["short_classes"] == {"politics": 5, "sports": 5, "technology": 5}  # only 5 each
+    assert rows[("tip-adapter", 2)]["accuracy_mean"] >= rows[("tip-adapter", 0)]["accuracy_mean"] - 0.05
+    assert Path(r["plot"]).is_file() and Path(r["plot"]).read_bytes()[:4] == b"\x89PNG"
+    assert "K=8" in stdout
+
+
+def test_eval_single_k_reports_accuracy(tmp_path: Path, capsys) -> None:
+    data = _topic_csv(tmp_path / "test.csv", 6, 0)
+    support = _topic_csv(tmp_path / "support.csv", 4, 1)
+    out_json = tmp_path / "r.json"
+    code, _, stderr = run(["eval", str(data), *ENC, "--support", str(support), "--shots", "2", "--method", "linear",
+                           "--json", str(out_json)], capsys)
+    assert code == 0, stderr
+    r = json.loads(out_json.read_text())
+    assert 0 <= r["accuracy"] <= 1 and "accuracy_std" in r and "plot" not in r
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--shots", "2"], "needs both --support"),
+    (["--support", "SUP", "--shots", "1,x"], "--shots must be whole numbers"),
+    (["--support", "SUP", "--shots", "1", "--method", "svm"], "unknown method 'svm'"),
+    (["--support", "SUP", "--shots", "1", "--seeds", "0"], "--seeds must be >= 1"),
+])
+def test_fewshot_user_errors(extra: list[str], match: str, tmp_path: Path, capsys) -> None:
+    data = _topic_csv(tmp_path / "test.csv", 3, 0)
+    support = _topic_csv(tmp_path / "support.csv", 3, 1)
+    extra = [str(support) if a == "SUP" else a for a in extra]
+    code, _, stderr = run(["eval", str(data), *ENC, *extra], capsys)
+    assert code == 2 and match in stderr and "Traceback" not in stderr
+
+
+def test_support_label_outside_the_classes(tmp_path: Path, capsys) -> None:
+    data = _topic_csv(tmp_path / "test.csv", 3, 0)
+    support = tmp_path / "support.csv"
+    support.write_text("text,label\nthe goal of the match,sports\nstock prices fell,business\n")
+    code, _, stderr = run(["eval", str(data), *ENC, "--labels", LABELS, "--support", str(support), "--shots", "1",
+                           "--method", "linear"], capsys)
+    assert code == 2 and "support label 'business' is not among the 3 classes" in stderr

@@ -176,6 +176,23 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        fit_params = self._prepare()
+        Xv = self.encode(X) if X is not None else None
+        self._fit_method(Xv, y, fit_params)
+        return self
+
+    def fit_encoded(self, X: np.ndarray | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
+        """Like :meth:`fit`, from item vectors already encoded with this classifier's encoder.
+
+        For learning curves: encode the support set once (:meth:`encode`), then fit many
+        times on subsets of it (label and concept embeddings are memoised).
+        """
+        fit_params = self._prepare()
+        self._fit_method(None if X is None else np.asarray(X, dtype=np.float32), y, fit_params)
+        return self
+
+    def _prepare(self) -> dict[str, Any]:
+        """Resolve labels, encoders, cache and method; embed the classes; the method's fit params."""
         self.label_space_ = self._resolve_labels()
         self.encoder_ = self._resolve_encoder()
         self.cache_ = self._resolve_cache()
@@ -183,20 +200,25 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self.class_embeddings_ = self.label_space_.embed(self.label_encoder_, self.cache_)
         self.method_ = self._resolve_method()
         fit_params: dict[str, Any] = {}
-        if getattr(self.method_, "needs_concepts", False):
+        if getattr(self.method_, "uses_zero_shot", False):  # few-shot: a zero-shot prior of the encoder's kind
+            fit_params["aligned"] = _aligned(self.encoder_, self.label_encoder_)
+            if not fit_params["aligned"] and hasattr(self.encoder_, "concept_head"):
+                fit_params["concept_head"] = self._concept_head()
+        elif getattr(self.method_, "needs_concepts", False):
             fit_params["concept_head"] = self._concept_head()
         elif not _aligned(self.encoder_, self.label_encoder_):
             raise InputError(
                 f"method {_method_name(self.method_)!r} compares items and class descriptions in one space, but "
                 f"{self.encoder_.name} ({self.encoder_.modality}) has no text tower; use a bridge such as --method conse"
             )
-        Xv = self.encode(X) if X is not None else None
+        return fit_params
+
+    def _fit_method(self, Xv: np.ndarray | None, y: Any, fit_params: dict[str, Any]) -> None:
         self.method_.fit(
             Xv, y, class_embeddings=self.class_embeddings_,
             default_logit_scale=self.label_encoder_.default_logit_scale, **fit_params,
         )
         self.classes_ = self.method_.classes_
-        return self
 
     def encode(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> np.ndarray:
         """Item vectors ``(N, D)`` from the fitted encoder (through the cache when enabled)."""

@@ -40,7 +40,11 @@ EncoderOpt = typer.Option(
 BackendOpt = typer.Option(
     None, "--backend", help="Inference backend of the encoder: torch, onnx (fused fp32, exported once) or int8 (minilm-l6)."
 )
-MethodOpt = typer.Option(None, "--method", "-m", help="Scoring method: similarity (text default), knn, conse (image default).")
+MethodOpt = typer.Option(
+    None, "--method", "-m",
+    help="Scoring method: similarity (text default), knn, conse, wordnet (image default); few-shot: prototype, linear, "
+         "zs-linear, tip-adapter, tip-adapter-f (a comma list with eval --support).",
+)
 TemplatesOpt = typer.Option(
     None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable."
 )
@@ -222,9 +226,13 @@ def eval_(
     cache_dir: Optional[Path] = CacheDirOpt,
     no_cache: bool = NoCacheOpt,
     batch_size: Optional[int] = BatchOpt,
+    support: Optional[Path] = typer.Option(None, "--support", help="Labelled examples (same format as DATA) to draw K shots per class from."),
+    shots: Optional[str] = typer.Option(None, "--shots", help="K examples per class from --support; a list (0,1,2,4,8,16) runs a learning curve."),
+    seeds: int = typer.Option(3, "--seeds", help="Random K-shot samples per K (fixed seeds 0..N-1); mean ± std is reported."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of the learning curve (default: next to --json when several K)."),
     quiet: bool = QuietOpt,
 ) -> None:
-    """Zero-shot evaluation against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*)."""
+    """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support."""
     from .evaluate import classification_report
     from .io import prediction_records, write_predictions
 
@@ -240,6 +248,14 @@ def eval_(
         if not gold_good:
             raise InputError(f"{data}: no usable rows to take the classes from")
         label_space = LabelSpace(sorted(set(gold_good)))  # type: ignore[arg-type]
+    if support is not None or shots is not None:
+        if support is None or shots is None:
+            raise InputError("few-shot evaluation needs both --support DATA and --shots K (e.g. --shots 0,1,2,4,8,16)")
+        if model is not None:
+            raise InputError("--model cannot be combined with --support; name --encoder/--method instead")
+        _eval_fewshot(data, table, modality, label_space, support, shots, seeds, plot, json_out, encoder, method,
+                      backend, text_column, label_column, _cache(cache_dir, no_cache), batch_size, quiet, t0)
+        return
     clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size, backend, modality)
     classes = [str(c) for c in clf.classes_]
     unknown = sorted(set(gold_good) - set(classes))  # type: ignore[arg-type]
@@ -285,6 +301,99 @@ def eval_(
     if json_out:
         json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     _print_report(result)
+
+
+#: methods of a learning curve when --method is not given (one line each in the plot)
+CURVE_METHODS = ["prototype", "linear", "zs-linear", "tip-adapter", "tip-adapter-f"]
+
+
+def _eval_fewshot(
+    data: Path, table: Any, modality: str, label_space: Any, support: Path, shots_text: str, seeds: int,
+    plot: Optional[Path], json_out: Optional[Path], encoder: Optional[str], method: Optional[str],
+    backend: Optional[str], text_column: str, label_column: str, cache: Any, batch_size: Optional[int],
+    quiet: bool, t0: float,
+) -> None:
+    """``eval --support S --shots K[,K...]``: K-shot fits over seeds, mean ± std, curve JSON + PNG."""
+    from .classifier import ZeroShotClassifier
+    from .curves import learning_curve, parse_shots, plot_curve
+    from .methods import list_methods
+
+    shots = parse_shots(shots_text)
+    methods = [m.strip() for m in method.split(",") if m.strip()] if method else list(CURVE_METHODS)
+    unknown = [m for m in methods if m not in list_methods()]
+    if unknown:
+        raise InputError(f"unknown method {unknown[0]!r}; choose from {', '.join(list_methods())}")
+    s_modality, s_table = _read_items(support, text_column, label_column)
+    if s_modality != modality:
+        raise InputError(f"--support holds {s_modality} items but {data} holds {modality} items; give the same kind")
+    base = _build(None, label_space, encoder, methods[0], cache, batch_size, backend, modality)
+
+    def encode(tab: Any, what: str) -> tuple[Any, list[str], dict[int, str]]:
+        import numpy as np
+
+        with _progress(len(tab.good), f"encoding {what}", quiet) as cb:
+            X, errs = base._encode_report([tab.texts[i] for i in tab.good], cb)
+        keep = [j for j in range(len(tab.good)) if j not in errs]
+        errors = dict(tab.errors)
+        errors.update({tab.good[j]: m for j, m in errs.items()})
+        return np.asarray(X[keep]), [tab.labels[tab.good[j]] for j in keep], errors
+
+    X_eval, y_eval, eval_errors = encode(table, "eval items")
+    X_sup, y_sup, sup_errors = encode(s_table, "support")
+    if not len(y_eval) or not len(y_sup):
+        raise InputError(f"{data if not len(y_eval) else support}: no usable rows")
+    classes = [str(c) for c in base.classes_]
+    unknown_gold = sorted(set(map(str, y_eval)) - set(classes))
+    if unknown_gold:
+        raise LabelError(f"{data}: gold label {unknown_gold[0]!r} is not among the classes; add it to the labels")
+
+    def make(name: str) -> Any:
+        return ZeroShotClassifier(base.label_space_, encoder=base.encoder_, method=name, cache=base.cache_,
+                                  batch_size=batch_size, label_encoder=base.label_encoder_)
+
+    def show(row: dict[str, Any]) -> None:
+        if not quiet:
+            note = f" (fewer than K: {', '.join(f'{c} {n}' for c, n in row['short_classes'].items())})" if row["short_classes"] else ""
+            err.print(f"{row['method']:>14} K={row['shots']:<3} {100 * row['accuracy_mean']:6.2f} ± {100 * row['accuracy_std']:.2f}{note}",
+                      highlight=False)
+
+    rows = learning_curve(make, methods, X_sup, y_sup, X_eval, y_eval, shots, seeds=seeds, on_row=show)
+    result: dict[str, Any] = {
+        "encoder": base.encoder_.name,
+        "methods": methods,
+        "data": str(data),
+        "support": str(support),
+        "shots": shots,
+        "seeds": seeds,
+        "n": len(y_eval),
+        "n_support_pool": len(y_sup),
+        "n_classes": len(classes),
+        "curve": rows,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "n_skipped": len(eval_errors),
+        "skipped": [{"row": table.rows[i], "error": m} for i, m in sorted(eval_errors.items())],
+        "support_skipped": [{"row": s_table.rows[i], "error": m} for i, m in sorted(sup_errors.items())],
+    }
+    if len(methods) == 1 and len(shots) == 1:
+        result["accuracy"] = rows[0]["accuracy_mean"]
+        result["accuracy_std"] = rows[0]["accuracy_std"]
+    if plot is None and json_out is not None and len(shots) > 1:
+        plot = json_out.with_suffix(".png")
+    if plot is not None:
+        result["plot"] = str(plot_curve(rows, plot, title=f"{data.name} · {base.encoder_.name}"))
+    bad = [f"{table.path}: row {table.rows[i]}: {m}" for i, m in sorted(eval_errors.items())]
+    bad += [f"{s_table.path}: row {s_table.rows[i]}: {m}" for i, m in sorted(sup_errors.items())]
+    _report_bad_rows(bad, quiet)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    t = Table(title=f"{data}  ·  {base.encoder_.name}  ·  accuracy (%) mean ± std over {seeds} seeds")
+    t.add_column("method")
+    for k in shots:
+        t.add_column(f"K={k}", justify="right")
+    for m in methods:
+        cells = [f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}" for r in rows if r["method"] == m]
+        t.add_row(m, *cells)
+    out.print(t)
 
 
 def _method_name(clf: Any) -> str:

@@ -68,6 +68,16 @@ def load_wordnet(root: str | None = None) -> Any:
         return _Reader(str(dest), None)
 
 
+def synsets_for(wn: Any, label: str) -> list[Any]:
+    """Every noun synset a class name may denote, most frequent sense first (one for ids)."""
+    text = label.strip()
+    if (len(text) == 9 and text[0] == "n" and text[1:].isdigit()) or (text.count(".") == 2 and ".n." in text):
+        s = synset_for(wn, text)
+        return [s] if s is not None else []
+    word = text.replace(" ", "_")
+    return list(wn.synsets(word, pos="n") or wn.synsets(word.replace("-", "_"), pos="n"))
+
+
 def synset_for(wn: Any, label: str) -> Any | None:
     """The WordNet noun synset a class name denotes: a WordNet id (``n02084071``), a synset
     name (``dog.n.01``) or a word/phrase (first, most frequent noun sense); None if not a noun."""
@@ -82,5 +92,6 @@ def synset_for(wn: Any, label: str) -> Any | None:
             return wn.synset(text)
         except Exception:
             return None
-    senses = wn.synsets(text.replace(" ", "_").replace("-", "_"), pos="n")
+    word = text.replace(" ", "_")
+    senses = wn.synsets(word, pos="n") or wn.synsets(word.replace("-", "_"), pos="n")
     return senses[0] if senses else None

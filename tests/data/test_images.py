@@ -106,3 +106,13 @@ def test_low_res_images_are_resized_whole() -> None:
     assert pre(small).shape == (3, 40, 40)
     assert pre(big).shape == (3, 64, 64)
     assert ImagePreprocess(size=64)(small).shape == (3, 64, 64)  # rule off by default
+
+
+def test_low_res_views_only_for_low_res_images() -> None:
+    pre = ImagePreprocess(size=64, low_res_size=40, low_res_below=50, low_res_views=(48, 56))
+    small = Image.fromarray(np.zeros((30, 20, 3), np.uint8))
+    big = Image.fromarray(np.zeros((100, 120, 3), np.uint8))
+    assert [v.shape[1] for v in pre.views(small)] == [40, 48, 56]
+    assert [v.shape[1] for v in pre.views(big)] == [64]
+    assert pre.to_dict()["low_res_views"] == [48, 56]
+    assert "low_res_views" not in ImagePreprocess().to_dict()  # fingerprints of one-view encoders unchanged

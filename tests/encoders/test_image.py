@@ -63,3 +63,20 @@ def test_mixed_sizes_in_one_batch(images: list[Path], tmp_path: Path) -> None:
     together = enc.encode([tiny, big, images[0]])
     apart = np.concatenate([enc.encode([tiny]), enc.encode([big]), enc.encode([images[0]])])
     np.testing.assert_allclose(together, apart, rtol=1e-4, atol=1e-4)
+
+
+def test_low_res_views_average_features(images: list[Path], tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray((np.random.default_rng(3).random((32, 32, 3)) * 255).astype(np.uint8)).save(tiny)
+    big = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(4).random((240, 200, 3)) * 255).astype(np.uint8)).save(big)
+    multi = create_encoder("efficientnet-lite0", low_res_views=(128,))
+    X = multi.encode([tiny, big, tiny], batch_size=2)
+    at160 = create_encoder("efficientnet-lite0").encode([tiny, big])
+    at128 = create_encoder("efficientnet-lite0", low_res_size=128).encode([tiny])
+    np.testing.assert_allclose(X[0], (at160[0] + at128[0]) / 2, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(X[2], X[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(X[1], at160[1], rtol=1e-4, atol=1e-4)  # a photo: one view
+    assert multi.fingerprint != create_encoder("efficientnet-lite0").fingerprint
+    with pytest.raises(InputError, match="low_res_views"):
+        create_encoder("efficientnet-lite0", low_res_views=(160,))

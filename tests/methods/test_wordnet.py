@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transzero.errors import ModelUnavailableError
+from transzero.errors import InputError, ModelUnavailableError
 from transzero.labels import ClassEmbeddings
 from transzero.methods import ConceptHead, WordNetClassifier
 from transzero.wordnet import load_wordnet, synset_for, wordnet_root
@@ -54,3 +54,24 @@ def test_hyponym_mass_and_fallback() -> None:
     ex = m.explain(X[:1], top=2)[0]
     assert ex["label"] == "fish" and ex["concepts"][0]["concept"] == "goldfish" and ex["via"] == "WordNet hyponyms"
     assert m.explain(X[3:], top=1)[0]["via"].startswith("text similarity")
+
+
+@needs_wordnet
+def test_mean_aggregate_removes_the_class_size_prior_and_relatives_fill_empty_classes() -> None:
+    # ox, impala (ruminants); tabby, tiger cat, Persian cat (cats)
+    wnids = ["n02403003", "n02422699", "n02123045", "n02123159", "n02123394"]
+    names = ["ox", "impala", "tabby", "tiger cat", "Persian cat"]
+    head = ConceptHead(np.eye(5, dtype=np.float32), np.zeros(5, np.float32), np.eye(5, 3, dtype=np.float32), names, wnids)
+    classes = ClassEmbeddings(["cat", "deer"], np.eye(2, 3, dtype=np.float32), np.zeros((2, 3), np.float32), np.arange(2), [])
+    mean = WordNetClassifier().fit(class_embeddings=classes, concept_head=head)
+    total = WordNetClassifier(aggregate="sum").fit(class_embeddings=classes, concept_head=head)
+    # "deer" has no ImageNet hyponym: it takes the ruminants, its relatives under ruminant.n.01
+    np.testing.assert_array_equal(mean.aggregation_[1], [1, 1, 0, 0, 0])
+    assert mean.fallback_classes_ == ["deer"] and "ruminant" in mean.relations_[1]
+    # ruminants: total .44, mean .22; cats: total .56, mean .187 -> the two rules disagree
+    x = np.log(np.array([[0.02, 0.42, 0.19, 0.19, 0.18]], np.float32))
+    assert mean.predict(x)[0] == "deer" and total.predict(x)[0] == "cat"
+    np.testing.assert_allclose(mean.predict_proba(x)[0], [0.56 / 3, 0.22] / np.sum([0.56 / 3, 0.22]), rtol=1e-5)
+    assert mean.explain(x, top=1)[0]["concepts"][0]["concept"] == "impala"
+    with pytest.raises(InputError, match="aggregate must be one of"):
+        WordNetClassifier(aggregate="max").fit(class_embeddings=classes, concept_head=head)

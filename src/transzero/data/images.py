@@ -143,6 +143,9 @@ class ImagePreprocess:
     resample: str = "bicubic"
     low_res_size: int | None = None
     low_res_below: int = 100
+    #: extra sizes at which low-resolution images are also run; their features are averaged
+    #: with the ``low_res_size`` view (multi-scale test-time augmentation)
+    low_res_views: tuple[int, ...] = ()
     #: explicit per-channel mean/std on the [0, 1] scale (a model's own processor config); overrides ``scaling``
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
@@ -152,15 +155,28 @@ class ImagePreprocess:
         "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
     }
 
+    def is_low_res(self, img: Any) -> bool:
+        """True when ``img`` falls under the low-resolution rule."""
+        return bool(self.low_res_size) and min(img.size) < self.low_res_below
+
     def __call__(self, img: Any) -> np.ndarray:
         """RGB PIL image -> float32 array (3, size, size)."""
+        if self.is_low_res(img):
+            return self._prepare(img, int(self.low_res_size), 1.0)  # type: ignore[arg-type]
+        return self._prepare(img, self.size, self.crop_pct)
+
+    def views(self, img: Any) -> list[np.ndarray]:
+        """Every view of ``img`` whose features are averaged: one, or the low-res multi-scale set."""
+        first = self(img)
+        if not self.low_res_views or not self.is_low_res(img):
+            return [first]
+        return [first] + [self._prepare(img, int(s), 1.0) for s in self.low_res_views]
+
+    def _prepare(self, img: Any, size: int, crop_pct: float) -> np.ndarray:
         from PIL import Image
 
         resample = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}[self.resample]
         w, h = img.size
-        size, crop_pct = self.size, self.crop_pct
-        if self.low_res_size and min(w, h) < self.low_res_below:
-            size, crop_pct = self.low_res_size, 1.0
         short = int(round(size / crop_pct))
         scale = short / min(w, h)
         nw, nh = max(size, int(round(w * scale))), max(size, int(round(h * scale)))
@@ -186,4 +202,5 @@ class ImagePreprocess:
         """Settings (saved in fingerprints and model configs)."""
         return {"size": self.size, "crop_pct": self.crop_pct, "scaling": self.scaling, "resample": self.resample,
                 "low_res_size": self.low_res_size, "low_res_below": self.low_res_below,
+                **({"low_res_views": list(self.low_res_views)} if self.low_res_views else {}),
                 "mean": self.mean, "std": self.std}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,8 @@ class ImageEncoder(Encoder):
             return item_key(np.asarray(item.convert("RGB")))
         return item_key(item)
 
-    def _pixels(self, item: Any) -> np.ndarray:
-        return self.preprocess(load_image(item, target=self.preprocess.size))
+    def _pixels(self, item: Any) -> list[np.ndarray]:
+        return self.preprocess.views(load_image(item, target=self.preprocess.size))
 
     def pixel_batches(
         self, items: list[Any], batch_size: int
@@ -64,11 +64,12 @@ class ImageEncoder(Encoder):
         """Yield ``(indices, groups, errors)`` per batch, decoding ahead of the model.
 
         ``indices`` are the positions of the decoded items; ``groups`` is a list of
-        ``(positions into indices, pixels (b, 3, S, S))``, one per preprocessed size;
+        ``(positions into indices, pixels (b, 3, S, S))``, one per preprocessed size (an item
+        with several views - multi-scale low-res images - appears in several groups);
         ``errors`` maps positions of items that could not be decoded to the reason. A thread pool decodes and resizes the next
         batch while the caller runs the model on this one (PIL releases the GIL).
         """
-        def load(i: int) -> np.ndarray | str:
+        def load(i: int) -> list[np.ndarray] | str:
             try:
                 return self._pixels(items[i])
             except InputError as exc:
@@ -77,7 +78,7 @@ class ImageEncoder(Encoder):
         with ThreadPoolExecutor(max_workers=max(1, int(self.num_workers))) as pool:
             starts = list(range(0, len(items), batch_size))
 
-            def submit(start: int) -> list[tuple[int, Future[np.ndarray | str]]]:
+            def submit(start: int) -> list[tuple[int, Future[list[np.ndarray] | str]]]:
                 return [(i, pool.submit(load, i)) for i in range(start, min(start + batch_size, len(items)))]
 
             queue = [submit(s) for s in starts[:2]]  # this batch and the next one
@@ -86,19 +87,21 @@ class ImageEncoder(Encoder):
                 batch = queue.pop(0)
                 if pending:
                     queue.append(submit(pending.pop(0)))
-                ok, arrays, errors = [], [], {}
+                ok: list[int] = []
+                errors: dict[int, str] = {}
+                # views of different preprocessed sizes (low-res rule) run as separate groups
+                shapes: dict[tuple[int, ...], tuple[list[int], list[np.ndarray]]] = {}
                 for i, fut in batch:
                     r = fut.result()
                     if isinstance(r, str):
                         errors[i] = r
-                    else:
-                        ok.append(i)
-                        arrays.append(r)
-                # images of different preprocessed sizes (low-res rule) run as separate groups
-                shapes: dict[tuple[int, ...], list[int]] = {}
-                for j, a in enumerate(arrays):
-                    shapes.setdefault(a.shape, []).append(j)
-                groups = [(np.asarray(js), np.stack([arrays[j] for j in js])) for js in shapes.values()]
+                        continue
+                    for a in r:
+                        js, arrs = shapes.setdefault(a.shape, ([], []))
+                        js.append(len(ok))
+                        arrs.append(a)
+                    ok.append(i)
+                groups = [(np.asarray(js), np.stack(arrs)) for js, arrs in shapes.values()]
                 yield np.asarray(ok, dtype=np.int64), groups, errors
 
     def _forward(self, pixels: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -111,14 +114,18 @@ class ImageEncoder(Encoder):
         self, items: list[Any], batch_size: int, progress: ProgressCallback | None
     ) -> tuple[np.ndarray, dict[int, str]]:
         self.load()
-        out = np.full((len(items), self.dim), np.nan, dtype=np.float32)
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        views = np.zeros(len(items), dtype=np.float32)
         errors: dict[int, str] = {}
         for idx, pixels, errs in self.pixel_batches(items, batch_size):
             for group, px in pixels:
-                out[idx[group]] = self._forward(px)
+                out[idx[group]] += self._forward(px)  # positions within one group are distinct
+                views[idx[group]] += 1
             errors.update(errs)
             if progress:
                 progress(len(idx) + len(errs))
+        out[views == 0] = np.nan
+        out[views > 0] /= views[views > 0, None]
         return out, errors
 
     def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
@@ -145,6 +152,10 @@ class EfficientNetLiteEncoder(ImageEncoder):
     low_res_size : int, optional
         Size for low-resolution images (shorter side < 100 px), resized whole, no crop;
         ``None`` treats them like any photo. See :class:`ImagePreprocess`.
+    low_res_views : sequence of int
+        Extra sizes at which low-resolution images are also run, features averaged
+        (multi-scale test-time augmentation; e.g. ``(128, 224)``: +1.9 points on CIFAR-10
+        zero-shot for ~3x the compute on such images). Empty (default): one view.
     num_threads : int, optional
         Engine threads (default: all cores).
     num_workers : int
@@ -163,14 +174,19 @@ class EfficientNetLiteEncoder(ImageEncoder):
         size: int = 224,
         crop_pct: float = 0.875,
         low_res_size: int | None = 160,
+        low_res_views: Sequence[int] = (),
         num_threads: int | None = None,
         num_workers: int = 2,
     ) -> None:
         if backend not in ("onnx", "torch"):
             raise ModelUnavailableError(f"{name}: backend must be 'onnx' or 'torch', not {backend!r}")
+        views = tuple(int(v) for v in low_res_views)
+        if views and (low_res_size is None or low_res_size in views or len(set(views)) != len(views) or min(views) < 32):
+            raise InputError(f"{name}: low_res_views must be distinct sizes >= 32, other than low_res_size, and need low_res_size; got {list(views)}")
         self.name = name
         self.backend = backend
-        self.preprocess = ImagePreprocess(size=size, crop_pct=crop_pct, scaling=scaling, low_res_size=low_res_size)
+        self.preprocess = ImagePreprocess(size=size, crop_pct=crop_pct, scaling=scaling, low_res_size=low_res_size,
+                                          low_res_views=views)
         self.num_threads = num_threads
         self.num_workers = num_workers
         self._torch: Any = None

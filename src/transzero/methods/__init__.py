@@ -7,6 +7,14 @@ from typing import Any
 from ..errors import TranszeroError
 from .base import ZeroShotMethod
 from .conse import ConceptHead, ConSEClassifier
+from .fewshot import (
+    FewShotMethod,
+    LinearProbeClassifier,
+    PrototypeClassifier,
+    TipAdapterClassifier,
+    TipAdapterFClassifier,
+    ZeroShotLinearClassifier,
+)
 from .wordnet import WordNetClassifier
 from .zeroshot import KNNClassifier, SimilarityClassifier
 
@@ -15,9 +23,18 @@ METHODS: dict[str, type[ZeroShotMethod]] = {
     "knn": KNNClassifier,
     "conse": ConSEClassifier,
     "wordnet": WordNetClassifier,
+    "prototype": PrototypeClassifier,
+    "linear": LinearProbeClassifier,
+    "zs-linear": ZeroShotLinearClassifier,
+    "tip-adapter": TipAdapterClassifier,
+    "tip-adapter-f": TipAdapterFClassifier,
 }
 
-__all__ = ["METHODS", "ConceptHead", "ConSEClassifier", "KNNClassifier", "SimilarityClassifier", "WordNetClassifier", "ZeroShotMethod", "create_method", "list_methods"]
+__all__ = [
+    "METHODS", "ConceptHead", "ConSEClassifier", "FewShotMethod", "KNNClassifier", "LinearProbeClassifier",
+    "PrototypeClassifier", "SimilarityClassifier", "TipAdapterClassifier", "TipAdapterFClassifier", "WordNetClassifier",
+    "ZeroShotLinearClassifier", "ZeroShotMethod", "create_method", "list_methods",
+]
 
 
 def list_methods() -> list[str]:

@@ -1,10 +1,22 @@
-"""WordNet hierarchy bridge: concept probabilities summed into target classes via hypernyms.
+"""WordNet hierarchy bridge: concept probabilities pooled into target classes via hypernyms.
 
 For a target class that is a WordNet noun (a word, a synset name or a WordNet id), its
-score is the probability mass of the source concepts (ImageNet-1k synsets) that are the
-class's synset or one of its hyponyms. Classes that are not WordNet nouns, or that cover
-no source concept, fall back to text similarity: their ``fallback_k`` most similar concepts
-(by the cosine of class and concept text embeddings) with softmax weights.
+members are the source concepts (ImageNet-1k synsets) that are the class's synset or one
+of its hyponyms, for the most frequent sense of the word that has any. Its score is the *mean* probability of its members (``aggregate="mean"``,
+the default) or their total mass (``aggregate="sum"``).
+
+Why the mean: the concept classifier was trained on a balanced source set, so a class
+with ``n`` member concepts has source prior ``n / C``. The total mass ``p(class|x)``
+carries that prior (WordNet's "dog" covers 118 ImageNet breeds, "horse" one), and Bayes'
+rule with equally likely target classes divides it out: ``p(x|class) ∝ p(class|x) / n``
+- the label-shift correction of Saerens et al. (2002) with a uniform target prior.
+
+Classes that cover no source concept get members by relation instead:
+
+* a WordNet noun with no hyponym among the concepts (CIFAR-10's "deer") takes the concepts
+  under its nearest hypernym (up to ``fallback_hops`` levels up: deer -> ruminant ->
+  ox, impala, gazelle, ...) that no other target class claims, as equal members;
+* a name that is no WordNet noun takes its ``fallback_k`` most similar concepts by text.
 """
 
 from __future__ import annotations
@@ -14,29 +26,47 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
+from .._util import l2_normalize
 from ..errors import InputError
 from ..labels import ClassEmbeddings
 from .conse import ConceptBridge, ConceptHead
 
 __all__ = ["WordNetClassifier"]
 
+_AGGREGATES = ("mean", "sum")
+
 
 class WordNetClassifier(ConceptBridge):
-    """Sum of source-concept probabilities under each target class in the WordNet graph.
+    """Pooled source-concept probabilities under each target class in the WordNet graph.
 
     Parameters
     ----------
+    aggregate : {"mean", "sum"}
+        ``"mean"``: the weighted mean probability of a class's member concepts (target
+        classes equally likely a priori); ``"sum"``: their total probability mass (favours
+        classes with many members, e.g. "dog").
     fallback_k : int
-        Concepts used for classes that WordNet cannot place.
+        Concepts used for names that are not WordNet nouns (text similarity).
     fallback_scale : float
-        Softmax scale of the fallback's cosine weights.
+        Softmax scale of the fallbacks' cosine weights.
+    fallback_hops : int
+        How many hypernym levels a WordNet noun without member concepts may climb to find
+        relatives (0: go straight to the text fallback).
     """
 
-    _state_attrs = ConceptBridge._state_attrs + ("aggregation_", "fallback_classes_")
+    _state_attrs = ConceptBridge._state_attrs + ("aggregation_", "fallback_classes_", "relations_")
 
-    def __init__(self, fallback_k: int = 5, fallback_scale: float = 20.0) -> None:
+    def __init__(
+        self,
+        aggregate: str = "mean",
+        fallback_k: int = 5,
+        fallback_scale: float = 20.0,
+        fallback_hops: int = 3,
+    ) -> None:
+        self.aggregate = aggregate
         self.fallback_k = fallback_k
         self.fallback_scale = fallback_scale
+        self.fallback_hops = fallback_hops
 
     def fit(
         self,
@@ -48,8 +78,10 @@ class WordNetClassifier(ConceptBridge):
         concept_head: ConceptHead | None = None,
     ) -> WordNetClassifier:
         """Build the (classes x concepts) aggregation matrix from WordNet (``concept_head=`` required)."""
-        from ..wordnet import load_wordnet, synset_for
+        from ..wordnet import load_wordnet, synset_for, synsets_for
 
+        if self.aggregate not in _AGGREGATES:
+            raise InputError(f"aggregate must be one of {', '.join(_AGGREGATES)}, not {self.aggregate!r}")
         ce = self._fit_common(class_embeddings, y, default_logit_scale)
         concept_head = self._fit_head(concept_head, "wordnet")
         if concept_head.concept_ids is None or not any(concept_head.concept_ids):
@@ -63,31 +95,68 @@ class WordNetClassifier(ConceptBridge):
         ]
         K, C = len(ce.classes), len(concept_synsets)
         A = np.zeros((K, C), dtype=np.float32)
-        fallback = []
+        targets = []
         for k, name in enumerate(ce.classes):
-            target = synset_for(wn, name)
-            if target is not None:
-                A[k] = [1.0 if target in anc else 0.0 for anc in ancestors]
-            if not A[k].any():
-                sims = concept_head.concept_vectors @ ce.vectors[k]
+            senses = synsets_for(wn, str(name))
+            targets.append(senses[0] if senses else None)
+            for sense in senses:  # the most frequent sense that covers any concept ("crane" the bird or the machine)
+                row = [1.0 if sense in anc else 0.0 for anc in ancestors]
+                if any(row):
+                    A[k] = row
+                    targets[k] = sense
+                    break
+        claimed = A.any(axis=0)
+        sims_all = concept_head.concept_vectors @ l2_normalize(ce.vectors).T  # (C, K)
+        fallback: list[str] = []
+        relations: list[str] = [""] * K
+        for k, name in enumerate(ce.classes):
+            if A[k].any():
+                relations[k] = "WordNet hyponyms"
+                continue
+            sims = sims_all[:, k]
+            members = self._relatives(targets[k], ancestors, claimed) if targets[k] is not None else (None, [])
+            if members[1]:
+                idx = np.asarray(members[1])
+                A[k, idx] = 1.0
+                relations[k] = f"WordNet relatives under {members[0]}"
+            else:
                 top = np.argsort(-sims)[: int(self.fallback_k)]
                 A[k, top] = softmax(self.fallback_scale * sims[top])
-                fallback.append(str(name))
+                relations[k] = "text similarity (no WordNet concepts)"
+            fallback.append(str(name))
         self.aggregation_ = A
         self.fallback_classes_ = fallback
+        self.relations_ = relations
         return self
+
+    def _relatives(self, target: Any, ancestors: list[set[Any]], claimed: np.ndarray) -> tuple[str | None, list[int]]:
+        """Unclaimed concepts under the nearest hypernym of ``target`` that has any."""
+        level = [target]
+        seen = {target}
+        for _ in range(int(self.fallback_hops)):
+            level = [h for s in level for h in s.hypernyms() + s.instance_hypernyms() if h not in seen]
+            seen.update(level)
+            for h in level:
+                members = [c for c, anc in enumerate(ancestors) if h in anc and not claimed[c]]
+                if members:
+                    return h.name(), members
+        return None, []
 
     def _scores(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = self.concept_proba(X)
-        return p, p @ self.aggregation_.T.astype(np.float64)
+        A = self.aggregation_.astype(np.float64)
+        s = p @ A.T
+        if self.aggregate == "mean":
+            s = s / A.sum(axis=1)
+        return p, s
 
     def _logits(self, X: np.ndarray) -> np.ndarray:
-        """Log of each class's concept-probability mass."""
+        """Log of each class's pooled concept probability."""
         _, s = self._scores(X)
         return np.log(np.maximum(s, 1e-12)).astype(np.float32)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class masses renormalised over the target classes."""
+        """Class scores renormalised over the target classes."""
         s = np.exp(self.decision_function(X).astype(np.float64))
         return s / s.sum(axis=1, keepdims=True)
 
@@ -101,8 +170,9 @@ class WordNetClassifier(ConceptBridge):
             order = np.argsort(-contrib)[:top]
             out.append({
                 "label": str(self.classes_[k]),
-                "via": "text similarity (not a WordNet noun)" if str(self.classes_[k]) in self.fallback_classes_ else "WordNet hyponyms",
+                "via": self.relations_[k],
                 "concepts": [{"concept": self.concept_names_[c], "probability": float(p[i, c]), "contribution": float(contrib[c])}
                              for c in order if contrib[c] > 0],
             })
         return out
+
