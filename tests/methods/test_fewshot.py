@@ -10,7 +10,7 @@ from transzero.errors import InputError
 from transzero.labels import ClassEmbeddings
 from transzero.methods import METHODS, ConceptHead, SimilarityClassifier, create_method
 
-FEWSHOT = ["prototype", "linear", "zs-linear", "tip-adapter", "tip-adapter-f"]
+FEWSHOT = ["prototype", "knn", "linear", "zs-linear", "tip-adapter", "tip-adapter-f"]
 COMBINED = ["zs-linear", "tip-adapter", "tip-adapter-f"]
 
 
@@ -142,5 +142,8 @@ def test_concept_prior_for_backbones() -> None:
     labels = np.asarray([f"c{i}" for i in y], dtype=object)
     np.testing.assert_allclose(m.predict_proba(X), create_method("conse").fit(class_embeddings=ce, concept_head=head)
                                .predict_proba(X), atol=1e-5)
-    fitted = create_method("tip-adapter").fit(X[:30], labels[:30], class_embeddings=ce, concept_head=head, aligned=False)
-    assert (fitted.predict(X[30:]) == labels[30:]).mean() > 0.8
+    for name in ("tip-adapter", "knn", "prototype"):
+        fitted = create_method(name).fit(X[:30], labels[:30], class_embeddings=ce, concept_head=head, aligned=False)
+        assert (fitted.predict(X[30:]) == labels[30:]).mean() > 0.8, name
+    knn = create_method("knn").fit(X[:30], labels[:30], class_embeddings=ce, concept_head=head, aligned=False)
+    assert len(knn.bank_vectors_) == 30  # no prompts in a backbone's bank: they live in another space

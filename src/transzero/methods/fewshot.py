@@ -217,6 +217,24 @@ def _balanced_folds(y: np.ndarray, max_folds: int = 5) -> int:
     return int(min(max_folds, counts.min()))
 
 
+def _support_splits(y: np.ndarray, max_folds: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation splits of the support set (indices), deterministic.
+
+    Stratified k-fold when every class has >= 2 examples; otherwise (1 shot) shuffled
+    k-fold over examples, so a held-out example's class may be absent from training -
+    which measures exactly what 1-shot predictions rely on (the prior for that class).
+    Empty when there are fewer than 2 examples.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if len(y) < 2:
+        return []
+    folds = _balanced_folds(y, max_folds)
+    if folds >= 2:
+        return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+    return list(KFold(n_splits=min(max_folds, len(y)), shuffle=True, random_state=0).split(np.zeros(len(y))))
+
+
 # ---------------------------------------------------------------------- prototype
 class PrototypeClassifier(FewShotMethod):
     """Nearest class mean (cosine), optionally blended with the class-text embedding.
@@ -318,7 +336,7 @@ def _choose_C(Xs: np.ndarray, ys: np.ndarray, Cs: tuple[float, ...], default: fl
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     folds = _balanced_folds(ys)
-    if folds < 2 or len(Cs) < 2:
+    if folds < 2 or len(Cs) < 2:  # 1 shot: a held-out class would be unseen by the probe; nothing to compare
         return default
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     scores = [cross_val_score(LogisticRegression(C=c, max_iter=2000), Xs, ys, cv=cv).mean() for c in Cs]
@@ -329,11 +347,13 @@ def _choose_C(Xs: np.ndarray, ys: np.ndarray, Cs: tuple[float, ...], default: fl
 class ZeroShotLinearClassifier(FewShotMethod):
     """Linear head on top of the zero-shot logits, regularised toward them.
 
-    ``logits(x) = log p_zs(x) + V x + c`` with penalty ``lam * ||V||^2``: the zero-shot
-    classifier is the prior (``V = 0``), so with 0 shots it equals zero-shot. For a
-    similarity prior this is exactly a linear head initialised at ``s * class_vectors``
-    and pulled back toward it. ``lam`` is chosen by cross-validation on the support set
-    from ``lams`` (``default_lam`` with 1 shot).
+    ``logits(x) = a * log p_zs(x) + V x + c`` with penalty ``lam * (||V||^2 + ||c||^2)``
+    and a learned prior weight ``a`` (starting at 1): the zero-shot classifier is the prior
+    (``V = 0, a = 1``), so with 0 shots it equals zero-shot. For a similarity prior this is
+    a linear head initialised at ``s * class_vectors`` and pulled back toward it. ``lam``
+    is chosen by cross-validation on the support set from ``lams`` (at 1 shot, folds over
+    examples: a held-out example's class may have no training example, as at test time
+    for a poorly covered class).
 
     Parameters
     ----------
@@ -343,9 +363,9 @@ class ZeroShotLinearClassifier(FewShotMethod):
         See :class:`FewShotMethod`; ``"none"`` turns this into a plain L2 logistic regression.
     """
 
-    _state_attrs = FewShotMethod._state_attrs + ("V_", "c_", "lam_")
+    _state_attrs = FewShotMethod._state_attrs + ("V_", "c_", "a_", "lam_")
 
-    def __init__(self, lams: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0), default_lam: float = 1.0,
+    def __init__(self, lams: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1), default_lam: float = 1e-2,
                  zero_shot: str = "auto") -> None:
         self.lams = lams
         self.default_lam = default_lam
@@ -359,59 +379,64 @@ class ZeroShotLinearClassifier(FewShotMethod):
         K, D = len(self.classes_), self.n_features_in_
         self.V_ = np.zeros((K, D), dtype=np.float32)
         self.c_ = np.zeros(K, dtype=np.float32)
+        self.a_ = 1.0
         self.lam_ = float(self.default_lam)
         if Xs is None or ys is None:
             return self
         Z = self.prior_log_proba(self._raw_support)
         Z = np.zeros((len(Xs), K)) if Z is None else Z
         self.lam_ = self._choose_lam(Xs, ys, Z)
-        self.V_, self.c_ = _fit_residual(Xs, ys, Z, self.lam_)
+        self.V_, self.c_, self.a_ = _fit_residual(Xs, ys, Z, self.lam_)
         # every class has a logit here (prior + residual), so no class is left to the prior alone
         self.supported_ = np.ones(K, dtype=bool) if self.zero_shot_ is not None else self.supported_
         return self
 
     def _choose_lam(self, Xs: np.ndarray, ys: np.ndarray, Z: np.ndarray) -> float:
-        from sklearn.model_selection import StratifiedKFold
-
         lams = tuple(float(v) for v in self.lams)
-        folds = _balanced_folds(ys)
-        if folds < 2 or len(lams) < 2:
+        splits = _support_splits(ys)
+        if not splits or len(lams) < 2:
             return float(self.default_lam)
-        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
         loss = np.zeros(len(lams))
-        for tr, te in cv.split(Xs, ys):
+        for tr, te in splits:
             for j, lam in enumerate(lams):
-                V, c = _fit_residual(Xs[tr], ys[tr], Z[tr], lam)
-                lp = log_softmax(Z[te] + Xs[te] @ V.T + c, axis=1)
+                V, c, a = _fit_residual(Xs[tr], ys[tr], Z[tr], lam)
+                lp = log_softmax(a * Z[te] + Xs[te] @ V.T + c, axis=1)
                 loss[j] -= lp[np.arange(len(te)), ys[te]].sum()
         return lams[int(np.argmin(loss))]
 
     def _fewshot_logits(self, Xn: np.ndarray, X: np.ndarray) -> np.ndarray:
         Z = self.prior_log_proba(X)
         base = Xn @ self.V_.T + self.c_
-        return base if Z is None else Z + base
+        return base if Z is None else self.a_ * Z + base
 
 
-def _fit_residual(Xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression with offsets ``Z`` and L2 penalty on ``V`` (L-BFGS)."""
+def _fit_residual(Xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Multinomial logistic regression on ``a * Z + V x + c`` (L2 on ``V, c``; L-BFGS); returns V, c, a."""
     n, D = Xs.shape
     K = Z.shape[1]
     Y = np.zeros((n, K))
     Y[np.arange(n), ys] = 1.0
     X64 = Xs.astype(np.float64)
+    learn_a = bool(np.any(Z != 0))
 
     def f(w: np.ndarray) -> tuple[float, np.ndarray]:
         V = w[: K * D].reshape(K, D)
-        c = w[K * D:]
-        L = Z + X64 @ V.T + c
+        c = w[K * D: K * D + K]
+        a = w[-1]
+        L = a * Z + X64 @ V.T + c
         lp = log_softmax(L, axis=1)
         G = (np.exp(lp) - Y) / n
-        loss = -(lp * Y).sum() / n + lam * (V * V).sum()
+        loss = -(lp * Y).sum() / n + lam * ((V * V).sum() + (c * c).sum())
         gV = G.T @ X64 + 2 * lam * V
-        return float(loss), np.concatenate([gV.ravel(), G.sum(0)])
+        ga = float((G * Z).sum()) if learn_a else 0.0
+        return float(loss), np.concatenate([gV.ravel(), G.sum(0) + 2 * lam * c, [ga]])
 
-    res = minimize(f, np.zeros(K * D + K), jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return res.x[: K * D].reshape(K, D).astype(np.float32), res.x[K * D:].astype(np.float32)
+    w0 = np.zeros(K * D + K + 1)
+    w0[-1] = 1.0
+    res = minimize(f, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500},
+                   bounds=[(None, None)] * (K * D + K) + [(0.0, None)])
+    w = res.x
+    return w[: K * D].reshape(K, D).astype(np.float32), w[K * D: K * D + K].astype(np.float32), float(w[-1])
 
 
 # ---------------------------------------------------------------------- Tip-Adapter
@@ -439,7 +464,7 @@ class TipAdapterClassifier(FewShotMethod):
 
     _state_attrs = FewShotMethod._state_attrs + ("keys_", "key_labels_", "alpha_", "beta_")
 
-    def __init__(self, alphas: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+    def __init__(self, alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
                  betas: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0), finetune: bool = False,
                  epochs: int = 20, lr: float = 1e-3, zero_shot: str = "auto") -> None:
         self.alphas = alphas
@@ -476,7 +501,7 @@ class TipAdapterClassifier(FewShotMethod):
                     best = (nll, float(alpha), float(beta))
         _, self.alpha_, self.beta_ = best
         keys = Xs.astype(np.float32)
-        if self.finetune:
+        if self.finetune and self.alpha_ > 0:  # alpha 0: the support chose no cache; nothing to train
             keys = self._train_keys(keys, ys, Z)
         self.keys_ = keys
         self.key_labels_ = ys
@@ -522,7 +547,7 @@ class TipAdapterClassifier(FewShotMethod):
 class TipAdapterFClassifier(TipAdapterClassifier):
     """Tip-Adapter-F: :class:`TipAdapterClassifier` with trained keys (``finetune=True``)."""
 
-    def __init__(self, alphas: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+    def __init__(self, alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
                  betas: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0), finetune: bool = True,
                  epochs: int = 20, lr: float = 1e-3, zero_shot: str = "auto") -> None:
         super().__init__(alphas=alphas, betas=betas, finetune=finetune, epochs=epochs, lr=lr, zero_shot=zero_shot)

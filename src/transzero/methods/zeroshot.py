@@ -10,6 +10,8 @@ from .._util import l2_normalize
 from ..errors import InputError
 from ..labels import ClassEmbeddings
 from .base import ZeroShotMethod
+from .conse import ConceptHead
+from .fewshot import FewShotMethod
 
 __all__ = ["SimilarityClassifier", "KNNClassifier"]
 
@@ -47,27 +49,32 @@ class SimilarityClassifier(ZeroShotMethod):
         return self.logit_scale_ * (Xn @ self.class_vectors_.T)
 
 
-class KNNClassifier(ZeroShotMethod):
-    """k nearest neighbours among the class *prompts* (and labelled examples, if given).
+class KNNClassifier(FewShotMethod):
+    """k nearest neighbours among the class *prompts* and labelled examples.
 
-    Each item's ``n_neighbors`` most similar prompt vectors vote for their class with
+    Each item's ``n_neighbors`` most similar bank vectors vote for their class with
     weight ``exp(s * cos)``; a class's logit is the log of its total vote (classes with no
-    vote get the log of a tiny floor). Labelled examples passed to ``fit`` join the bank,
-    so the same object does zero-shot and few-shot.
+    vote get the log of a tiny floor). When items and class descriptions share a space
+    (text encoders, CLIP) the bank holds every class prompt plus the labelled examples
+    passed to ``fit``, so the same object does zero-shot and few-shot. For backbones
+    without a text side (e.g. ``efficientnet-lite0``) the bank is the labelled examples,
+    and classes without any stay with the zero-shot prior (see :class:`FewShotMethod`).
 
     Parameters
     ----------
     n_neighbors : int
     logit_scale : float, optional
         See :class:`SimilarityClassifier`.
+    zero_shot : str
+        The prior for classes without examples when there are no prompts in the bank.
     """
 
-    learns_from_labels = True
-    _state_attrs = ZeroShotMethod._state_attrs + ("bank_vectors_", "bank_labels_")
+    _state_attrs = FewShotMethod._state_attrs + ("bank_vectors_", "bank_labels_")
 
-    def __init__(self, n_neighbors: int = 5, logit_scale: float | None = None) -> None:
+    def __init__(self, n_neighbors: int = 5, logit_scale: float | None = None, zero_shot: str = "auto") -> None:
         self.n_neighbors = n_neighbors
         self.logit_scale = logit_scale
+        self.zero_shot = zero_shot
 
     def fit(
         self,
@@ -76,32 +83,29 @@ class KNNClassifier(ZeroShotMethod):
         *,
         class_embeddings: ClassEmbeddings | None = None,
         default_logit_scale: float = 20.0,
+        concept_head: ConceptHead | None = None,
+        aligned: bool | None = None,
     ) -> KNNClassifier:
-        """Build the neighbour bank from the class prompts plus labelled ``(X, y)``."""
+        """Build the neighbour bank from the class prompts (when aligned) plus labelled ``(X, y)``."""
         if int(self.n_neighbors) < 1:
             raise InputError(f"n_neighbors must be >= 1, got {self.n_neighbors}")
-        ce = self._fit_common(class_embeddings, y, default_logit_scale)
-        bank = [l2_normalize(ce.prompt_vectors)]
-        labels = [np.asarray(ce.prompt_labels, dtype=np.int64)]
-        if X is not None or y is not None:
-            if X is None or y is None:
-                raise InputError("give both X and y to add labelled examples, or neither")
-            Xs = l2_normalize(self._check_X(X))
-            index = {c: i for i, c in enumerate(self.classes_)}
-            ys = []
-            for i, label in enumerate(np.asarray(y, dtype=object)):
-                if label not in index:
-                    raise InputError(f"example {i}: label {label!r} is not one of the classes; add it to the labels")
-                ys.append(index[label])
-            if len(ys) != len(Xs):
-                raise InputError(f"{len(Xs)} examples but {len(ys)} labels; they must match")
+        Xs, ys = self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        assert class_embeddings is not None
+        bank: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        if self.aligned_:
+            bank.append(l2_normalize(class_embeddings.prompt_vectors))
+            labels.append(np.asarray(class_embeddings.prompt_labels, dtype=np.int64))
+            self.supported_ = np.ones(len(self.classes_), dtype=bool)  # every class has prompts
+        if Xs is not None and ys is not None:
             bank.append(Xs)
-            labels.append(np.asarray(ys, dtype=np.int64))
-        self.bank_vectors_ = np.concatenate(bank).astype(np.float32)
-        self.bank_labels_ = np.concatenate(labels)
+            labels.append(ys)
+        dim = Xs.shape[1] if Xs is not None else int(class_embeddings.vectors.shape[1])
+        self.bank_vectors_ = np.concatenate(bank).astype(np.float32) if bank else np.zeros((0, dim), np.float32)
+        self.bank_labels_ = np.concatenate(labels) if labels else np.zeros(0, np.int64)
         return self
 
-    def _logits(self, Xn: np.ndarray) -> np.ndarray:
+    def _fewshot_logits(self, Xn: np.ndarray, X: np.ndarray) -> np.ndarray:
         sims = Xn @ self.bank_vectors_.T
         k = min(int(self.n_neighbors), sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
