@@ -178,7 +178,11 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """
         fit_params = self._prepare()
         Xv = self.encode(X) if X is not None else None
+        if getattr(self.method_, "needs_items", False) and X is not None:
+            fit_params.update(items=list(X), encoder=self.encoder_)  # fine-tuning trains the encoder itself
         self._fit_method(Xv, y, fit_params)
+        if getattr(self.method_, "needs_items", False):
+            self.encoder_ = self.method_.encoder_
         return self
 
     def fit_encoded(self, X: np.ndarray | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
@@ -317,6 +321,15 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             "batch_size": self.batch_size,
             "arrays": sorted(arrays),
         }
+        weights = config["encoder"]["kwargs"].get("weights")  # type: ignore[index]
+        if weights:  # fine-tuned encoder weights travel with the classifier
+            import shutil
+
+            src = Path(str(weights))
+            if src.resolve() != (out / "encoder.safetensors").resolve():
+                shutil.copyfile(src, out / "encoder.safetensors")
+            config["encoder"]["kwargs"]["weights"] = "encoder.safetensors"  # type: ignore[index]
+            config["encoder"]["weights_in_folder"] = True  # type: ignore[index]
         for name, arr in arrays.items():
             np.save(out / f"{name}.npy", np.asarray(arr), allow_pickle=False)
         (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
@@ -353,7 +366,10 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         elif encoder:
             enc = create_encoder(encoder)
         else:
-            enc = create_encoder(enc_cfg["name"], **enc_cfg.get("kwargs", {}))
+            kwargs = dict(enc_cfg.get("kwargs", {}))
+            if enc_cfg.get("weights_in_folder"):
+                kwargs["weights"] = str(p / kwargs["weights"])
+            enc = create_encoder(enc_cfg["name"], **kwargs)
         if enc.fingerprint != enc_cfg["fingerprint"]:
             raise SavedModelError(
                 f"{p}: saved with encoder {enc_cfg['name']} (fingerprint {enc_cfg['fingerprint']}) but "

@@ -96,7 +96,7 @@ def e5_small(**kwargs: Any) -> Encoder:
 def _effnet_file() -> Path:
     from .image import EfficientNetLiteEncoder
 
-    return EfficientNetLiteEncoder.weights_file()
+    return EfficientNetLiteEncoder.package_weights_file()
 
 
 @register_encoder(

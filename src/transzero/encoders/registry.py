@@ -172,7 +172,12 @@ def create_encoder(name: str, **kwargs: Any) -> Encoder:
 
 def _remember(encoder: Encoder, kwargs: dict[str, Any]) -> Encoder:
     """Keep the creation arguments, so a saved classifier can recreate the same encoder."""
-    encoder.create_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    scalar = (str, int, float, bool, type(None))
+    encoder.create_kwargs = {
+        k: (list(v) if isinstance(v, (list, tuple)) else v)
+        for k, v in kwargs.items()
+        if isinstance(v, scalar) or (isinstance(v, (list, tuple)) and all(isinstance(x, scalar) for x in v))
+    }
     return encoder
 
 

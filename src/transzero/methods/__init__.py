@@ -15,6 +15,7 @@ from .fewshot import (
     TipAdapterFClassifier,
     ZeroShotLinearClassifier,
 )
+from .finetune import FineTuneClassifier
 from .wordnet import WordNetClassifier
 from .zeroshot import KNNClassifier, SimilarityClassifier
 
@@ -28,10 +29,11 @@ METHODS: dict[str, type[ZeroShotMethod]] = {
     "zs-linear": ZeroShotLinearClassifier,
     "tip-adapter": TipAdapterClassifier,
     "tip-adapter-f": TipAdapterFClassifier,
+    "finetune": FineTuneClassifier,
 }
 
 __all__ = [
-    "METHODS", "ConceptHead", "ConSEClassifier", "FewShotMethod", "KNNClassifier", "LinearProbeClassifier",
+    "METHODS", "ConceptHead", "ConSEClassifier", "FewShotMethod", "FineTuneClassifier", "KNNClassifier", "LinearProbeClassifier",
     "PrototypeClassifier", "SimilarityClassifier", "TipAdapterClassifier", "TipAdapterFClassifier", "WordNetClassifier",
     "ZeroShotLinearClassifier", "ZeroShotMethod", "create_method", "list_methods",
 ]

@@ -1,0 +1,92 @@
+"""``finetune``: end-to-end fine-tuning (LP-FT + WiSE-FT) as a few-shot method.
+
+Unlike the other methods it needs the raw support *items*, not vectors: the encoder itself
+changes. :class:`~transzero.ZeroShotClassifier` passes them (``fit(items, labels)``) and then
+uses the fine-tuned encoder the method returns. The task head works on the new encoder's
+raw features; classes without support examples stay with the zero-shot prior.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..labels import ClassEmbeddings
+from .conse import ConceptHead
+from .fewshot import FewShotMethod
+
+__all__ = ["FineTuneClassifier"]
+
+
+class FineTuneClassifier(FewShotMethod):
+    """Fine-tune the encoder on the support set (see :mod:`transzero.finetune` for the recipe).
+
+    Parameters
+    ----------
+    epochs, lr, head_lr, weight_decay, optimizer, batch_size, val_fraction, lp_ft, alphas, default_alpha, seed
+        :class:`transzero.finetune.FineTuneConfig` fields.
+    output_dir : path, optional
+        Where the fine-tuned weights go (default: a new folder under the cache directory).
+    zero_shot : str
+        The prior for classes without support (see :class:`FewShotMethod`).
+    """
+
+    needs_items = True
+    _state_attrs = FewShotMethod._state_attrs + ("coef_", "intercept_", "alpha_")
+
+    def __init__(self, epochs: int = 12, lr: float = 1e-4, head_lr: float = 1e-3, weight_decay: float = 1e-4,
+                 optimizer: str = "adamw", batch_size: int = 32, val_fraction: float = 0.2, lp_ft: bool = True,
+                 alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0), default_alpha: float = 0.5,
+                 seed: int = 0, output_dir: str | os.PathLike[str] | None = None, zero_shot: str = "auto") -> None:
+        self.epochs = epochs
+        self.lr = lr
+        self.head_lr = head_lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.val_fraction = val_fraction
+        self.lp_ft = lp_ft
+        self.alphas = alphas
+        self.default_alpha = default_alpha
+        self.seed = seed
+        self.output_dir = output_dir
+        self.zero_shot = zero_shot
+
+    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
+            default_logit_scale: float = 20.0, concept_head: ConceptHead | None = None,
+            aligned: bool | None = None, items: list[Any] | None = None, encoder: Any = None) -> FineTuneClassifier:
+        """Fine-tune ``encoder`` on ``items`` with labels ``y``; ``X`` (vectors) is not enough."""
+        from ..finetune import FineTuneConfig, finetune
+
+        if y is not None and (items is None or encoder is None):
+            raise InputError(
+                "method 'finetune' trains the encoder, so it needs the raw items: "
+                "ZeroShotClassifier(labels, encoder='efficientnet-lite0', method='finetune').fit(items, labels)"
+            )
+        # checks labels, fits the prior; X is the pretrained vectors of the items (for shapes only)
+        self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        K = len(self.classes_)
+        self.alpha_ = 0.0
+        self.encoder_ = encoder
+        self.coef_ = np.zeros((K, self.n_features_in_), np.float32)
+        self.intercept_ = np.zeros(K, np.float32)
+        if y is None:
+            return self
+        index = {str(c): i for i, c in enumerate(self.classes_)}
+        yi = np.asarray([index[str(v)] for v in np.asarray(y, dtype=object)], dtype=np.int64)
+        cfg = FineTuneConfig(epochs=int(self.epochs), lr=float(self.lr), head_lr=float(self.head_lr),
+                             weight_decay=float(self.weight_decay), optimizer=str(self.optimizer),
+                             batch_size=int(self.batch_size), val_fraction=float(self.val_fraction),
+                             lp_ft=bool(self.lp_ft), alphas=tuple(float(a) for a in self.alphas),
+                             default_alpha=float(self.default_alpha), seed=int(self.seed))
+        res = finetune(encoder, list(items or []), yi, K, cfg, output_dir=self.output_dir)
+        self.result_ = res
+        self.encoder_ = res.encoder
+        self.coef_, self.intercept_, self.alpha_ = res.coef, res.intercept, float(res.alpha)
+        return self
+
+    def _fewshot_logits(self, Xn: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return X @ self.coef_.T + self.intercept_
