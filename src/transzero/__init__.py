@@ -13,6 +13,7 @@ from .encoders import Encoder, create_encoder, encoder_info, list_encoders
 from .errors import TranszeroError
 from .labels import ClassEmbeddings, LabelSpace
 from .methods import KNNClassifier, SimilarityClassifier, create_method, list_methods
+from .multitask import MultiTaskClassifier
 from .store import EmbeddingCache
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = [
     "Encoder",
     "KNNClassifier",
     "LabelSpace",
+    "MultiTaskClassifier",
     "SimilarityClassifier",
     "TranszeroError",
     "ZeroShotClassifier",

@@ -72,6 +72,10 @@ class FineTuneResult:
     history: list[dict[str, float]] = field(default_factory=list)
     alpha_scores: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    #: the un-interpolated fine-tuned model (alpha = 1) and its head, kept for comparisons
+    ft_weights_path: Path | None = None
+    ft_coef: np.ndarray | None = None
+    ft_intercept: np.ndarray | None = None
 
 
 def _split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,11 +171,13 @@ def finetune(
     n_classes: int,
     config: FineTuneConfig | None = None,
     output_dir: str | os.PathLike[str] | None = None,
+    keep_finetuned: bool = False,
 ) -> FineTuneResult:
     """Fine-tune ``encoder`` end to end on ``items`` with class indices ``y`` (0..n_classes-1).
 
     Returns the new encoder (weights written under ``output_dir``, default a fresh folder under
     ``$TRANSZERO_CACHE_DIR/finetuned``) and the task head. See the module docstring for the recipe.
+    ``keep_finetuned=True`` also writes the un-interpolated weights (``model_finetuned.safetensors``).
     """
     import torch
 
@@ -274,8 +280,15 @@ def finetune(
     state, W, b = mix(alpha)
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="ft-", dir=_mk(default_cache_dir() / "finetuned")))
     enc, path = ad.save(state, out)
+    ft_path = None
+    if alpha != 1.0 and keep_finetuned:
+        from safetensors.torch import save_file
+
+        ft_path = out / "model_finetuned.safetensors"
+        save_file({k: v.contiguous() for k, v in ft_state.items()}, str(ft_path))
     return FineTuneResult(enc, W.astype(np.float32), b.astype(np.float32), alpha, path, history, scores,
-                          {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()})
+                          {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()},
+                          ft_path if alpha != 1.0 else path, W1.astype(np.float32), b1.astype(np.float32))
 
 
 def _mk(p: Path) -> Path:
