@@ -64,5 +64,55 @@ def test_finetune_needs_items(images) -> None:
 def test_finetune_refuses_encoders_it_cannot_train(images) -> None:
     from transzero.finetune import finetune
 
-    with pytest.raises(InputError, match="fine-tuning supports efficientnet-lite0"):
+    with pytest.raises(InputError, match="fine-tuning supports efficientnet-lite0 and torch text encoders"):
         finetune(create_encoder("test-keywords"), ["a b", "c d"], np.array([0, 1]), 2)
+
+
+def _topic_texts(n: int, seed: int) -> tuple[list[str], list[str]]:
+    from .conftest import VOCAB
+
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        k = int(rng.integers(3))
+        words = VOCAB[6 * k: 6 * k + 6]
+        texts.append(" ".join(rng.choice(words, 3)) + " the new")
+        labels.append(["sports", "politics", "technology"][k])
+    return texts, labels
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_wise_ft_end_points(tiny_hf_dir: Path, tmp_path: Path, alpha: float) -> None:
+    """alpha=0 is the pretrained encoder (+ the starting head); alpha=1 the fine-tuned model."""
+    from transzero.finetune import FineTuneConfig, finetune
+
+    texts, labels = _topic_texts(24, 0)
+    y = np.asarray([["sports", "politics", "technology"].index(v) for v in labels])
+    enc = create_encoder(f"hf:{tiny_hf_dir}")
+    res = finetune(enc, texts, y, 3, FineTuneConfig(epochs=3, lr=1e-3, alphas=(alpha,), seed=0),
+                   output_dir=tmp_path / "ft", keep_finetuned=True)
+    assert res.alpha == alpha
+    X_new, X_pre = res.encoder.encode(texts), enc.encode(texts)
+    if alpha == 0.0:
+        np.testing.assert_allclose(X_new, X_pre, atol=1e-5)
+    else:
+        assert np.abs(X_new - X_pre).max() > 1e-3
+        np.testing.assert_allclose(res.coef, res.ft_coef, atol=1e-6)
+
+
+def test_text_finetune_starts_at_zero_shot_and_saves(tiny_hf_dir: Path, tmp_path: Path) -> None:
+    texts, labels = _topic_texts(30, 1)
+    test_t, test_y = _topic_texts(60, 2)
+    zs = ZeroShotClassifier(["sports", "politics", "technology"], encoder=f"hf:{tiny_hf_dir}").fit()
+    clf = ZeroShotClassifier(["sports", "politics", "technology"], encoder=f"hf:{tiny_hf_dir}", method="finetune",
+                             method_params={"epochs": 6, "lr": 1e-3, "output_dir": str(tmp_path / "ft")})
+    clf.fit(texts, labels)
+    assert clf.encoder_.name.startswith(tiny_hf_dir.name + "-ft-") and clf.label_encoder_ is clf.encoder_
+    acc = (clf.predict(test_t) == np.asarray(test_y)).mean()
+    acc_zs = (zs.predict(test_t) == np.asarray(test_y)).mean()
+    assert acc >= acc_zs  # a random tiny BERT knows nothing; labels teach it
+    clf.save(tmp_path / "saved")
+    assert (tmp_path / "saved" / "encoder" / "model.safetensors").is_file()
+    back = load_classifier(tmp_path / "saved")
+    assert back.encoder_.fingerprint == clf.encoder_.fingerprint
+    np.testing.assert_allclose(back.predict_proba(test_t), clf.predict_proba(test_t), rtol=1e-4, atol=1e-5)

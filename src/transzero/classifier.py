@@ -179,9 +179,13 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         fit_params = self._prepare()
         Xv = self.encode(X) if X is not None else None
         if getattr(self.method_, "needs_items", False) and X is not None:
-            fit_params.update(items=list(X), encoder=self.encoder_)  # fine-tuning trains the encoder itself
+            fit_params.update(items=list(X), encoder=self.encoder_,  # fine-tuning trains the encoder itself
+                              reembed=lambda enc: self.label_space_.embed(enc, self.cache_))
         self._fit_method(Xv, y, fit_params)
         if getattr(self.method_, "needs_items", False):
+            if self.label_encoder_ is self.encoder_ and hasattr(self.method_, "class_embeddings_new_"):
+                self.label_encoder_ = self.method_.encoder_  # aligned: classes live in the new space too
+                self.class_embeddings_ = self.method_.class_embeddings_new_
             self.encoder_ = self.method_.encoder_
         return self
 
@@ -321,6 +325,15 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             "batch_size": self.batch_size,
             "arrays": sorted(arrays),
         }
+        ft_dir = getattr(self.encoder_, "finetuned_dir", None)
+        if ft_dir is not None:  # a fine-tuned transformers folder travels with the classifier
+            import shutil
+
+            shutil.copytree(ft_dir, out / "encoder", dirs_exist_ok=True)
+            config["encoder"]["name"] = "hf:encoder"  # type: ignore[index]
+            config["encoder"]["dir_in_folder"] = True  # type: ignore[index]
+            if self.label_encoder_ is self.encoder_:
+                config["label_encoder"]["name"] = "hf:encoder"  # type: ignore[index]
         weights = config["encoder"]["kwargs"].get("weights")  # type: ignore[index]
         if weights:  # fine-tuned encoder weights travel with the classifier
             import shutil
@@ -369,7 +382,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             kwargs = dict(enc_cfg.get("kwargs", {}))
             if enc_cfg.get("weights_in_folder"):
                 kwargs["weights"] = str(p / kwargs["weights"])
-            enc = create_encoder(enc_cfg["name"], **kwargs)
+            name = f"hf:{p / 'encoder'}" if enc_cfg.get("dir_in_folder") else enc_cfg["name"]
+            enc = create_encoder(name, **kwargs)
         if enc.fingerprint != enc_cfg["fingerprint"]:
             raise SavedModelError(
                 f"{p}: saved with encoder {enc_cfg['name']} (fingerprint {enc_cfg['fingerprint']}) but "

@@ -153,14 +153,98 @@ def _recreate(encoder: Any, **changes: Any) -> Any:
     return create_encoder(encoder.name, **kwargs)
 
 
+class _TextAdapter:
+    """A transformers text encoder run with torch (e.g. ``minilm-l6``): pooled, as the encoder pools."""
+
+    def __init__(self, encoder: Any, items: list[Any]) -> None:
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        from .encoders.text import TokenBatcher, _pool
+
+        hf_logging.set_verbosity_error()
+        self.encoder = encoder
+        texts = encoder.validate(items)
+        batcher = TokenBatcher.from_dir(encoder.tokenizer_dir, encoder.max_length, encoder.prefix)
+        self.ids, self.mask = [], []
+        for t in texts:  # one row per text; batches are padded on the fly
+            e = batcher.tokenizer.encode(batcher.prefix + t, add_special_tokens=True)
+            self.ids.append(np.asarray(e.ids, dtype=np.int64))
+            self.mask.append(np.ones(len(e.ids), dtype=np.int64))
+        self.model = AutoModel.from_pretrained(str(encoder.model_dir), local_files_only=True)
+        self._pool = _pool
+        self.torch = torch
+
+    def parameters(self) -> Any:
+        return list(self.model.parameters())
+
+    def features(self, idx: np.ndarray, augment: bool, rng: np.random.Generator) -> Any:
+        torch = self.torch
+        n = max(len(self.ids[i]) for i in idx)
+        ids = np.zeros((len(idx), n), np.int64)
+        mask = np.zeros((len(idx), n), np.int64)
+        for r, i in enumerate(idx):
+            ids[r, : len(self.ids[i])] = self.ids[i]
+            mask[r, : len(self.ids[i])] = 1
+        self.model.train(augment)  # dropout is the augmentation of text fine-tuning
+        h = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state
+        m = torch.from_numpy(mask).unsqueeze(-1).to(h.dtype)
+        if self.encoder.pooling == "cls":
+            v = h[:, 0]
+        elif self.encoder.pooling == "max":
+            v = h.masked_fill(m == 0, -1e9).max(dim=1).values
+        else:
+            v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(v, dim=1) if self.encoder.normalize else v
+
+    def state(self) -> dict[str, Any]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state)
+
+    def save(self, state: dict[str, Any], out_dir: Path) -> tuple[Any, Path]:
+        import shutil
+
+        from .encoders.text import TorchTextEncoder
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.model.load_state_dict(state)
+        self.model.save_pretrained(str(out_dir), safe_serialization=True)
+        src = Path(self.encoder.model_dir)
+        for f in src.iterdir():  # tokenizer and sentence-transformers pooling layout travel along
+            if f.name in ("config.json", "model.safetensors", "pytorch_model.bin") or f.name.startswith("."):
+                continue
+            dest = out_dir / f.name
+            if f.is_dir():
+                shutil.copytree(f, dest, dirs_exist_ok=True)
+            elif f.suffix in (".json", ".txt", ".model"):
+                shutil.copyfile(f, dest)
+        import hashlib
+
+        from .encoders import create_encoder
+
+        digest = hashlib.sha256((out_dir / "model.safetensors").read_bytes()).hexdigest()[:12]
+        base = self.encoder.name.split(":", 1)[-1].rsplit("/", 1)[-1]
+        enc = create_encoder(f"hf:{out_dir}", name=f"{base}-ft-{digest}", max_length=self.encoder.max_length,
+                             prefix=self.encoder.prefix, logit_scale=self.encoder.default_logit_scale)
+        assert isinstance(enc, TorchTextEncoder)
+        enc.finetuned_dir = out_dir  # type: ignore[attr-defined]
+        return enc, out_dir / "model.safetensors"
+
+
 def _adapter(encoder: Any, items: list[Any]) -> Any:
     from .encoders.image import EfficientNetLiteEncoder
+    from .encoders.text import TorchTextEncoder
 
     if isinstance(encoder, EfficientNetLiteEncoder):
         return _ImageAdapter(encoder, items)
+    if isinstance(encoder, TorchTextEncoder):
+        return _TextAdapter(encoder, items)
     raise InputError(
-        f"fine-tuning supports efficientnet-lite0 for now, not {encoder.name}; use a frozen method "
-        "(linear, zs-linear, tip-adapter) with this encoder"
+        f"fine-tuning supports efficientnet-lite0 and torch text encoders (minilm-l6, hf:<dir>), not "
+        f"{encoder.name} ({encoder.backend}); use backend='torch' or a frozen method (linear, zs-linear, tip-adapter)"
     )
 
 
@@ -172,12 +256,16 @@ def finetune(
     config: FineTuneConfig | None = None,
     output_dir: str | os.PathLike[str] | None = None,
     keep_finetuned: bool = False,
+    head_init: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FineTuneResult:
     """Fine-tune ``encoder`` end to end on ``items`` with class indices ``y`` (0..n_classes-1).
 
     Returns the new encoder (weights written under ``output_dir``, default a fresh folder under
     ``$TRANSZERO_CACHE_DIR/finetuned``) and the task head. See the module docstring for the recipe.
     ``keep_finetuned=True`` also writes the un-interpolated weights (``model_finetuned.safetensors``).
+    ``head_init=(W, b)`` starts the head there instead of from a linear probe: the zero-shot head
+    ``s * class_vectors`` of an encoder aligned with its label space (a text encoder), so that
+    fine-tuning starts exactly at zero-shot.
     """
     import torch
 
@@ -198,14 +286,17 @@ def finetune(
     train, val = _split(y, cfg.val_fraction, cfg.seed)
     pre_state = ad.state()
 
-    # ---- LP: probe on frozen pretrained features
+    # ---- LP: probe on frozen pretrained features (skipped when the head starts at zero-shot)
     with torch.no_grad():
         F = torch.cat([ad.features(np.asarray(b), False, rng) for b in np.array_split(np.arange(len(y)), max(1, len(y) // 64))])
     F_np = F.numpy()
     present = np.unique(y[train])
     W0 = np.zeros((n_classes, F_np.shape[1]), np.float32)
     b0 = np.zeros(n_classes, np.float32)
-    if cfg.lp_ft and len(present) > 1:
+    if head_init is not None:
+        W0 = np.asarray(head_init[0], np.float32).copy()
+        b0 = np.asarray(head_init[1], np.float32).copy()
+    elif cfg.lp_ft and len(present) > 1:
         from sklearn.linear_model import LogisticRegression
 
         C = _choose_C(F_np[train], y[train], (0.01, 0.1, 1.0, 10.0), 1.0)

@@ -124,13 +124,14 @@ def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
     from .clip import CLIPImageEncoder, is_clip_dir
     from .hf_image import HFImageClassifierEncoder, is_image_classifier_dir
 
+    name = kwargs.pop("name", None) or f"hf:{path}"  # a fine-tuned model keeps its name wherever it is copied
     if is_clip_dir(path):
         _only_backend(f"hf:{path}", backend, "torch")
-        return CLIPImageEncoder(path, name=f"hf:{path}", **kwargs)
+        return CLIPImageEncoder(path, name=name, **kwargs)
     if is_image_classifier_dir(path):
         _only_backend(f"hf:{path}", backend, "torch")
-        return HFImageClassifierEncoder(path, name=f"hf:{path}", **kwargs)
-    return _torch_or_onnx(path, f"hf:{path}", backend, **kwargs)
+        return HFImageClassifierEncoder(path, name=name, **kwargs)
+    return _torch_or_onnx(path, name, backend, **kwargs)
 
 
 @register_scheme("sbert")

@@ -135,7 +135,7 @@ def encoder_info(name: str) -> dict[str, Any]:
     }
 
 
-def create_encoder(name: str, **kwargs: Any) -> Encoder:
+def create_encoder(name: str, /, **kwargs: Any) -> Encoder:
     """Create an encoder from a registered name or a ``scheme:path`` string.
 
     Parameters

@@ -57,8 +57,14 @@ class FineTuneClassifier(FewShotMethod):
 
     def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
             default_logit_scale: float = 20.0, concept_head: ConceptHead | None = None,
-            aligned: bool | None = None, items: list[Any] | None = None, encoder: Any = None) -> FineTuneClassifier:
-        """Fine-tune ``encoder`` on ``items`` with labels ``y``; ``X`` (vectors) is not enough."""
+            aligned: bool | None = None, items: list[Any] | None = None, encoder: Any = None,
+            reembed: Any = None) -> FineTuneClassifier:
+        """Fine-tune ``encoder`` on ``items`` with labels ``y``; ``X`` (vectors) is not enough.
+
+        For an encoder aligned with the label space (a text encoder), the head starts at the
+        zero-shot head ``s * class_vectors`` and, after training, ``reembed(new_encoder)`` gives
+        the class vectors the new encoder's zero-shot prior uses.
+        """
         from ..finetune import FineTuneConfig, finetune
 
         if y is not None and (items is None or encoder is None):
@@ -82,7 +88,15 @@ class FineTuneClassifier(FewShotMethod):
                              batch_size=int(self.batch_size), val_fraction=float(self.val_fraction),
                              lp_ft=bool(self.lp_ft), alphas=tuple(float(a) for a in self.alphas),
                              default_alpha=float(self.default_alpha), seed=int(self.seed))
-        res = finetune(encoder, list(items or []), yi, K, cfg, output_dir=self.output_dir)
+        head_init = None
+        if self.aligned_ and class_embeddings is not None:
+            from .._util import l2_normalize
+
+            head_init = (self.logit_scale_ * l2_normalize(class_embeddings.vectors), np.zeros(K, np.float32))
+        res = finetune(encoder, list(items or []), yi, K, cfg, output_dir=self.output_dir, head_init=head_init)
+        if self.aligned_ and reembed is not None and self.zero_shot_ is not None:
+            self.class_embeddings_new_ = reembed(res.encoder)
+            self._fit_prior(self.class_embeddings_new_, default_logit_scale, concept_head)
         self.result_ = res
         self.encoder_ = res.encoder
         self.coef_, self.intercept_, self.alpha_ = res.coef, res.intercept, float(res.alpha)
