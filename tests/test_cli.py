@@ -333,3 +333,15 @@ def test_support_label_outside_the_classes(tmp_path: Path, capsys) -> None:
     code, _, stderr = run(["eval", str(data), *ENC, "--labels", LABELS, "--support", str(support), "--shots", "1",
                            "--method", "linear"], capsys)
     assert code == 2 and "support label 'business' is not among the 3 classes" in stderr
+
+
+def test_eval_curve_with_finetune(tiny_hf_dir: Path, tmp_path: Path, capsys) -> None:
+    data = _topic_csv(tmp_path / "test.csv", 4, 0)
+    support = _topic_csv(tmp_path / "support.csv", 4, 1)
+    out_json = tmp_path / "ft.json"
+    code, _, stderr = run(["eval", str(data), "--encoder", f"hf:{tiny_hf_dir}", "--support", str(support), "--shots", "2",
+                           "--seeds", "1", "--method", "finetune,zs-linear", "--json", str(out_json), "--no-cache"], capsys)
+    assert code == 0, stderr
+    r = json.loads(out_json.read_text())
+    assert {row["method"] for row in r["curve"]} == {"finetune", "zs-linear"}
+    assert all(0 <= row["accuracy_mean"] <= 1 for row in r["curve"])

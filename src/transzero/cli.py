@@ -304,7 +304,7 @@ def eval_(
 
 
 #: methods of a learning curve when --method is not given (one line each in the plot)
-CURVE_METHODS = ["prototype", "linear", "zs-linear", "tip-adapter", "tip-adapter-f"]
+CURVE_METHODS = ["prototype", "linear", "zs-linear", "tip-adapter", "tip-adapter-f"]  # finetune: name it (slow)
 
 
 def _eval_fewshot(
@@ -326,9 +326,9 @@ def _eval_fewshot(
     s_modality, s_table = _read_items(support, text_column, label_column)
     if s_modality != modality:
         raise InputError(f"--support holds {s_modality} items but {data} holds {modality} items; give the same kind")
-    base = _build(None, label_space, encoder, methods[0], cache, batch_size, backend, modality)
+    base = _build(None, label_space, encoder, None, cache, batch_size, backend, modality)  # the modality's zero-shot
 
-    def encode(tab: Any, what: str) -> tuple[Any, list[str], dict[int, str]]:
+    def encode(tab: Any, what: str) -> tuple[Any, list[str], dict[int, str], list[Any]]:
         import numpy as np
 
         with _progress(len(tab.good), f"encoding {what}", quiet) as cb:
@@ -336,10 +336,11 @@ def _eval_fewshot(
         keep = [j for j in range(len(tab.good)) if j not in errs]
         errors = dict(tab.errors)
         errors.update({tab.good[j]: m for j, m in errs.items()})
-        return np.asarray(X[keep]), [tab.labels[tab.good[j]] for j in keep], errors
+        return (np.asarray(X[keep]), [tab.labels[tab.good[j]] for j in keep], errors,
+                [tab.texts[tab.good[j]] for j in keep])
 
-    X_eval, y_eval, eval_errors = encode(table, "eval items")
-    X_sup, y_sup, sup_errors = encode(s_table, "support")
+    X_eval, y_eval, eval_errors, items_eval = encode(table, "eval items")
+    X_sup, y_sup, sup_errors, items_sup = encode(s_table, "support")
     if not len(y_eval) or not len(y_sup):
         raise InputError(f"{data if not len(y_eval) else support}: no usable rows")
     classes = [str(c) for c in base.classes_]
@@ -357,7 +358,8 @@ def _eval_fewshot(
             err.print(f"{row['method']:>14} K={row['shots']:<3} {100 * row['accuracy_mean']:6.2f} ± {100 * row['accuracy_std']:.2f}{note}",
                       highlight=False)
 
-    rows = learning_curve(make, methods, X_sup, y_sup, X_eval, y_eval, shots, seeds=seeds, on_row=show)
+    rows = learning_curve(make, methods, X_sup, y_sup, X_eval, y_eval, shots, seeds=seeds, on_row=show,
+                          items_support=items_sup, items_eval=items_eval)
     result: dict[str, Any] = {
         "encoder": base.encoder_.name,
         "methods": methods,

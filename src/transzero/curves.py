@@ -70,6 +70,8 @@ def learning_curve(
     shots: Sequence[int],
     seeds: int = 3,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    items_support: Sequence[Any] | None = None,
+    items_eval: Sequence[Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Accuracy of every method at every K, mean ± std over ``seeds`` seeds.
 
@@ -79,6 +81,8 @@ def learning_curve(
         ``make(method_name)`` -> an unfitted :class:`~transzero.ZeroShotClassifier`.
     X_support, y_support : support vectors and their labels (the pool K are drawn from).
     X_eval, y_eval : evaluation vectors and gold labels.
+    items_support, items_eval : the raw items behind those vectors, for methods that train the
+        encoder (``finetune``): they fit on items and re-encode the evaluation items.
 
     Returns
     -------
@@ -96,7 +100,11 @@ def learning_curve(
 
     rows = []
     for name in methods:
-        learns = create_method(name).learns_from_labels  # zero-shot methods: a flat line, support unused
+        proto = create_method(name)
+        learns = proto.learns_from_labels  # zero-shot methods: a flat line, support unused
+        needs_items = getattr(proto, "needs_items", False)
+        if needs_items and (items_support is None or items_eval is None):
+            raise InputError(f"method {name!r} trains the encoder and needs the raw items, not only vectors")
         for k in shots:
             accs, mpcas, n_sup = [], [], []
             short: dict[str, int] = {}
@@ -107,8 +115,15 @@ def learning_curve(
                 else:
                     s = sample_shots(y_sup, k, seed, classes=_classes_of(clf, y_sup))
                     short.update(s.short)
-                    clf.fit_encoded(X_support[s.indices], y_sup[s.indices])
                     n_sup.append(len(s.indices))
+                    if needs_items:
+                        assert items_support is not None and items_eval is not None
+                        clf.fit([items_support[i] for i in s.indices], y_sup[s.indices])
+                        pred = np.asarray(clf.predict(list(items_eval)), dtype=object)
+                        accs.append(float((pred == y_eval_a).mean()))
+                        mpcas.append(float(np.mean([(pred[y_eval_a == c] == c).mean() for c in np.unique(y_eval_a)])))
+                        continue
+                    clf.fit_encoded(X_support[s.indices], y_sup[s.indices])
                 pred = np.asarray(clf.method_.predict(X_eval), dtype=object)
                 accs.append(float((pred == y_eval_a).mean()))
                 mpcas.append(float(np.mean([(pred[y_eval_a == c] == c).mean() for c in np.unique(y_eval_a)])))
