@@ -147,3 +147,24 @@ def test_concept_prior_for_backbones() -> None:
         assert (fitted.predict(X[30:]) == labels[30:]).mean() > 0.8, name
     knn = create_method("knn").fit(X[:30], labels[:30], class_embeddings=ce, concept_head=head, aligned=False)
     assert len(knn.bank_vectors_) == 30  # no prompts in a backbone's bank: they live in another space
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_sklearn_common_checks_that_need_no_fit_data(name: str) -> None:
+    """scikit-learn's own checks of the constructor contract, for every registered method.
+
+    (The checks that call ``fit(X, y)`` on random data cannot run: every method also needs the
+    class descriptions, ``fit(..., class_embeddings=)``; the tests above cover fit/predict.)
+    """
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_set_params,
+    )
+
+    est = create_method(name)
+    check_no_attributes_set_in_init(name, est)
+    check_get_params_invariance(name, est)
+    check_parameters_default_constructible(name, est)
+    check_set_params(name, est)
