@@ -345,3 +345,35 @@ def test_eval_curve_with_finetune(tiny_hf_dir: Path, tmp_path: Path, capsys) -> 
     r = json.loads(out_json.read_text())
     assert {row["method"] for row in r["curve"]} == {"finetune", "zs-linear"}
     assert all(0 <= row["accuracy_mean"] <= 1 for row in r["curve"])
+
+
+def _two_task_csv(path: Path, n: int, seed: int, blank_every: int = 0) -> Path:
+    import random
+
+    rnd = random.Random(seed)
+    words = {"sports": ["match", "goal", "team"], "politics": ["election", "vote", "senator"],
+             "technology": ["phone", "chip", "software"]}
+    moods = {"positive": ["great", "superb"], "negative": ["awful", "bleak"]}
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "topic", "mood"])
+        for i in range(n):
+            t, m = rnd.choice(sorted(words)), rnd.choice(sorted(moods))
+            mood = "" if blank_every and i % blank_every == 0 else m
+            w.writerow([f"{rnd.choice(words[t])} {rnd.choice(moods[m])} news", t, mood])
+    return path
+
+
+def test_eval_multitask(tmp_path: Path, capsys) -> None:
+    data = _two_task_csv(tmp_path / "test.csv", 40, 0)
+    support = _two_task_csv(tmp_path / "support.csv", 60, 1, blank_every=3)  # some rows lack a mood label
+    out_json = tmp_path / "mt.json"
+    code, stdout, stderr = run(["eval", str(data), *ENC, "--method", "multitask", "--label-column", "topic,mood",
+                                "--support", str(support), "--json", str(out_json)], capsys)
+    assert code == 0, stderr
+    r = json.loads(out_json.read_text())
+    assert set(r["tasks"]) == {"topic", "mood"} and r["method"] == "multitask"
+    assert r["tasks"]["mood"]["n_labelled_support"] == 40 and r["tasks"]["topic"]["n_labelled_support"] == 60
+    assert r["tasks"]["topic"]["accuracy"] > 0.8 and "mood" in stdout
+    code, _, stderr = run(["eval", str(data), *ENC, "--method", "multitask", "--label-column", "topic,color"], capsys)
+    assert code == 2 and "no column 'color'" in stderr

@@ -237,6 +237,10 @@ def eval_(
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
+    if method == "multitask":
+        _eval_multitask(data, support, label_column, text_column, encoder, backend, json_out,
+                        _cache(cache_dir, no_cache), quiet, t0)
+        return
     modality, table = _read_items(data, text_column, label_column)
     assert table.labels is not None
     label_space = _label_space(labels, labels_file, templates)
@@ -249,7 +253,7 @@ def eval_(
             raise InputError(f"{data}: no usable rows to take the classes from")
         label_space = LabelSpace(sorted(set(gold_good)))  # type: ignore[arg-type]
     if support is not None or shots is not None:
-        if support is None or shots is None:
+        if support is None or shots is None:  # (multitask took --support above, without --shots)
             raise InputError("few-shot evaluation needs both --support DATA and --shots K (e.g. --shots 0,1,2,4,8,16)")
         if model is not None:
             raise InputError("--model cannot be combined with --support; name --encoder/--method instead")
@@ -396,6 +400,64 @@ def _eval_fewshot(
         cells = [f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f}" for r in rows if r["method"] == m]
         t.add_row(m, *cells)
     out.print(t)
+
+
+def _eval_multitask(
+    data: Path, support: Optional[Path], label_column: str, text_column: str, encoder: Optional[str],
+    backend: Optional[str], json_out: Optional[Path], cache: Any, quiet: bool, t0: float,
+) -> None:
+    """``eval --method multitask --label-column a,b [--support S]``: one model, every task scored."""
+    from .data import read_text_table
+    from .data.image_folder import looks_like_images
+    from .encoders import create_encoder
+    from .evaluate import classification_report
+    from .multitask import MultiTaskClassifier
+
+    if looks_like_images(data):
+        raise InputError("--method multitask reads several label columns of a CSV/TSV/JSONL text file; images have one folder label")
+    tasks = [c.strip() for c in label_column.split(",") if c.strip()]
+    table = read_text_table(data, text_column=text_column)
+    s_table = read_text_table(support, text_column=text_column) if support else None
+
+    def column(tab: Any, col: str) -> list[Optional[str]]:
+        if tab.records and not any(col in r for r in tab.records):
+            raise InputError(f"{tab.path}: no column {col!r} (from --label-column); columns: {', '.join(tab.records[0])}")
+        vals = [r.get(col) for r in tab.records]
+        return [str(v).strip() if v is not None and str(v).strip() else None for v in vals]
+
+    gold = {t: column(table, t) for t in tasks}
+    sup = {t: column(s_table, t) for t in tasks} if s_table else None
+    classes = {t: sorted({v for v in gold[t] + (sup[t] if sup else []) if v}) for t in tasks}
+    for t, cs in classes.items():
+        if len(cs) < 2:
+            raise InputError(f"task {t!r}: fewer than 2 classes found in its column; check --label-column")
+    enc = create_encoder(encoder or "minilm-l6", **({"backend": backend} if backend else {}))
+    mt = MultiTaskClassifier(classes, encoder=enc, cache=cache)
+    if s_table is not None and sup is not None:
+        good = s_table.good
+        mt.fit([s_table.texts[i] for i in good], {t: [sup[t][i] for i in good] for t in tasks})
+    else:
+        mt.fit()
+    good = table.good
+    proba = mt.predict_proba([table.texts[i] for i in good])
+    result: dict[str, Any] = {"encoder": enc.name, "method": "multitask", "data": str(data),
+                              "support": str(support) if support else None, "tasks": {}}
+    for t in tasks:
+        keep = [j for j, i in enumerate(good) if gold[t][i] is not None]
+        pred = [classes[t][k] for k in proba[t][keep].argmax(1)]
+        rep = classification_report([gold[t][good[j]] for j in keep], pred, classes[t], proba[t][keep])
+        rep["n_labelled_support"] = mt.n_labelled_.get(t, 0) if hasattr(mt, "n_labelled_") else 0
+        result["tasks"][t] = rep
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    result["n_skipped"] = len(table.errors)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    tab = Table(title=f"{data}  ·  {enc.name} + multitask")
+    for col in ("task", "accuracy", "macro_f1", "n"):
+        tab.add_column(col)
+    for t, r in result["tasks"].items():
+        tab.add_row(t, f"{100 * r['accuracy']:.2f}", f"{100 * r['macro_f1']:.2f}", str(r["n"]))
+    out.print(tab)
 
 
 def _method_name(clf: Any) -> str:
