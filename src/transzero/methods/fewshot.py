@@ -386,7 +386,7 @@ class ZeroShotLinearClassifier(FewShotMethod):
         Z = self.prior_log_proba(self._raw_support)
         Z = np.zeros((len(Xs), K)) if Z is None else Z
         self.lam_ = self._choose_lam(Xs, ys, Z)
-        self.V_, self.c_, self.a_ = _fit_residual(Xs, ys, Z, self.lam_)
+        self.V_, self.c_, self.a_, _ = _fit_residual(Xs, ys, Z, self.lam_)
         # every class has a logit here (prior + residual), so no class is left to the prior alone
         self.supported_ = np.ones(K, dtype=bool) if self.zero_shot_ is not None else self.supported_
         return self
@@ -397,9 +397,11 @@ class ZeroShotLinearClassifier(FewShotMethod):
         if not splits or len(lams) < 2:
             return float(self.default_lam)
         loss = np.zeros(len(lams))
+        order = np.argsort(lams)[::-1]  # strongest penalty first; each fit warm-starts the next (a path)
         for tr, te in splits:
-            for j, lam in enumerate(lams):
-                V, c, a = _fit_residual(Xs[tr], ys[tr], Z[tr], lam)
+            w = None
+            for j in order:
+                V, c, a, w = _fit_residual(Xs[tr], ys[tr], Z[tr], lams[j], w0=w)
                 lp = log_softmax(a * Z[te] + Xs[te] @ V.T + c, axis=1)
                 loss[j] -= lp[np.arange(len(te)), ys[te]].sum()
         return lams[int(np.argmin(loss))]
@@ -410,8 +412,13 @@ class ZeroShotLinearClassifier(FewShotMethod):
         return base if Z is None else self.a_ * Z + base
 
 
-def _fit_residual(Xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Multinomial logistic regression on ``a * Z + V x + c`` (L2 on ``V, c``; L-BFGS); returns V, c, a."""
+def _fit_residual(
+    Xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, lam: float, w0: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Multinomial logistic regression on ``a * Z + V x + c`` (L2 on ``V, c``; L-BFGS).
+
+    Returns V, c, a and the flat parameter vector (to warm-start a fit at a nearby ``lam``).
+    """
     n, D = Xs.shape
     K = Z.shape[1]
     Y = np.zeros((n, K))
@@ -431,12 +438,13 @@ def _fit_residual(Xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, lam: float) -> 
         ga = float((G * Z).sum()) if learn_a else 0.0
         return float(loss), np.concatenate([gV.ravel(), G.sum(0) + 2 * lam * c, [ga]])
 
-    w0 = np.zeros(K * D + K + 1)
-    w0[-1] = 1.0
+    if w0 is None:
+        w0 = np.zeros(K * D + K + 1)
+        w0[-1] = 1.0
     res = minimize(f, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500},
                    bounds=[(None, None)] * (K * D + K) + [(0.0, None)])
     w = res.x
-    return w[: K * D].reshape(K, D).astype(np.float32), w[K * D: K * D + K].astype(np.float32), float(w[-1])
+    return w[: K * D].reshape(K, D).astype(np.float32), w[K * D: K * D + K].astype(np.float32), float(w[-1]), w
 
 
 # ---------------------------------------------------------------------- Tip-Adapter
