@@ -53,8 +53,10 @@ def setfit_run(texts: list[str], labels: list[str], test: list[str], classes: li
 
     from transzero.encoders.builtin import _minilm_dir
 
+    import tempfile
+
     model = SetFitModel.from_pretrained(str(_minilm_dir()), labels=classes)
-    args = TrainingArguments(seed=seed)
+    args = TrainingArguments(seed=seed, output_dir=tempfile.mkdtemp(prefix="setfit-"))  # checkpoints off the repo
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": texts, "label": labels}))
     t0 = time.perf_counter()
     trainer.train()
