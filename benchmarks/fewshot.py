@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--methods", default=METHODS)
     ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--tag", default="", help="suffix of the result name (runs of extra methods)")
     args = ap.parse_args()
     cache = EmbeddingCache(args.cache_dir)
     enc = create_encoder("efficientnet-lite0")
@@ -70,7 +71,7 @@ def main() -> None:
     rows = learning_curve(make, methods, X_sup, y_sup, X_ev, y_ev, shots, seeds=args.seeds,
                           on_row=lambda r: print({k: r[k] for k in ("method", "shots", "accuracy_mean", "accuracy_std")},
                                                  flush=True))
-    name = f"fewshot_{args.dataset}"
+    name = f"fewshot_{args.dataset}" + (f"_{args.tag}" if args.tag else "")
     png = plot_curve(rows, RESULTS / f"{name}.png", title=f"{args.dataset} · efficientnet-lite0 · {args.seeds} seeds")
     write_result(name, {"dataset": args.dataset, "encoder": enc.name, "n_eval": len(ev_files),
                         "support_pool": len(sup_files), "seeds": args.seeds, "shots": shots,
