@@ -91,7 +91,20 @@ def _split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return np.setdiff1d(np.arange(len(y)), val_a), val_a
 
 
-class _ImageAdapter:
+class _Adapter:
+    """What :func:`finetune` needs of an encoder family: a torch ``model``, features, save."""
+
+    model: Any
+
+    def state(self) -> dict[str, Any]:
+        """A copy of every weight (for early stopping and WiSE-FT)."""
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state)
+
+
+class _ImageAdapter(_Adapter):
     """EfficientNet-Lite0 (torch) as a trainable feature extractor over preprocessed pixels."""
 
     def __init__(self, encoder: Any, items: list[Any]) -> None:
@@ -127,12 +140,6 @@ class _ImageAdapter:
             x[flip] = x[flip][..., ::-1]
         return self.model.extract_features(torch.from_numpy(np.ascontiguousarray(x))).mean(dim=(2, 3))
 
-    def state(self) -> dict[str, Any]:
-        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state)
-
     def save(self, state: dict[str, Any], out_dir: Path) -> tuple[Any, Path]:
         from safetensors.torch import save_file
 
@@ -153,7 +160,7 @@ def _recreate(encoder: Any, **changes: Any) -> Any:
     return create_encoder(encoder.name, **kwargs)
 
 
-class _TextAdapter:
+class _TextAdapter(_Adapter):
     """A transformers text encoder run with torch (e.g. ``minilm-l6``): pooled, as the encoder pools."""
 
     def __init__(self, encoder: Any, items: list[Any]) -> None:
@@ -197,12 +204,6 @@ class _TextAdapter:
         else:
             v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(v, dim=1) if self.encoder.normalize else v
-
-    def state(self) -> dict[str, Any]:
-        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state)
 
     def save(self, state: dict[str, Any], out_dir: Path) -> tuple[Any, Path]:
         import shutil
