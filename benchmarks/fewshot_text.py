@@ -75,7 +75,13 @@ def main() -> None:
     args = ap.parse_args()
     cache = EmbeddingCache(args.cache_dir)
     enc = create_encoder("minilm-l6")
-    rows = []
+    rows: list[dict] = []
+    out_name = "fewshot_text" + ("_finetune" if args.methods == "finetune" else "")
+
+    def save() -> None:  # after every row: a long SetFit run can be stopped without losing the rest
+        write_result(out_name, {"encoder": enc.name, "seeds": args.seeds, "setfit_seeds": args.setfit_seeds,
+                                "complete": False, "rows": rows})
+
     for ds in args.datasets.split(","):
         pool_t, pool_y, test_t, test_y = load(ds)
         pool_y_a, test_y_a = np.asarray(pool_y, dtype=object), np.asarray(test_y, dtype=object)
@@ -102,6 +108,7 @@ def main() -> None:
                        "accuracy_std": float(np.std(accs)), "train_seconds_mean": float(np.mean(secs)), "runs": accs}
                 rows.append(row)
                 print(row, flush=True)
+                save()
             if args.setfit_seeds:
                 accs, secs = [], []
                 for seed in range(args.setfit_seeds):
@@ -114,9 +121,9 @@ def main() -> None:
                        "accuracy_std": float(np.std(accs)), "train_seconds_mean": float(np.mean(secs)), "runs": accs}
                 rows.append(row)
                 print(row, flush=True)
-    out_name = "fewshot_text" + ("_finetune" if args.methods == "finetune" else "")
+                save()
     write_result(out_name, {"encoder": enc.name, "seeds": args.seeds, "setfit_seeds": args.setfit_seeds,
-                                  "rows": rows})
+                            "complete": True, "rows": rows})
 
 
 if __name__ == "__main__":
