@@ -3,6 +3,9 @@
 Usage::
 
     python benchmarks/report.py zeroshot_text     # or zeroshot_text_dev, throughput_text, cache_text
+    python benchmarks/report.py fewshot_cifar10   # any fewshot_* result: method x K, mean +- std
+
+The image zero-shot, preprocessing and fine-tuning tables were written from their JSON by hand.
 """
 
 from __future__ import annotations
@@ -48,11 +51,32 @@ def cache() -> None:
     print(f"\nwarm / cold speed-up: **{d['speedup_wall']}×**")
 
 
+def curve(name: str) -> None:
+    d = json.loads((RESULTS / f"{name}.json").read_text())
+    rows = d["rows"]
+    if "dataset" in rows[0] and "shots" in rows[0] and len({r.get("dataset") for r in rows}) > 1:
+        keys = sorted({(r["dataset"], r["shots"]) for r in rows}, key=lambda k: (k[0], k[1]))
+    else:
+        keys = sorted({(None, r["shots"]) for r in rows}, key=lambda k: k[1])
+    print("| method | " + " | ".join(f"{ds + ' ' if ds else ''}K = {k}" for ds, k in keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    for m in dict.fromkeys(r["method"] for r in rows):
+        cells = []
+        for ds, k in keys:
+            r = next((r for r in rows if r["method"] == m and r["shots"] == k and (ds is None or r["dataset"] == ds)), None)
+            cells.append("-" if r is None else f"{100 * r['accuracy_mean']:.1f} ± {100 * r['accuracy_std']:.1f}")
+        print(f"| `{m}` | " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "zeroshot_text"
-    if which.startswith("zeroshot"):
+    if which.startswith("fewshot"):
+        curve(which)
+    elif which.startswith("zeroshot_text"):
         zeroshot(which)
     elif which == "throughput_text":
         throughput()
-    else:
+    elif which == "cache_text":
         cache()
+    else:
+        sys.exit(f"no table for {which!r}; see the usage in this file")
