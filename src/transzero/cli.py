@@ -386,7 +386,7 @@ def _eval_fewshot(
     if plot is None and json_out is not None and len(shots) > 1:
         plot = json_out.with_suffix(".png")
     if plot is not None:
-        result["plot"] = str(plot_curve(rows, plot, title=f"{data.name} · {base.encoder_.name}"))
+        result["plot"] = str(plot_curve(rows, plot, title=f"{data.parent.name}/{data.name} · {base.encoder_.name}"))
     bad = [f"{table.path}: row {table.rows[i]}: {m}" for i, m in sorted(eval_errors.items())]
     bad += [f"{s_table.path}: row {s_table.rows[i]}: {m}" for i, m in sorted(sup_errors.items())]
     _report_bad_rows(bad, quiet)
