@@ -116,15 +116,16 @@ def learning_curve(
                     s = sample_shots(y_sup, k, seed, classes=_classes_of(clf, y_sup))
                     short.update(s.short)
                     n_sup.append(len(s.indices))
-                    if needs_items:
+                    if needs_items:  # the encoder changes: fit on items, re-encode the evaluation items
                         assert items_support is not None and items_eval is not None
                         clf.fit([items_support[i] for i in s.indices], y_sup[s.indices])
-                        pred = np.asarray(clf.predict(list(items_eval)), dtype=object)
-                        accs.append(float((pred == y_eval_a).mean()))
-                        mpcas.append(float(np.mean([(pred[y_eval_a == c] == c).mean() for c in np.unique(y_eval_a)])))
-                        continue
-                    clf.fit_encoded(X_support[s.indices], y_sup[s.indices])
-                pred = np.asarray(clf.method_.predict(X_eval), dtype=object)
+                    else:
+                        clf.fit_encoded(X_support[s.indices], y_sup[s.indices])
+                if needs_items and k > 0:
+                    assert items_eval is not None
+                    pred = np.asarray(clf.predict(list(items_eval)), dtype=object)
+                else:
+                    pred = np.asarray(clf.method_.predict(X_eval), dtype=object)
                 accs.append(float((pred == y_eval_a).mean()))
                 mpcas.append(float(np.mean([(pred[y_eval_a == c] == c).mean() for c in np.unique(y_eval_a)])))
             row = {"method": name, "shots": int(k), "accuracy_mean": float(np.mean(accs)),

@@ -288,11 +288,9 @@ def finetune(
     pre_state = ad.state()
 
     # ---- LP: probe on frozen pretrained features (skipped when the head starts at zero-shot)
-    with torch.no_grad():
-        F = torch.cat([ad.features(np.asarray(b), False, rng) for b in np.array_split(np.arange(len(y)), max(1, len(y) // 64))])
-    F_np = F.numpy()
     present = np.unique(y[train])
-    W0 = np.zeros((n_classes, F_np.shape[1]), np.float32)
+    dim = int(encoder.dim)
+    W0 = np.zeros((n_classes, dim), np.float32)
     b0 = np.zeros(n_classes, np.float32)
     if head_init is not None:
         W0 = np.asarray(head_init[0], np.float32).copy()
@@ -300,13 +298,15 @@ def finetune(
     elif cfg.lp_ft and len(present) > 1:
         from sklearn.linear_model import LogisticRegression
 
-        C = _choose_C(F_np[train], y[train], (0.01, 0.1, 1.0, 10.0), 1.0)
-        lr = LogisticRegression(C=C, max_iter=3000).fit(F_np[train], y[train])
-        coef = lr.coef_ if len(lr.classes_) > 2 else np.vstack([-lr.coef_, lr.coef_]) / 2
-        inter = lr.intercept_ if len(lr.classes_) > 2 else np.r_[-lr.intercept_, lr.intercept_] / 2
-        W0[lr.classes_], b0[lr.classes_] = coef, inter
+        from .methods.fewshot import _per_class_head
+
+        with torch.no_grad():
+            F_np = torch.cat([ad.features(b, False, rng) for b in np.array_split(train, max(1, len(train) // 64))]).numpy()
+        C = _choose_C(F_np, y[train], (0.01, 0.1, 1.0, 10.0), 1.0)
+        lr = LogisticRegression(C=C, max_iter=3000).fit(F_np, y[train])
+        W0[lr.classes_], b0[lr.classes_] = _per_class_head(lr)
         b0[np.setdiff1d(np.arange(n_classes), lr.classes_)] = -1e4  # classes absent from training: never predicted by the head
-    head = torch.nn.Linear(F_np.shape[1], n_classes)
+    head = torch.nn.Linear(dim, n_classes)
     with torch.no_grad():
         head.weight.copy_(torch.from_numpy(W0))
         head.bias.copy_(torch.from_numpy(b0))

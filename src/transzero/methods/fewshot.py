@@ -127,9 +127,7 @@ class FewShotMethod(ZeroShotMethod):
         if name == "none":
             self.zero_shot_ = None
             return
-        prior = create_method(name)
-        if prior.learns_from_labels and not getattr(prior, "uses_zero_shot", False) and name != "knn":
-            raise InputError(f"zero_shot={name!r} is not a zero-shot method")
+        prior = create_method(name)  # a few-shot method fitted without examples is its own zero-shot prior
         kw: dict[str, Any] = {}
         if getattr(prior, "needs_concepts", False):
             if concept_head is None:
@@ -323,22 +321,27 @@ class LinearProbeClassifier(FewShotMethod):
             return self
         self.C_ = _choose_C(Xs, ys, tuple(float(c) for c in self.Cs), float(self.default_C))
         lr = LogisticRegression(C=self.C_, max_iter=2000).fit(Xs, ys)
-        self.coef_[lr.classes_] = lr.coef_ if len(lr.classes_) > 2 else np.vstack([-lr.coef_, lr.coef_]) / 2
-        self.intercept_[lr.classes_] = lr.intercept_ if len(lr.classes_) > 2 else np.r_[-lr.intercept_, lr.intercept_] / 2
+        self.coef_[lr.classes_], self.intercept_[lr.classes_] = _per_class_head(lr)
         return self
 
     def _fewshot_logits(self, Xn: np.ndarray, X: np.ndarray) -> np.ndarray:
         return Xn @ self.coef_.T + self.intercept_
 
 
+def _per_class_head(lr: Any) -> tuple[np.ndarray, np.ndarray]:
+    """One weight row and bias per class of a fitted ``LogisticRegression`` (binary: ±half of its one row)."""
+    if len(lr.classes_) > 2:
+        return lr.coef_, lr.intercept_
+    return np.vstack([-lr.coef_, lr.coef_]) / 2, np.r_[-lr.intercept_, lr.intercept_] / 2
+
+
 def _choose_C(Xs: np.ndarray, ys: np.ndarray, Cs: tuple[float, ...], default: float) -> float:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
 
-    folds = _balanced_folds(ys)
-    if folds < 2 or len(Cs) < 2:  # 1 shot: a held-out class would be unseen by the probe; nothing to compare
+    if _balanced_folds(ys) < 2 or len(Cs) < 2:  # 1 shot: a held-out class would be unseen by the probe; nothing to compare
         return default
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    cv = _support_splits(ys)  # stratified here (every class has >= 2 examples)
     scores = [cross_val_score(LogisticRegression(C=c, max_iter=2000), Xs, ys, cv=cv).mean() for c in Cs]
     return float(Cs[int(np.argmax(scores))])
 
