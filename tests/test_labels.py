@@ -134,3 +134,80 @@ def test_embed_is_computed_once_per_encoder(keyword_encoder) -> None:
 def test_dict_round_trip() -> None:
     ls = LabelSpace(["a", "b"], descriptions={"a": "first"}, templates="default", use_names=True)
     assert LabelSpace.from_dict(json.loads(json.dumps(ls.to_dict()))) == ls
+
+
+# ---------------------------------------------------------------------------- class semantics
+
+
+def test_attributes_are_validated() -> None:
+    A = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    ls = LabelSpace.from_attributes(["cat", "dog"], A, ["furry", "barks", "legs"])
+    assert ls.semantic_kind == "attributes"
+    ce = ls.embed(None)
+    np.testing.assert_allclose(np.linalg.norm(ce.vectors, axis=1), 1.0, rtol=1e-6)
+    assert ce.feature_names == ["furry", "barks", "legs"] and ce.kind == "attributes"
+    with pytest.raises(LabelError, match="3 rows but there are 2 classes"):
+        LabelSpace.from_attributes(["cat", "dog"], np.ones((3, 4)))
+    with pytest.raises(LabelError, match="transposed"):
+        LabelSpace.from_attributes(["cat", "dog"], np.ones((3, 2)))
+    bad = A.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(LabelError, match="class 'dog' has NaN"):
+        LabelSpace.from_attributes(["cat", "dog"], bad)
+    with pytest.raises(LabelError, match="2 attribute names for 3"):
+        LabelSpace.from_attributes(["cat", "dog"], A, ["a", "b"])
+    with pytest.raises(LabelError, match="all-zero attributes"):
+        LabelSpace.from_attributes(["cat", "dog"], np.array([[1.0, 0.0], [0.0, 0.0]])).embed(None)
+    with pytest.raises(LabelError, match="unknown semantics 'colour'"):
+        LabelSpace(["cat", "dog"], semantics="text+colour")
+    with pytest.raises(LabelError, match="needs an attribute matrix"):
+        LabelSpace(["cat", "dog"], semantics="attributes")
+    with pytest.raises(LabelError, match="need a text encoder"):
+        LabelSpace.from_attributes(["cat", "dog"], A, semantics="attributes+text").embed(None)
+
+
+def test_semantic_blocks_join_to_unit_vectors(keyword_encoder) -> None:
+    A = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    ls = LabelSpace.from_attributes(["sports", "politics", "technology"], A, semantics="attributes+text")
+    ce = ls.embed(keyword_encoder)
+    assert ce.vectors.shape == (3, 3 + keyword_encoder.dim)
+    np.testing.assert_allclose(np.linalg.norm(ce.vectors, axis=1), 1.0, rtol=1e-5)
+    text_only = ls.with_semantics("text").embed(keyword_encoder)
+    np.testing.assert_allclose(ce.vectors[:, 3:] * np.sqrt(2), text_only.vectors, rtol=1e-5, atol=1e-6)
+    # the JSON form carries attributes and semantics
+    again = LabelSpace.from_dict(ls.to_dict())
+    assert again == ls and again.semantic_kind == "attributes+text"
+    sub = ce.subset(["technology", "sports"])
+    np.testing.assert_array_equal(sub.vectors, ce.vectors[[2, 0]])
+    with pytest.raises(LabelError, match="'zebra' is not in the label space"):
+        ce.subset(["zebra"])
+
+
+def test_gloss_semantics_use_wordnet(keyword_encoder) -> None:
+    from transzero.wordnet import wordnet_root
+
+    if not (wordnet_root() / "data.noun").exists():
+        pytest.skip("WordNet (Debian wordnet-base) is not installed")
+    ls = LabelSpace(["dog", "tabby"], wnids={"tabby": "n02123045"}, semantics="gloss")
+    g = ls.glosses()
+    assert g[0].startswith("dog, domestic dog, Canis familiaris:")
+    assert g[1].startswith("tabby, tabby cat:")
+    assert ls.embed(keyword_encoder).vectors.shape == (2, keyword_encoder.dim)
+    with pytest.raises(LabelError, match="no WordNet noun"):
+        LabelSpace(["dog", "qwertyuiop"], semantics="gloss").glosses()
+
+
+def test_read_attributes(tmp_path) -> None:
+    from transzero.labels import read_attributes
+
+    p = tmp_path / "a.csv"
+    p.write_text("class,furry,barks\ncat,1,0\ndog,1,1\n")
+    names, A, attrs = read_attributes(p)
+    assert names == ["cat", "dog"] and attrs == ["furry", "barks"]
+    np.testing.assert_array_equal(A, [[1, 0], [1, 1]])
+    p.write_text("class,furry,barks\ncat,1,0\ndog,yes,1\n")
+    with pytest.raises(LabelError, match="row 3 \\('dog'\\), column 'furry': 'yes' is not a number"):
+        read_attributes(p)
+    p.write_text("class,furry,barks\ncat,1,0\ndog,1\n")
+    with pytest.raises(LabelError, match="row 3: 2 cells"):
+        read_attributes(p)

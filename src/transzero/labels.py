@@ -4,6 +4,12 @@ A class is described by its name (filled into prompt templates) and, optionally,
 free-text descriptions or example prompts. Every description of a class is embedded and
 the normalised embeddings are averaged (a prompt ensemble, as in CLIP), giving one unit
 vector per class. The per-prompt vectors are kept too, for nearest-neighbour methods.
+
+Classes can also carry *semantics* that live in their own space (classical zero-shot
+learning): an attribute matrix (K x A, e.g. AWA2's 85 attributes), WordNet glosses
+(embedded by a text encoder), or concatenations such as ``"attributes+text"``. Each
+block is L2-normalised per class and the blocks are joined so that every class vector
+has unit norm.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ if TYPE_CHECKING:
     from .encoders.base import Encoder
     from .store import EmbeddingCache
 
-__all__ = ["LabelSpace", "ClassEmbeddings", "parse_label_list", "humanize"]
+__all__ = ["LabelSpace", "ClassEmbeddings", "SEMANTIC_BLOCKS", "parse_label_list", "humanize", "read_attributes"]
+
+#: blocks a ``semantics=`` setting may join with "+"
+SEMANTIC_BLOCKS = ("text", "attributes", "gloss")
 
 
 def humanize(name: str) -> str:
@@ -72,6 +81,11 @@ class ClassEmbeddings:
     prompt_labels : ndarray (P,)
         Class index of each prompt.
     prompts : list of str
+    kind : str
+        What the vectors are: ``"text"`` (prompt embeddings in the label encoder's space) or
+        a semantics setting such as ``"attributes"`` / ``"text+gloss"``.
+    feature_names : list of str, optional
+        Name of every vector dimension when they mean something (attribute names).
     """
 
     classes: list[str]
@@ -79,6 +93,22 @@ class ClassEmbeddings:
     prompt_vectors: np.ndarray
     prompt_labels: np.ndarray
     prompts: list[str] = field(default_factory=list)
+    kind: str = "text"
+    feature_names: list[str] | None = None
+
+    def subset(self, names: Sequence[str]) -> ClassEmbeddings:
+        """The same vectors for some classes only, in the order given."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        missing = [n for n in names if n not in index]
+        if missing:
+            raise LabelError(f"class {missing[0]!r} is not in the label space; add it (with its semantics)")
+        rows = np.asarray([index[n] for n in names], dtype=np.int64)
+        keep = np.isin(self.prompt_labels, rows)
+        remap = {int(r): j for j, r in enumerate(rows)}
+        labels = np.asarray([remap[int(k)] for k in self.prompt_labels[keep]], dtype=np.int64)
+        prompts = [p for p, k in zip(self.prompts, keep) if k] if self.prompts else []
+        return ClassEmbeddings(list(names), self.vectors[rows], self.prompt_vectors[keep], labels, prompts,
+                               self.kind, self.feature_names)
 
 
 class LabelSpace:
@@ -98,6 +128,19 @@ class LabelSpace:
     use_names : bool
         Embed the templated names; set False to rely on descriptions only (then every
         class needs a description).
+    attributes : array-like (K, A), optional
+        Class-attribute matrix, one row per class in ``names`` order (binary or continuous),
+        for classical zero-shot methods (``dap``, ``eszsl``, ``sae``, ``devise``, ``ale``, ``sje``).
+    attribute_names : sequence of str, optional
+        Name of each attribute column (used to explain predictions).
+    wnids : mapping or sequence, optional
+        WordNet id (``n02084071``) or synset name (``dog.n.01``) per class, for ``gloss``
+        semantics; by default the class name itself is looked up (its most frequent noun sense).
+    semantics : str
+        What :meth:`embed` returns: ``"text"`` (templated names and descriptions in the
+        encoder's space), ``"attributes"``, ``"gloss"`` (WordNet glosses embedded by the
+        encoder) or a ``"+"``-joined combination, e.g. ``"text+gloss"``. ``"auto"``:
+        attributes when given, else text.
 
     Examples
     --------
@@ -113,6 +156,10 @@ class LabelSpace:
         descriptions: Mapping[str, str | Sequence[str]] | Sequence[str | Sequence[str] | None] | None = None,
         templates: str | Sequence[str] | None = None,
         use_names: bool = True,
+        attributes: Any = None,
+        attribute_names: Sequence[str] | None = None,
+        wnids: Mapping[str, str] | Sequence[str | None] | None = None,
+        semantics: str = "auto",
     ) -> None:
         self.names = _check_names(list(names), "labels")
         self.templates = resolve_templates(templates if templates is None or isinstance(templates, str) else list(templates))
@@ -121,7 +168,89 @@ class LabelSpace:
         for n in self.names:
             if not self.prompts_for(n):
                 raise LabelError(f"label {n!r} has no description and use_names=False; describe it or enable names")
+        self.attributes = self._check_attributes(attributes)
+        self.attribute_names = self._check_attribute_names(attribute_names)
+        self.wnids = self._normalise_wnids(wnids)
+        self.semantics = self._check_semantics(semantics)
         self._memo: dict[str, ClassEmbeddings] = {}
+
+    @classmethod
+    def from_attributes(
+        cls, names: Sequence[str], attributes: Any, attribute_names: Sequence[str] | None = None, **kwargs: Any
+    ) -> LabelSpace:
+        """A label space described by a class-attribute matrix ``(K, A)`` (``semantics="attributes"``)."""
+        kwargs.setdefault("semantics", "attributes")
+        return cls(names, attributes=attributes, attribute_names=attribute_names, **kwargs)
+
+    def _check_attributes(self, attributes: Any) -> np.ndarray | None:
+        if attributes is None:
+            return None
+        try:
+            A = np.asarray(attributes, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise LabelError("attributes must be a numeric matrix (classes x attributes)") from None
+        if A.ndim != 2:
+            raise LabelError(f"attributes must be a matrix (classes x attributes), got shape {A.shape}")
+        if A.shape[0] != len(self.names):
+            hint = "; it looks transposed (attributes x classes): pass its .T" if A.shape[1] == len(self.names) else ""
+            raise LabelError(f"attribute matrix has {A.shape[0]} rows but there are {len(self.names)} classes; "
+                             f"give one row per class{hint}")
+        bad = ~np.all(np.isfinite(A), axis=1)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise LabelError(f"class {self.names[k]!r} has NaN or infinite attributes ({int(bad.sum())} class(es) do); "
+                             "fill them in")
+        return A
+
+    def _check_attribute_names(self, attribute_names: Sequence[str] | None) -> list[str] | None:
+        if attribute_names is None:
+            return None
+        out = [str(a) for a in attribute_names]
+        if self.attributes is None:
+            raise LabelError("attribute_names given without attributes; pass the attribute matrix too")
+        if len(out) != self.attributes.shape[1]:
+            raise LabelError(f"{len(out)} attribute names for {self.attributes.shape[1]} attribute columns; give one per column")
+        return out
+
+    def _normalise_wnids(self, wnids: Any) -> dict[str, str]:
+        if wnids is None:
+            return {}
+        if isinstance(wnids, Mapping):
+            unknown = [k for k in wnids if k not in self.names]
+            if unknown:
+                raise LabelError(f"wnids given for unknown label(s) {unknown[:5]}; add them to the names")
+            return {str(k): str(v) for k, v in wnids.items() if v}
+        wnids = list(wnids)
+        if len(wnids) != len(self.names):
+            raise LabelError(f"{len(wnids)} wnids for {len(self.names)} labels; give one per label or a mapping")
+        return {n: str(w) for n, w in zip(self.names, wnids) if w}
+
+    def _check_semantics(self, semantics: str) -> str:
+        kind = str(semantics).strip().lower()
+        if kind == "auto":
+            return kind
+        blocks = [b.strip() for b in kind.split("+")]
+        for b in blocks:
+            if b not in SEMANTIC_BLOCKS:
+                raise LabelError(f"unknown semantics {b!r}; choose from {', '.join(SEMANTIC_BLOCKS)} (joined with '+') or auto")
+        if len(set(blocks)) != len(blocks):
+            raise LabelError(f"semantics {semantics!r} repeats a block; name each once")
+        if "attributes" in blocks and self.attributes is None:
+            raise LabelError(f"semantics {semantics!r} needs an attribute matrix; pass attributes= (classes x attributes)")
+        return "+".join(blocks)
+
+    @property
+    def semantic_kind(self) -> str:
+        """The resolved ``semantics`` setting (``"auto"`` becomes attributes or text)."""
+        if self.semantics == "auto":
+            return "attributes" if self.attributes is not None else "text"
+        return self.semantics
+
+    def with_semantics(self, semantics: str) -> LabelSpace:
+        """A copy of this label space whose :meth:`embed` returns other semantics."""
+        d = self.to_dict()
+        d["semantics"] = semantics
+        return LabelSpace.from_dict(d)
 
     def _normalise_descriptions(self, descriptions: Any) -> dict[str, list[str]]:
         if descriptions is None:
@@ -212,12 +341,19 @@ class LabelSpace:
             "descriptions": {k: list(v) for k, v in self.descriptions.items()},
             "templates": list(self.templates),
             "use_names": self.use_names,
+            "attributes": self.attributes.tolist() if self.attributes is not None else None,
+            "attribute_names": list(self.attribute_names) if self.attribute_names is not None else None,
+            "wnids": dict(self.wnids),
+            "semantics": self.semantics,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LabelSpace:
         """Inverse of :meth:`to_dict`."""
-        return cls(d["names"], descriptions=d.get("descriptions") or None, templates=d.get("templates"), use_names=d.get("use_names", True))
+        return cls(d["names"], descriptions=d.get("descriptions") or None, templates=d.get("templates"),
+                   use_names=d.get("use_names", True), attributes=d.get("attributes"),
+                   attribute_names=d.get("attribute_names"), wnids=d.get("wnids") or None,
+                   semantics=d.get("semantics", "auto"))
 
     # ------------------------------------------------------------------ prompts
     def prompts_for(self, name: str) -> list[str]:
@@ -236,8 +372,47 @@ class LabelSpace:
             labels += [k] * len(p)
         return prompts, np.asarray(labels, dtype=np.int64)
 
-    def embed(self, encoder: Encoder, cache: EmbeddingCache | None = None) -> ClassEmbeddings:
-        """Class vectors in ``encoder``'s space; computed once per encoder and label space."""
+    def embed(self, encoder: Encoder | None, cache: EmbeddingCache | None = None) -> ClassEmbeddings:
+        """Class vectors; computed once per encoder and label space.
+
+        With text semantics (the default without attributes): the prompt-ensemble vectors in
+        ``encoder``'s space. Otherwise the :attr:`semantics` blocks, each L2-normalised per
+        class, joined and scaled to unit norm (attributes alone need no encoder).
+        """
+        kind = self.semantic_kind
+        if kind == "text":
+            if encoder is None:
+                raise LabelError("text semantics need an encoder to embed the class names; pass one")
+            return self._embed_text(encoder, cache)
+        blocks = kind.split("+")
+        if encoder is None and blocks != ["attributes"]:
+            raise LabelError(f"semantics {kind!r} need a text encoder to embed names/glosses; pass one")
+        key = kind + ("" if encoder is None or blocks == ["attributes"] else "@" + encoder.fingerprint)
+        if key not in self._memo:
+            parts: list[np.ndarray] = []
+            for b in blocks:
+                if b == "attributes":
+                    assert self.attributes is not None
+                    zero = ~np.any(self.attributes != 0, axis=1)
+                    if zero.any():
+                        raise LabelError(f"class {self.names[int(np.flatnonzero(zero)[0])]!r} has all-zero attributes; "
+                                         "describe it (a zero row cannot be normalised)")
+                    parts.append(l2_normalize(self.attributes.astype(np.float32)))
+                elif b == "text":
+                    assert encoder is not None
+                    parts.append(self._embed_text(encoder, cache).vectors)
+                else:
+                    assert encoder is not None
+                    texts = self.glosses()
+                    vecs = cache.encode(encoder, texts) if cache is not None else encoder.encode(texts)
+                    parts.append(l2_normalize(vecs))
+            vectors = np.concatenate(parts, axis=1).astype(np.float32) / np.float32(np.sqrt(len(parts)))
+            names = list(self.attribute_names) if blocks == ["attributes"] and self.attribute_names else None
+            self._memo[key] = ClassEmbeddings(list(self.names), vectors, vectors, np.arange(len(self.names)),
+                                              list(self.names), kind, names)
+        return self._memo[key]
+
+    def _embed_text(self, encoder: Encoder, cache: EmbeddingCache | None) -> ClassEmbeddings:
         fp = encoder.fingerprint
         if fp not in self._memo:
             prompts, labels = self.all_prompts()
@@ -247,12 +422,30 @@ class LabelSpace:
             self._memo[fp] = ClassEmbeddings(list(self.names), l2_normalize(centroids), vecs, labels, prompts)
         return self._memo[fp]
 
+    def glosses(self) -> list[str]:
+        """Per class, ``"<lemmas>: <WordNet definition>"`` of its synset (from :attr:`wnids` or the name)."""
+        from .wordnet import load_wordnet, synset_for
+
+        wn = load_wordnet()
+        out = []
+        for n in self.names:
+            key = self.wnids.get(n, n)
+            syn = synset_for(wn, key)
+            if syn is None:
+                raise LabelError(f"class {n!r}: no WordNet noun found for {key!r}; give its WordNet id in wnids= "
+                                 "or use other semantics")
+            lemmas = ", ".join(dict.fromkeys(humanize(lem.name()) for lem in syn.lemmas()))
+            out.append(f"{lemmas}: {syn.definition()}")
+        return out
+
     def __len__(self) -> int:
         return len(self.names)
 
     def __repr__(self) -> str:
         shown = ", ".join(self.names[:5]) + (", ..." if len(self.names) > 5 else "")
-        return f"LabelSpace([{shown}], n={len(self.names)}, templates={len(self.templates)}, described={len(self.descriptions)})"
+        extra = f", attributes={self.attributes.shape[1]}" if self.attributes is not None else ""
+        return (f"LabelSpace([{shown}], n={len(self.names)}, templates={len(self.templates)}, "
+                f"described={len(self.descriptions)}{extra}, semantics={self.semantic_kind})")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LabelSpace) and self.to_dict() == other.to_dict()
@@ -277,3 +470,46 @@ def _parse_structured(text: str, p: Path) -> Any:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise LabelError(f"labels file {p.name}{where}: could not parse ({problem}); fix the YAML/JSON") from None
+
+
+def read_attributes(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray, list[str]]:
+    """Read a class-attribute table: CSV/TSV with a header, the class name in the first column.
+
+    Returns ``(class names, matrix (K, A), attribute names)``. Every cell after the first
+    column must be a number; the error names the row and column that is not.
+    """
+    import csv
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise LabelError(f"attributes file {str(p)!r} does not exist; check the path")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise LabelError(f"attributes file {p.name} is not UTF-8 text; save it as CSV") from None
+    delim = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
+    rows = [r for r in csv.reader(text.splitlines(), delimiter=delim) if any(c.strip() for c in r)]
+    if len(rows) < 3:
+        raise LabelError(f"attributes file {p.name}: need a header row and one row per class (at least 2)")
+    header = [c.strip() for c in rows[0]]
+    if len(header) < 2:
+        raise LabelError(f"attributes file {p.name}: the header must name the class column and at least one attribute")
+    names: list[str] = []
+    values: list[list[float]] = []
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise LabelError(f"attributes file {p.name} row {i}: {len(r)} cells but the header has {len(header)}; fix the row")
+        names.append(r[0].strip())
+        vals = []
+        for j, cell in enumerate(r[1:], start=1):
+            try:
+                v = float(cell)
+            except ValueError:
+                raise LabelError(f"attributes file {p.name} row {i} ({r[0].strip()!r}), column {header[j]!r}: "
+                                 f"{cell!r} is not a number") from None
+            if not np.isfinite(v):
+                raise LabelError(f"attributes file {p.name} row {i} ({r[0].strip()!r}), column {header[j]!r}: "
+                                 "NaN or infinite; fill it in")
+            vals.append(v)
+        values.append(vals)
+    return names, np.asarray(values, dtype=np.float64), header[1:]
