@@ -212,8 +212,11 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             fit_params["aligned"] = _aligned(self.encoder_, self.label_encoder_)
             if not fit_params["aligned"] and hasattr(self.encoder_, "concept_head"):
                 fit_params["concept_head"] = self._concept_head()
+        elif getattr(self.method_, "maps_semantics", False):
+            pass  # classical ZSL: learns the feature-semantics map from fit(X, y); no shared space needed
         elif getattr(self.method_, "needs_concepts", False):
-            fit_params["concept_head"] = self._concept_head()
+            if hasattr(self.encoder_, "concept_head") or not getattr(self.method_, "learns_from_labels", False):
+                fit_params["concept_head"] = self._concept_head()  # (conse fitted on labels uses the seen classes)
         elif not _aligned(self.encoder_, self.label_encoder_):
             raise InputError(
                 f"method {_method_name(self.method_)!r} compares items and class descriptions in one space, but "

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import TranszeroError
 from .base import ZeroShotMethod
+from .compatibility import ALEClassifier, BilinearCompatibility, DeViSEClassifier, SJEClassifier
 from .conse import ConceptHead, ConSEClassifier
 from .fewshot import (
     FewShotMethod,
@@ -16,6 +17,7 @@ from .fewshot import (
     ZeroShotLinearClassifier,
 )
 from .finetune import FineTuneClassifier
+from .semantic import DAPClassifier, ESZSLClassifier, SAEClassifier, SemanticMethod
 from .wordnet import WordNetClassifier
 from .zeroshot import KNNClassifier, SimilarityClassifier
 
@@ -30,10 +32,20 @@ METHODS: dict[str, type[ZeroShotMethod]] = {
     "tip-adapter": TipAdapterClassifier,
     "tip-adapter-f": TipAdapterFClassifier,
     "finetune": FineTuneClassifier,
+    "dap": DAPClassifier,
+    "eszsl": ESZSLClassifier,
+    "sae": SAEClassifier,
+    "devise": DeViSEClassifier,
+    "ale": ALEClassifier,
+    "sje": SJEClassifier,
 }
 
+#: methods that learn a map between item features and class semantics on seen classes (classical ZSL)
+ZSL_METHODS = ["dap", "eszsl", "sae", "devise", "ale", "sje", "conse"]
+
 __all__ = [
-    "METHODS", "ConceptHead", "ConSEClassifier", "FewShotMethod", "FineTuneClassifier", "KNNClassifier", "LinearProbeClassifier",
+    "METHODS", "ZSL_METHODS", "ALEClassifier", "BilinearCompatibility", "DAPClassifier", "DeViSEClassifier", "ESZSLClassifier",
+    "SAEClassifier", "SJEClassifier", "SemanticMethod", "ConceptHead", "ConSEClassifier", "FewShotMethod", "FineTuneClassifier", "KNNClassifier", "LinearProbeClassifier",
     "PrototypeClassifier", "SimilarityClassifier", "TipAdapterClassifier", "TipAdapterFClassifier", "WordNetClassifier",
     "ZeroShotLinearClassifier", "ZeroShotMethod", "create_method", "list_methods",
 ]

@@ -78,7 +78,12 @@ class ConceptBridge(ZeroShotMethod):
 
 
 class ConSEClassifier(ConceptBridge):
-    """ConSE over an encoder's concept head.
+    """ConSE over an encoder's concept head, or over a classifier of the seen classes.
+
+    Without training examples the source concepts are the encoder's own (ImageNet-1k for
+    ``efficientnet-lite0``). Given ``fit(X, y)`` (classical zero-shot learning), a softmax
+    classifier of the seen classes is trained on ``X`` and the seen classes are the source
+    concepts, their semantics the concept vectors: the paper's own setting.
 
     Parameters
     ----------
@@ -86,13 +91,20 @@ class ConSEClassifier(ConceptBridge):
         Concepts combined per item (the paper's ``T``; 10 is its usual choice).
     logit_scale : float, optional
         Scale ``s`` of ``softmax(s * cos)``; default: the text encoder's scale.
+    C : float
+        Inverse L2 strength of the seen-class softmax classifier (when fitted on examples).
+    gamma : float
+        Calibrated stacking: subtracted from the seen classes' logits (when fitted on examples).
     """
 
-    _state_attrs = ConceptBridge._state_attrs + ("class_vectors_", "concept_vectors_")
+    learns_from_labels = True
+    _state_attrs = ConceptBridge._state_attrs + ("class_vectors_", "concept_vectors_", "seen_", "normalize_")
 
-    def __init__(self, top_t: int = 10, logit_scale: float | None = None) -> None:
+    def __init__(self, top_t: int = 10, logit_scale: float | None = None, C: float = 1.0, gamma: float = 0.0) -> None:
         self.top_t = top_t
         self.logit_scale = logit_scale
+        self.C = C
+        self.gamma = gamma
 
     def fit(
         self,
@@ -107,12 +119,44 @@ class ConSEClassifier(ConceptBridge):
         if int(self.top_t) < 1:
             raise InputError(f"top_t must be >= 1, got {self.top_t}")
         ce = self._fit_common(class_embeddings, y, default_logit_scale)
+        self.seen_ = np.zeros(len(ce.classes), dtype=bool)
+        self.normalize_ = False
+        if y is not None:  # classical ZSL: the seen classes are the source concepts
+            concept_head = self._seen_head(X, y, ce)
+            self.normalize_ = True
         head = self._fit_head(concept_head, "conse")
         if head.concept_vectors.shape[1] != ce.vectors.shape[1]:
             raise InputError("concept and class vectors come from different text encoders; use one label encoder")
         self.class_vectors_ = l2_normalize(ce.vectors)
         self.concept_vectors_ = head.concept_vectors
         return self
+
+    def _seen_head(self, X: Any, y: Any, ce: ClassEmbeddings) -> ConceptHead:
+        from sklearn.linear_model import LogisticRegression
+
+        if X is None:
+            raise InputError("conse fitted on labels needs their features too: fit(X, y)")
+        X = np.asarray(X, dtype=np.float32)
+        labels = [str(v) for v in y]
+        if X.ndim != 2 or len(X) != len(labels):
+            raise InputError(f"conse: expected features (n, dim) with one label per row, got {X.shape} and {len(labels)} labels")
+        if not np.all(np.isfinite(X)):
+            raise InputError(f"training feature row {int(np.flatnonzero(~np.isfinite(X).all(1))[0])} contains NaN or infinity")
+        index = {c: i for i, c in enumerate(ce.classes)}
+        unknown = sorted({v for v in labels if v not in index})
+        if unknown:
+            raise InputError(f"training label {unknown[0]!r} is not in the label space; add it with its semantics")
+        yi = np.asarray([index[v] for v in labels])
+        seen = np.unique(yi)
+        if len(seen) < 2:
+            raise InputError(f"conse needs examples of at least 2 seen classes, got {len(seen)}")
+        self.seen_[seen] = True
+        lr = LogisticRegression(C=float(self.C), max_iter=300).fit(l2_normalize(X), yi)
+        return ConceptHead(lr.coef_, lr.intercept_, ce.vectors[lr.classes_], [ce.classes[k] for k in lr.classes_])
+
+    def concept_proba(self, X: np.ndarray) -> np.ndarray:
+        """Source-concept probabilities ``(N, C)`` of item features."""
+        return super().concept_proba(l2_normalize(X) if getattr(self, "normalize_", False) else X)
 
     def _top_concepts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = self.concept_proba(X)
@@ -129,7 +173,17 @@ class ConSEClassifier(ConceptBridge):
         return l2_normalize(emb)
 
     def _logits(self, X: np.ndarray) -> np.ndarray:
-        return (self.logit_scale_ * (self.embed(X) @ self.class_vectors_.T)).astype(np.float32)
+        z = (self.logit_scale_ * (self.embed(X) @ self.class_vectors_.T)).astype(np.float32)
+        if getattr(self, "seen_", None) is not None and self.gamma:
+            z[:, self.seen_] -= float(self.gamma)
+        return z
+
+    def scores(self, X: Any) -> np.ndarray:
+        """Logits over all classes before calibrated stacking (for GZSL evaluation)."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "classes_")
+        return (self.logit_scale_ * (self.embed(self._check_X(X)) @ self.class_vectors_.T)).astype(np.float64)
 
     def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
         """Per item: the predicted class and the source concepts (with weights) that produced it.
