@@ -230,13 +230,28 @@ def eval_(
     shots: Optional[str] = typer.Option(None, "--shots", help="K examples per class from --support; a list (0,1,2,4,8,16) runs a learning curve."),
     seeds: int = typer.Option(3, "--seeds", help="Random K-shot samples per K (fixed seeds 0..N-1); mean ± std is reported."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of the learning curve (default: next to --json when several K)."),
+    split: Optional[Path] = typer.Option(None, "--split", help='Generalized zero-shot: JSON {"seen": [...], "unseen": [...], "val": [...]}; training examples come from --support.'),
+    seen_classes: Optional[Path] = typer.Option(None, "--seen-classes", help="Generalized zero-shot: file with the seen classes, one per line (with --unseen-classes)."),
+    unseen_classes: Optional[Path] = typer.Option(None, "--unseen-classes", help="Generalized zero-shot: file with the unseen classes, one per line."),
+    semantics: str = typer.Option("auto", "--semantics", help="Class semantics for zero-shot methods: text, attributes, gloss, or joined with + (text+gloss); auto = attributes when given, else text."),
+    attributes: Optional[Path] = typer.Option(None, "--attributes", help="CSV/TSV class-attribute table (header; class name in the first column)."),
+    gamma: str = typer.Option("auto", "--gamma", help="Calibrated stacking: a number subtracted from seen-class scores, or auto (chosen on validation classes)."),
     quiet: bool = QuietOpt,
 ) -> None:
-    """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support."""
+    """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support;
+    generalized zero-shot with --split (or an xlsa17 folder: att_splits.mat + res101.mat)."""
+    from .data.xlsa17 import looks_like_xlsa17
     from .evaluate import classification_report
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
+    if split is not None or seen_classes is not None or unseen_classes is not None or looks_like_xlsa17(data):
+        if shots is not None or model is not None:
+            raise InputError("generalized zero-shot evaluation takes neither --shots nor --model; drop them")
+        _eval_gzsl(data, support, split, seen_classes, unseen_classes, method, semantics, attributes, gamma,
+                   labels_file, templates, encoder, backend, text_column, label_column, json_out,
+                   _cache(cache_dir, no_cache), batch_size, quiet, t0)
+        return
     if method == "multitask":
         _eval_multitask(data, support, label_column, text_column, encoder, backend, json_out,
                         _cache(cache_dir, no_cache), quiet, t0)
@@ -458,6 +473,133 @@ def _eval_multitask(
     for t, r in result["tasks"].items():
         tab.add_row(t, f"{100 * r['accuracy']:.2f}", f"{100 * r['macro_f1']:.2f}", str(r["n"]))
     out.print(tab)
+
+
+def _eval_gzsl(
+    data: Path, support: Optional[Path], split_file: Optional[Path], seen_file: Optional[Path],
+    unseen_file: Optional[Path], method: Optional[str], semantics: str, attributes: Optional[Path], gamma_text: str,
+    labels_file: Optional[Path], templates: Optional[list[str]], encoder: Optional[str], backend: Optional[str],
+    text_column: str, label_column: str, json_out: Optional[Path], cache: Any, batch_size: Optional[int],
+    quiet: bool, t0: float,
+) -> None:
+    """``eval --split S --support TRAIN --method eszsl,...``: ZSL + GZSL metrics (u, s, H, AUSUC, gamma)."""
+    import numpy as np
+
+    from .data.xlsa17 import load_xlsa17, looks_like_xlsa17
+    from .defaults import default_encoder
+    from .encoders import create_encoder
+    from .gzsl import GZSLSplit, evaluate_gzsl, read_split
+    from .labels import LabelSpace, read_attributes
+    from .methods import ZSL_METHODS, create_method, list_methods
+
+    methods = [m.strip() for m in method.split(",") if m.strip()] if method else ["eszsl"]
+    for m in methods:
+        if m not in list_methods():
+            raise InputError(f"unknown method {m!r}; choose from {', '.join(list_methods())}")
+        if m not in ZSL_METHODS:
+            raise InputError(f"method {m!r} does not learn from seen classes; use one of {', '.join(ZSL_METHODS)}")
+    if gamma_text.strip().lower() == "auto":
+        gamma: Any = "auto"
+    else:
+        try:
+            gamma = float(gamma_text)
+        except ValueError:
+            raise InputError(f"--gamma must be a number or auto, got {gamma_text!r}") from None
+    info: dict[str, Any] = {"data": str(data)}
+    if looks_like_xlsa17(data):
+        if support is not None or split_file or seen_file or unseen_file or attributes is not None:
+            raise InputError(f"{data} is an xlsa17 folder: its splits and attributes come from att_splits.mat; "
+                             "drop --support/--split/--seen-classes/--unseen-classes/--attributes")
+        ds = load_xlsa17(data)
+        X_train, y_train = ds.items("trainval")
+        Xs, ys = ds.items("test_seen")
+        Xu, yu = ds.items("test_unseen")
+        X_test, y_test = np.concatenate([Xs, Xu]), list(ys) + list(yu)
+        split = GZSLSplit(ds.seen_classes, ds.unseen_classes, ds.val_classes or None)
+        space = LabelSpace.from_attributes(ds.class_names, ds.attributes, semantics="attributes" if semantics == "auto" else semantics)
+        ce = space.embed(create_encoder(default_encoder("text")) if space.semantic_kind != "attributes" else None, cache or None)
+        info.update(encoder="res101 (xlsa17 features)", semantics=space.semantic_kind, dataset=ds.name)
+        skipped: list[str] = []
+    else:
+        if support is None:
+            raise InputError("generalized zero-shot evaluation needs training examples of the seen classes: --support DATA")
+        split = read_split(split_file, seen=seen_file, unseen=unseen_file)
+        modality, table = _read_items(data, text_column, label_column)
+        s_modality, s_table = _read_items(support, text_column, label_column)
+        if s_modality != modality:
+            raise InputError(f"--support holds {s_modality} items but {data} holds {modality} items; give the same kind")
+        enc = create_encoder(encoder or default_encoder(modality), **({"backend": backend} if backend else {}))
+        if enc.modality != modality:
+            raise InputError(f"the input holds {modality} items but encoder {enc.name} encodes {enc.modality}; "
+                             f"pass --encoder {default_encoder(modality)}")
+        names = split.classes
+        attr = attr_names = None
+        if attributes is not None:
+            a_names, A, attr_names = read_attributes(attributes)
+            row = {n: i for i, n in enumerate(a_names)}
+            missing = [n for n in names if n not in row]
+            if missing:
+                raise LabelError(f"class {missing[0]!r} has no row in {attributes.name}; every seen and unseen class needs semantics")
+            attr = A[[row[n] for n in names]]
+        desc = None
+        if labels_file is not None:
+            ls_file = LabelSpace.from_file(labels_file)
+            unknown = [n for n in names if n not in ls_file.names]
+            if unknown:
+                raise LabelError(f"class {unknown[0]!r} of the split is not in {labels_file.name}; describe every class")
+            desc = {n: ls_file.descriptions[n] for n in names if n in ls_file.descriptions}
+        tmpl: Any = None
+        if templates:
+            from .templates import resolve_templates
+
+            tmpl = resolve_templates(templates[0]) if len(templates) == 1 else resolve_templates(list(templates))
+        space = LabelSpace(names, descriptions=desc, templates=tmpl, attributes=attr, attribute_names=attr_names,
+                           semantics=semantics)
+        label_enc = None
+        if space.semantic_kind != "attributes":
+            label_enc = enc if enc.modality == "text" else create_encoder(default_encoder("text"))
+        ce = space.embed(label_enc, cache or None)
+
+        def encode(tab: Any, what: str) -> tuple[Any, list[str], list[str]]:
+            with _progress(len(tab.good), f"encoding {what}", quiet) as cb:
+                X, errs = (cache.encode_report(enc, [tab.texts[i] for i in tab.good], batch_size=batch_size, progress=cb)
+                           if cache else enc.encode_report([tab.texts[i] for i in tab.good], batch_size=batch_size, progress=cb))
+            keep = [j for j in range(len(tab.good)) if j not in errs]
+            bad = [f"{tab.path}: row {tab.rows[i]}: {m}" for i, m in sorted(tab.errors.items())]
+            bad += [f"{tab.path}: row {tab.rows[tab.good[j]]}: {m}" for j, m in sorted(errs.items())]
+            return np.asarray(X[keep]), [str(tab.labels[tab.good[j]]) for j in keep], bad
+
+        X_test, y_test, bad_test = encode(table, "test items")
+        X_train, y_train, bad_train = encode(s_table, "support")
+        skipped = bad_test + bad_train
+        info.update(support=str(support), encoder=enc.name, semantics=space.semantic_kind,
+                    semantic_encoder=label_enc.name if label_enc is not None else None)
+        _report_bad_rows(skipped, quiet)
+    results = []
+    for m in methods:
+        r = evaluate_gzsl(create_method(m), X_train, y_train, X_test, y_test, ce, split, gamma=gamma)
+        results.append({"method": m, **r})
+    result: dict[str, Any] = {**info, "methods": methods, "n_test": len(y_test), "n_skipped": len(skipped),
+                              "skipped": skipped[:100], "results": results}
+    if len(results) == 1:
+        result.update({k: v for k, v in results[0].items() if k != "method"}, method=methods[0])
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    t = Table(title=f"{data}  ·  {info['encoder']}  ·  {info['semantics']} semantics  ·  "
+                    f"{len(split.seen)} seen / {len(split.unseen)} unseen classes")
+    for col in ("method", "ZSL", "u γ=0", "s γ=0", "H γ=0", "γ", "u", "s", "H", "AUSUC", "fit s"):
+        t.add_column(col, justify="left" if col == "method" else "right")
+    for r in results:
+        u0 = r["uncalibrated"]
+        t.add_row(r["method"], *(f"{100 * v:.1f}" for v in (r["zsl_accuracy"], u0["unseen_accuracy"], u0["seen_accuracy"],
+                                                              u0["harmonic_mean"])),
+                  f"{r['gamma']:.3g}", *(f"{100 * v:.1f}" for v in (r["unseen_accuracy"], r["seen_accuracy"],
+                                                                     r["harmonic_mean"], r["ausuc"])),
+                  f"{r['fit_seconds']:.1f}")
+    out.print(t)
+    if results and results[0]["n_ignored_unseen_support"] and not quiet:
+        err.print(f"note: {results[0]['n_ignored_unseen_support']} training example(s) of unseen classes were ignored")
 
 
 def _method_name(clf: Any) -> str:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .encoders.base import Encoder
     from .store import EmbeddingCache
 
-__all__ = ["LabelSpace", "ClassEmbeddings", "SEMANTIC_BLOCKS", "parse_label_list", "humanize", "read_attributes"]
+__all__ = ["SEMANTIC_BLOCKS", "ClassEmbeddings", "LabelSpace", "humanize", "parse_label_list", "read_attributes"]
 
 #: blocks a ``semantics=`` setting may join with "+"
 SEMANTIC_BLOCKS = ("text", "attributes", "gloss")

@@ -33,7 +33,7 @@ def test_conse_maps_concepts_to_targets(setup) -> None:
     top = np.argsort(-p)[:2]
     expected = (p[top, None] * head.concept_vectors[top]).sum(0)
     np.testing.assert_allclose(m.embed(X[:1])[0], expected / np.linalg.norm(expected), rtol=1e-5)
-    assert clone(m).get_params() == {"top_t": 2, "logit_scale": None}
+    assert clone(m).get_params() == {"top_t": 2, "logit_scale": None, "C": 1.0, "gamma": 0.0}
 
 
 def test_explain_names_source_concepts(setup) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import InputError
 from .semantic import SemanticMethod, _per_class_accuracy, class_holdout
 
-__all__ = ["BilinearCompatibility", "DeViSEClassifier", "ALEClassifier", "SJEClassifier"]
+__all__ = ["ALEClassifier", "BilinearCompatibility", "DeViSEClassifier", "SJEClassifier"]
 
 
 class BilinearCompatibility(SemanticMethod):

@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..labels import ClassEmbeddings
 from .base import ZeroShotMethod
 
-__all__ = ["SemanticMethod", "ESZSLClassifier", "SAEClassifier", "DAPClassifier", "class_holdout"]
+__all__ = ["DAPClassifier", "ESZSLClassifier", "SAEClassifier", "SemanticMethod", "class_holdout"]
 
 #: the grid of ESZSL / ridge regularisers searched when a parameter is "auto" (Romera-Paredes & Torr: 10^-3..10^3)
 REG_GRID = tuple(10.0 ** k for k in range(-3, 4))
