@@ -199,3 +199,26 @@ def test_cli_eval_text_with_split_and_attributes(tmp_path: Path, capsys: pytest.
     code, _, stderr = run(["eval", str(tmp_path / "test.csv"), "--split", str(tmp_path / "split.json"),
                            "--encoder", "test-keywords", "--method", "eszsl"], capsys)
     assert code == 2 and "--support" in stderr
+
+
+def test_classifier_with_attributes_fits_saves_and_loads(tmp_path: Path, keyword_encoder) -> None:
+    """ZeroShotClassifier end to end: raw texts of seen classes -> unseen topic combinations; save/load."""
+    from transzero import ZeroShotClassifier, load_classifier
+    from transzero.data import read_text_table
+
+    names = list(CLASSES)
+    A = np.asarray([[int(t in CLASSES[c]) for t in ("sports", "politics", "technology")] for c in names], dtype=float)
+    space = LabelSpace.from_attributes(names, A, ["sports", "politics", "technology"])
+    _texts(tmp_path / "train.csv", ["sport", "polit", "tech", "sport_polit"], 12, 0)
+    _texts(tmp_path / "test.csv", ["polit_tech", "sport_tech"], 10, 1)
+    tr = read_text_table(tmp_path / "train.csv", label_column="label")
+    te = read_text_table(tmp_path / "test.csv", label_column="label")
+    clf = ZeroShotClassifier(space, encoder=keyword_encoder, method="eszsl",
+                             method_params={"candidates": "unseen"}).fit(tr.texts, tr.labels)
+    pred = clf.predict(te.texts)
+    assert np.mean(pred == np.asarray(te.labels, dtype=object)) > 0.75
+    ex = clf.explain(te.texts[:1], top=2)[0]
+    assert {a["attribute"] for a in ex["attributes"]} <= {"sports", "politics", "technology"}
+    clf.save(tmp_path / "clf")
+    again = load_classifier(tmp_path / "clf")
+    np.testing.assert_array_equal(again.predict(te.texts), pred)

@@ -52,6 +52,19 @@ def class_holdout(y: np.ndarray, fraction: float = 0.2, seed: int = 0) -> tuple[
     return ~val_mask, val_mask
 
 
+def _validate_training(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's checks of training data (2-D, finite, dense, real; a 1-D label per row), as InputError."""
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_X_y
+
+    try:
+        X, y = check_X_y(X, y, dtype=np.float64)
+        check_classification_targets(y)
+    except ValueError as exc:  # (a TypeError -- e.g. objects that are not numbers -- is a programming error: as is)
+        raise InputError(" ".join(str(exc).split())) from None
+    return X.astype(np.float32), y
+
+
 def _per_class_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
@@ -88,7 +101,6 @@ class SemanticMethod(ZeroShotMethod):
         *,
         class_embeddings: ClassEmbeddings | None = None,
         default_logit_scale: float | None = None,
-        **_unused: Any,
     ) -> SemanticMethod:
         """Learn the feature-semantics map from examples of the seen classes.
 
@@ -100,44 +112,51 @@ class SemanticMethod(ZeroShotMethod):
             Their classes; every one must be in ``class_embeddings.classes``. Classes of the
             label space without examples are the unseen classes.
         class_embeddings : ClassEmbeddings
-            Semantics of every class (``LabelSpace.embed``), seen and unseen.
+            Semantics of every class (``LabelSpace.embed``), seen and unseen. Without it every
+            class of ``y`` is its own one-hot attribute: a supervised classifier with no unseen
+            classes (the degenerate case scikit-learn's common estimator checks exercise).
         """
-        if class_embeddings is None:
-            raise InputError(f"{type(self).__name__}.fit needs class_embeddings= (LabelSpace.embed) with every class's semantics")
-        if X is None or y is None:
-            raise InputError(f"{type(self).__name__} learns from examples of seen classes; fit(X, y) needs both")
+        name = type(self).__name__
+        if y is None:
+            raise InputError(f"{name} requires y to be passed, but the target y is None: "
+                             "fit(X, y) with examples of the seen classes")
+        if X is None:
+            raise InputError(f"{name} learns from examples of seen classes; fit(X, y) needs both")
         if self.candidates not in ("all", "unseen", "seen"):
             raise InputError(f"candidates must be 'all', 'unseen' or 'seen', got {self.candidates!r}")
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or not len(X):
-            raise InputError(f"expected training features of shape (n_items, dim), got shape {X.shape}")
-        if not np.all(np.isfinite(X)):
-            raise InputError(f"training feature row {int(np.flatnonzero(~np.isfinite(X).all(1))[0])} contains NaN or infinity")
-        labels = [str(v) for v in y]
-        if len(labels) != len(X):
-            raise InputError(f"{len(X)} feature rows but {len(labels)} labels; give one label per row")
-        classes = [str(c) for c in class_embeddings.classes]
-        index = {c: i for i, c in enumerate(classes)}
-        unknown = sorted({v for v in labels if v not in index})
-        if unknown:
-            raise InputError(f"training label {unknown[0]!r} is not in the label space; add it with its semantics")
-        S = np.asarray(class_embeddings.vectors, dtype=np.float64)
-        if not np.all(np.isfinite(S)):
-            k = int(np.flatnonzero(~np.isfinite(S).all(1))[0])
-            raise InputError(f"class {classes[k]!r} has NaN or infinite semantics; fix its description/attributes")
-        yi = np.asarray([index[v] for v in labels], dtype=np.int64)
-        seen = np.zeros(len(classes), dtype=bool)
+        X, y = _validate_training(X, y)
+        if class_embeddings is None:
+            # No semantics: every class is its own attribute (one-hot), so the method is a plain supervised
+            # classifier of the classes in y -- nothing is unseen. This is what scikit-learn's common checks fit.
+            self.classes_ = np.unique(y)
+            yi = np.searchsorted(self.classes_, y).astype(np.int64)
+            S = np.eye(len(self.classes_))
+            feature_names = [str(c) for c in self.classes_]
+        else:
+            classes = [str(c) for c in class_embeddings.classes]
+            index = {c: i for i, c in enumerate(classes)}
+            labels = [str(v) for v in y]
+            unknown = sorted({v for v in labels if v not in index})
+            if unknown:
+                raise InputError(f"training label {unknown[0]!r} is not in the label space; add it with its semantics")
+            S = np.asarray(class_embeddings.vectors, dtype=np.float64)
+            if not np.all(np.isfinite(S)):
+                k = int(np.flatnonzero(~np.isfinite(S).all(1))[0])
+                raise InputError(f"class {classes[k]!r} has NaN or infinite semantics; fix its description/attributes")
+            self.classes_ = np.asarray(classes, dtype=object)
+            yi = np.asarray([index[v] for v in labels], dtype=np.int64)
+            feature_names = list(class_embeddings.feature_names) if class_embeddings.feature_names else None
+        seen = np.zeros(len(self.classes_), dtype=bool)
         seen[yi] = True
         if seen.sum() < 2:
-            raise InputError(f"{type(self).__name__} needs examples of at least 2 seen classes, got {int(seen.sum())}")
+            raise InputError(f"{name} needs examples of at least 2 seen classes, got {int(seen.sum())} class")
         if self.candidates == "unseen" and seen.all():
             raise InputError("candidates='unseen' but every class has training examples; add unseen classes to the label space")
-        self.classes_ = np.asarray(classes, dtype=object)
         self.n_features_in_ = int(X.shape[1])
         self.logit_scale_ = 1.0
         self.class_vectors_ = S.astype(np.float32)
         self.seen_ = seen
-        self.semantic_names_ = list(class_embeddings.feature_names) if class_embeddings.feature_names else None
+        self.semantic_names_ = feature_names
         Xn = l2_normalize(X).astype(np.float64)
         self._fit_map(Xn, yi, S)
         self.temperature_ = self._fit_temperature(Xn, yi)
@@ -173,15 +192,16 @@ class SemanticMethod(ZeroShotMethod):
 
     # ------------------------------------------------------------------ predict
     def _check_X(self, X: Any) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2:
-            raise InputError(f"expected item vectors of shape (n_items, dim), got shape {X.shape}")
+        from sklearn.utils.validation import check_array
+
+        try:
+            X = check_array(X, dtype=np.float64)
+        except ValueError as exc:
+            raise InputError(" ".join(str(exc).split())) from None
         if hasattr(self, "n_features_in_") and X.shape[1] != self.n_features_in_:
-            raise InputError(f"item vectors have {X.shape[1]} dims but the model was fitted on {self.n_features_in_}; "
-                             "use the encoder it was trained with")
-        if not np.all(np.isfinite(X)):
-            raise InputError("item vectors contain NaN or infinity")
-        return X
+            raise InputError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                             "features as input; use the encoder it was trained with")
+        return X.astype(np.float32)
 
     def _logits(self, Xn: np.ndarray) -> np.ndarray:
         z = self.temperature_ * self._scores(Xn.astype(np.float64))
