@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -47,6 +48,15 @@ class BatchPredictions:
     errors: dict[int, str] = field(default_factory=dict)
     #: per item, the method's explanation (``predict_batch(..., explain=N)``); None for bad items
     explanations: list[dict[str, Any] | None] | None = None
+    #: with transduction: the probabilities before adaptation, and what the adaptation did
+    inductive_proba: np.ndarray | None = None
+    transduction_info: dict[str, Any] | None = None
+    #: when the classifier is calibrated: the probabilities before calibration
+    uncalibrated_proba: np.ndarray | None = None
+    #: with ``reject=``: each item's rejection score (higher = more in scope)
+    scores: np.ndarray | None = None
+    #: with ``multi_label=``: every label over its threshold, per item
+    multi_labels: list[list[str] | None] | None = None
 
 
 class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
@@ -242,19 +252,93 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         return enc.encode(list(items), batch_size=self.batch_size, progress=progress)
 
     def decision_function(self, X: Sequence[Any]) -> np.ndarray:
-        """Logits ``(N, K)``."""
+        """Logits ``(N, K)`` (calibrated when :meth:`calibrate` was called)."""
         check_is_fitted(self, "method_")
-        return self.method_.decision_function(self.encode(X))
+        return self._logits(self.encode(X))
+
+    def _logits(self, Xv: np.ndarray) -> np.ndarray:
+        z = self.method_.decision_function(Xv)
+        cal = getattr(self, "calibrator_", None)
+        return z if cal is None else cal.transform(z)
+
+    def _proba(self, Xv: np.ndarray) -> np.ndarray:
+        if getattr(self, "calibrator_", None) is None:
+            return self.method_.predict_proba(Xv)
+        return softmax(self._logits(Xv).astype(np.float64), axis=1)
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
         """Probabilities ``(N, K)``, columns ordered as :attr:`classes_`."""
         check_is_fitted(self, "method_")
-        return self.method_.predict_proba(self.encode(X))
+        return self._proba(self.encode(X))
 
     def predict(self, X: Sequence[Any]) -> np.ndarray:
         """Predicted class name per item."""
         check_is_fitted(self, "method_")
-        return self.method_.predict(self.encode(X))
+        return self.classes_[np.argmax(self._logits(self.encode(X)), axis=1)]
+
+    # ------------------------------------------------------------------ calibration, transduction, decisions
+    def calibrate(self, X: Sequence[Any], y: Sequence[Any], *, bias: bool = True) -> ZeroShotClassifier:
+        """Fit a temperature (and per-class bias) on labelled items used *only* for calibration.
+
+        Afterwards :meth:`predict_proba` (and everything built on it) is calibrated; the
+        fitted :class:`~transzero.calibration.Calibrator` is ``calibrator_`` and is saved.
+        """
+        from .calibration import Calibrator
+
+        check_is_fitted(self, "method_")
+        idx = self._class_indices(y, "calibration")
+        self.calibrator_ = None
+        self.calibrator_ = Calibrator(bias=bias).fit(self.method_.decision_function(self.encode(X)), idx)
+        return self
+
+    def _class_indices(self, y: Sequence[Any], what: str) -> np.ndarray:
+        index = {str(c): i for i, c in enumerate(self.classes_)}
+        labels = [str(v) for v in y]
+        unknown = sorted({v for v in labels if v not in index})
+        if unknown:
+            raise InputError(f"{what} label {unknown[0]!r} is not one of the classes; add it or drop those examples")
+        return np.asarray([index[v] for v in labels], dtype=np.int64)
+
+    def transduce(
+        self, X: Sequence[Any], unlabeled: Sequence[Any] | None = None, transduction: Any = None
+    ) -> np.ndarray:
+        """Probabilities of ``X`` adapted to the unlabelled items (``X`` itself plus ``unlabeled``).
+
+        ``transduction`` is a :class:`~transzero.transductive.Transduction` (default recipe:
+        neighbour-graph propagation, then class balancing). With too few items the
+        inductive probabilities are returned; ``self.transduction_info_`` says what ran.
+        """
+        from .transductive import Transduction
+
+        check_is_fitted(self, "method_")
+        Xv = self.encode(X)
+        pool = Xv if unlabeled is None or not len(unlabeled) else np.concatenate([Xv, self.encode(unlabeled)])
+        t = transduction if transduction is not None else Transduction()
+        P = t.adapt(pool, self._logits(pool))
+        self.transduction_info_ = dict(t.info)
+        return P[: len(Xv)]
+
+    def predict_open_set(
+        self, X: Sequence[Any], threshold: float, *, none_label: str = "none", score: str = "max_proba"
+    ) -> np.ndarray:
+        """Predicted labels, with ``none_label`` for items whose rejection score is below ``threshold``."""
+        from .decisions import check_threshold, rejection_scores
+
+        t = check_threshold(threshold, score)
+        Xv = self.encode(X)
+        z = self._logits(Xv)
+        s = rejection_scores(softmax(z.astype(np.float64), axis=1), z, score)
+        out = self.classes_[np.argmax(z, axis=1)].astype(object)
+        out[s < t] = none_label
+        return out
+
+    def predict_multilabel(self, X: Sequence[Any], threshold: float | Sequence[float] = 0.5) -> list[list[str]]:
+        """Every label whose multi-label score (:func:`~transzero.decisions.multilabel_scores`) reaches its threshold."""
+        from .decisions import check_threshold, multilabel_scores
+
+        th = np.asarray([check_threshold(t) for t in np.broadcast_to(np.asarray(threshold, dtype=object), (len(self.classes_),))])
+        S = multilabel_scores(self.predict_proba(X))
+        return [[str(self.classes_[k]) for k in np.flatnonzero(row >= th)] for row in S]
 
     def explain(self, X: Sequence[Any], top: int = 5) -> list[dict[str, Any]]:
         """Why each item got its label: the method's explanation (e.g. the source concepts of a bridge)."""
@@ -264,34 +348,84 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         return self.method_.explain(self.encode(X), top=top)
 
     def predict_batch(
-        self, items: Sequence[Any], progress: ProgressCallback | None = None, explain: int = 0
+        self,
+        items: Sequence[Any],
+        progress: ProgressCallback | None = None,
+        explain: int = 0,
+        *,
+        transduction: Any = None,
+        unlabeled: np.ndarray | None = None,
+        reject: float | None = None,
+        reject_score: str = "max_proba",
+        none_label: str = "none",
+        multi_label: float | Sequence[float] | None = None,
     ) -> BatchPredictions:
         """Like :meth:`predict_proba`, but bad items are reported instead of failing the batch.
 
-        ``explain=N`` also returns each item's explanation with its top ``N`` sources.
+        Parameters
+        ----------
+        explain : int
+            Also return each item's explanation with its top ``N`` sources.
+        transduction : Transduction, optional
+            Adapt the probabilities to the (good) items themselves plus ``unlabeled`` (item
+            vectors from :meth:`encode`); the inductive ones are kept in ``inductive_proba``.
+        reject : float, optional
+            Label items whose rejection score (``reject_score``) is below it ``none_label``.
+        multi_label : float or sequence, optional
+            Threshold(s) of the per-label decisions; fills ``multi_labels``.
         """
+        from .decisions import check_threshold, multilabel_scores, rejection_scores
+
         check_is_fitted(self, "method_")
         if explain and not hasattr(self.method_, "explain"):
             raise InputError(f"method {_method_name(self.method_)!r} has no explanations; use conse or wordnet")
+        if reject is not None:
+            reject = check_threshold(reject, reject_score)
         items = list(items)
         X, errors = self._encode_report(items, progress)
         K = len(self.classes_)
         proba = np.full((len(items), K), np.nan)
         labels: list[str | None] = [None] * len(items)
         good = [i for i in range(len(items)) if i not in errors]
+        out = BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors)
         if good:
-            p = self.method_.predict_proba(X[good])
+            z = self._logits(X[good])
+            p = self._proba(X[good]) if getattr(self, "calibrator_", None) is None else softmax(z.astype(np.float64), axis=1)
+            if getattr(self, "calibrator_", None) is not None:
+                out.uncalibrated_proba = np.full((len(items), K), np.nan)
+                out.uncalibrated_proba[good] = self.method_.predict_proba(X[good])
+            if transduction is not None:
+                out.inductive_proba = np.full((len(items), K), np.nan)
+                out.inductive_proba[good] = p
+                pool_X, pool_z = X[good], z
+                if unlabeled is not None and len(unlabeled):
+                    pool_X = np.concatenate([pool_X, unlabeled])
+                    pool_z = np.concatenate([z, self._logits(unlabeled)])
+                p = transduction.adapt(pool_X, pool_z)[: len(good)]
+                out.transduction_info = dict(transduction.info)
+                z = np.log(np.maximum(p, 1e-300))
             proba[good] = p
             best = np.argmax(p, axis=1)
             for j, i in enumerate(good):
                 labels[i] = str(self.classes_[best[j]])
-        explanations = None
+            if reject is not None:
+                out.scores = np.full(len(items), np.nan)
+                out.scores[good] = sc = rejection_scores(p, z, reject_score)
+                for j, i in enumerate(good):
+                    if sc[j] < reject:
+                        labels[i] = none_label
+            if multi_label is not None:
+                th = np.asarray([check_threshold(t) for t in np.broadcast_to(np.asarray(multi_label, dtype=object), (K,))])
+                S = multilabel_scores(p)
+                out.multi_labels = [None] * len(items)
+                for j, i in enumerate(good):
+                    out.multi_labels[i] = [str(self.classes_[k]) for k in np.flatnonzero(S[j] >= th)]
         if explain:
-            explanations = [None] * len(items)
+            out.explanations = [None] * len(items)
             if good:
                 for i, e in zip(good, self.method_.explain(X[good], top=int(explain))):
-                    explanations[i] = e
-        return BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors, explanations)
+                    out.explanations[i] = e
+        return out
 
     def _encode_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
         if self.cache_ is not None:
@@ -328,6 +462,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             "batch_size": self.batch_size,
             "arrays": sorted(arrays),
         }
+        if getattr(self, "calibrator_", None) is not None:
+            config["calibration"] = {"bias": self.calibrator_.bias, "bias_l2": self.calibrator_.bias_l2,
+                                     **self.calibrator_.get_state()}
         ft_dir = getattr(self.encoder_, "finetuned_dir", None)
         if ft_dir is not None:  # a fine-tuned transformers folder travels with the classifier
             import shutil
@@ -416,6 +553,13 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         method_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("method.")}
         clf.method_ = method.set_state(m["state"], method_arrays)
         clf.classes_ = clf.method_.classes_
+        if cfg.get("calibration"):
+            from .calibration import Calibrator
+
+            c = cfg["calibration"]
+            cal = Calibrator(bias=bool(c.get("bias", True)), bias_l2=float(c.get("bias_l2", 0.1)))
+            cal.temperature_, cal.bias_, cal.n_classes_ = float(c["temperature"]), np.asarray(c["bias"]), len(clf.classes_)
+            clf.calibrator_ = cal
         return clf
 
 

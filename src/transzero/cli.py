@@ -53,6 +53,13 @@ CacheDirOpt = typer.Option(None, "--cache-dir", help="Embedding cache folder (de
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache.")
 BatchOpt = typer.Option(None, "--batch-size", help="Items per forward pass.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary on stderr.")
+TransductiveOpt = typer.Option(False, "--transductive", help="Adapt to the input items themselves (neighbour-graph propagation + class balancing).")
+UnlabeledOpt = typer.Option(None, "--unlabeled", help="More unlabelled items (same kind as the input) to adapt on; implies --transductive.")
+StepsOpt = typer.Option("propagate,balance", "--transduction-steps", help="Transductive steps in order: center, prior, propagate, balance, self-train.")
+RejectOpt = typer.Option(None, "--reject", help='"None of these": a probability threshold in [0, 1], or auto (from --target-frr on the --calibration examples, else on the items\' own scores).')
+TargetFrrOpt = typer.Option(0.05, "--target-frr", help="With --reject auto: fraction of in-scope items that may be rejected.")
+NoneLabelOpt = typer.Option("none", "--none-label", help="Label given to rejected items.")
+CalibrationOpt = typer.Option(None, "--calibration", help="Labelled examples (same format as the input) used only to fit a temperature and class biases.")
 ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--encoder/--method).")
 
 
@@ -161,6 +168,15 @@ def classify(
     batch_size: Optional[int] = BatchOpt,
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any row is bad (they are still reported)."),
     explain: int = typer.Option(0, "--explain", help="Add each prediction's top N sources (concepts) to the output (conse, wordnet)."),
+    transductive: bool = TransductiveOpt,
+    unlabeled: Optional[Path] = UnlabeledOpt,
+    transduction_steps: str = StepsOpt,
+    calibration: Optional[Path] = CalibrationOpt,
+    reject: Optional[str] = RejectOpt,
+    target_frr: float = TargetFrrOpt,
+    none_label: str = NoneLabelOpt,
+    multi_label: bool = typer.Option(False, "--multi-label", help="Independent per-label decisions: output every label over --threshold."),
+    threshold: float = typer.Option(0.5, "--threshold", help="With --multi-label: per-label score threshold in [0, 1]."),
     quiet: bool = QuietOpt,
 ) -> None:
     """Classify every item of INPUT (texts, or images: a folder or a list of image paths)."""
@@ -170,9 +186,13 @@ def classify(
     modality, table = _read_items(input, text_column, None)
     clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache),
                  batch_size, backend, modality)
+    cal_scores = _calibrate(clf, calibration, modality, text_column, "label", None, quiet)
     good = table.good
+    trans, unl = _transduction(clf, transductive, unlabeled, transduction_steps, modality, text_column, quiet)
     with _progress(len(good), "encoding", quiet) as cb:
-        res = clf.predict_batch([table.texts[i] for i in good], progress=cb, explain=explain)
+        res = clf.predict_batch([table.texts[i] for i in good], progress=cb, explain=explain, transduction=trans,
+                                unlabeled=unl, multi_label=threshold if multi_label else None)
+    thr = _apply_reject(res, reject, target_frr, none_label, cal_scores, quiet)
     n = len(table.texts)
     import numpy as np
 
@@ -192,10 +212,19 @@ def classify(
     if res.explanations is not None:
         for j, i in enumerate(good):
             e = res.explanations[j]
-            records[i]["explanation"] = None if e is None else e["concepts"]
+            records[i]["explanation"] = None if e is None else e.get("concepts", e.get("attributes"))
+    if res.multi_labels is not None:
+        for j, i in enumerate(good):
+            records[i]["labels"] = res.multi_labels[j]
+    if thr is not None and res.scores is not None:
+        for j, i in enumerate(good):
+            if res.labels[j] is not None:
+                records[i]["score"] = float(res.scores[j])
     write_predictions(records, res.classes, output)
     bad = [f"{table.path}: row {table.rows[i]}: {m}" for i, m in sorted(errors.items())]
     _report_bad_rows(bad, quiet)
+    if not quiet and res.transduction_info and res.transduction_info.get("fallback"):
+        err.print(f"note: {res.transduction_info['fallback']}", highlight=False)
     if not quiet:
         dest = f" -> {output}" if output else ""
         err.print(
@@ -207,6 +236,91 @@ def classify(
         raise typer.Exit(1)
     if n and len(errors) == n:
         raise InputError(f"{input}: none of the {n} rows could be classified (first: {bad[0]})")
+
+
+def _transduction(clf: Any, transductive: bool, unlabeled: Optional[Path], steps: str, modality: str,
+                  text_column: str, quiet: bool) -> tuple[Any, Any]:
+    """The Transduction recipe and the encoded extra unlabelled items (None, None when not asked for)."""
+    from .transductive import Transduction
+
+    if not transductive and unlabeled is None:
+        return None, None
+    trans = Transduction(steps=tuple(s.strip() for s in steps.split(",") if s.strip()))
+    if unlabeled is None:
+        return trans, None
+    u_modality, u_table = _read_items(unlabeled, text_column, None)
+    if u_modality != modality:
+        raise InputError(f"--unlabeled holds {u_modality} items but the input holds {modality} items; give the same kind")
+    X, errs = clf._encode_report([u_table.texts[i] for i in u_table.good], None)
+    bad = [f"{u_table.path}: row {u_table.rows[i]}: {m}" for i, m in sorted(u_table.errors.items())]
+    bad += [f"{u_table.path}: row {u_table.rows[u_table.good[j]]}: {m}" for j, m in sorted(errs.items())]
+    _report_bad_rows(bad, quiet)
+    keep = [j for j in range(len(u_table.good)) if j not in errs]
+    return trans, X[keep]
+
+
+def _calibrate(clf: Any, calibration: Optional[Path], modality: str, text_column: str, label_column: str,
+               shots: Optional[int], quiet: bool) -> Any:
+    """Fit the classifier's temperature/biases on labelled calibration examples; their rejection scores."""
+    if calibration is None:
+        return None
+    import numpy as np
+    from scipy.special import softmax
+
+    c_modality, c_table = _read_items(calibration, text_column, label_column)
+    if c_modality != modality:
+        raise InputError(f"--calibration holds {c_modality} items but the input holds {modality} items; give the same kind")
+    X, errs = clf._encode_report([c_table.texts[i] for i in c_table.good], None)
+    keep = [j for j in range(len(c_table.good)) if j not in errs]
+    y = [c_table.labels[c_table.good[j]] for j in keep]
+    bad = [f"{c_table.path}: row {c_table.rows[i]}: {m}" for i, m in sorted(c_table.errors.items())]
+    bad += [f"{c_table.path}: row {c_table.rows[c_table.good[j]]}: {m}" for j, m in sorted(errs.items())]
+    _report_bad_rows(bad, quiet)
+    classes = {str(c) for c in clf.classes_}
+    in_scope = [j for j, v in enumerate(y) if str(v) in classes]  # examples of other classes cannot calibrate
+    if shots:
+        from .curves import sample_shots
+
+        picked = sample_shots([str(y[j]) for j in in_scope], shots, seed=0).indices
+        in_scope = [in_scope[int(i)] for i in picked]
+    if not in_scope:
+        raise InputError(f"{calibration}: no usable labelled examples of the classes to calibrate on")
+    Xc = np.asarray(X[keep])[in_scope]
+    from .calibration import Calibrator
+
+    idx = clf._class_indices([y[j] for j in in_scope], "calibration")
+    clf.calibrator_ = None
+    clf.calibrator_ = Calibrator().fit(clf.method_.decision_function(Xc), idx)
+    clf.calibration_n_ = len(in_scope)
+    return softmax(clf._logits(Xc).astype(np.float64), axis=1).max(axis=1)
+
+
+def _apply_reject(res: Any, reject: Optional[str], target_frr: float, none_label: str, cal_scores: Any,
+                  quiet: bool) -> Optional[float]:
+    """Relabel items below the rejection threshold (given, or from --target-frr); the threshold used."""
+    import numpy as np
+
+    from .decisions import check_threshold, rejection_scores, threshold_for_frr
+
+    if reject is None:
+        return None
+    good = [j for j, label in enumerate(res.labels) if label is not None]
+    P = np.asarray(res.proba)[good]
+    scores = np.full(len(res.labels), np.nan)
+    if good:
+        scores[good] = rejection_scores(P)
+    res.scores = scores
+    if reject.strip().lower() == "auto":
+        pool = cal_scores if cal_scores is not None else scores[good]
+        thr = threshold_for_frr(np.asarray(pool), target_frr)
+        res.threshold_source = "calibration examples" if cal_scores is not None else "the items' own scores"
+    else:
+        thr = check_threshold(reject)
+        res.threshold_source = "given"
+    for j in good:
+        if scores[j] < thr:
+            res.labels[j] = none_label
+    return float(thr)
 
 
 @app.command(name="eval")
@@ -236,6 +350,15 @@ def eval_(
     semantics: str = typer.Option("auto", "--semantics", help="Class semantics for zero-shot methods: text, attributes, gloss, or joined with + (text+gloss); auto = attributes when given, else text."),
     attributes: Optional[Path] = typer.Option(None, "--attributes", help="CSV/TSV class-attribute table (header; class name in the first column)."),
     gamma: str = typer.Option("auto", "--gamma", help="Calibrated stacking: a number subtracted from seen-class scores, or auto (chosen on validation classes)."),
+    transductive: bool = TransductiveOpt,
+    unlabeled: Optional[Path] = UnlabeledOpt,
+    transduction_steps: str = StepsOpt,
+    calibration: Optional[Path] = CalibrationOpt,
+    calibration_shots: Optional[int] = typer.Option(None, "--calibration-shots", help="Use only K examples per class of --calibration (seed 0)."),
+    reject: Optional[str] = RejectOpt,
+    target_frr: float = TargetFrrOpt,
+    none_label: str = NoneLabelOpt,
+    reliability: Optional[Path] = typer.Option(None, "--reliability", help="Write a reliability diagram (PNG) of the predictions."),
     quiet: bool = QuietOpt,
 ) -> None:
     """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support;
@@ -278,22 +401,32 @@ def eval_(
     clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size, backend, modality)
     classes = [str(c) for c in clf.classes_]
     unknown = sorted(set(gold_good) - set(classes))  # type: ignore[arg-type]
-    if unknown:
+    if unknown and reject is None:
         raise LabelError(
             f"{data}: gold label(s) {', '.join(map(repr, unknown[:5]))}{' ...' if len(unknown) > 5 else ''} are not among "
-            f"the {len(classes)} classes; add them to the labels (or omit --labels to use the gold labels)"
+            f"the {len(classes)} classes; add them to the labels (or omit --labels to use the gold labels; "
+            "or --reject to score them as out of scope)"
         )
+    cal_scores = _calibrate(clf, calibration, modality, text_column, label_column, calibration_shots, quiet)
+    trans, unl = _transduction(clf, transductive, unlabeled, transduction_steps, modality, text_column, quiet)
     with _progress(len(good), "encoding", quiet) as cb:
-        res = clf.predict_batch([table.texts[i] for i in good], progress=cb)
+        res = clf.predict_batch([table.texts[i] for i in good], progress=cb, transduction=trans, unlabeled=unl)
+    argmax_labels = list(res.labels)
+    thr = _apply_reject(res, reject, target_frr, none_label, cal_scores, quiet)
     ok = [j for j in range(len(good)) if j not in res.errors]
+    in_scope = [j for j in ok if gold_good[j] in set(classes)]
     report = classification_report(
-        [gold_good[j] for j in ok], [res.labels[j] for j in ok], classes, res.proba[ok] if ok else None
+        [gold_good[j] for j in in_scope], [res.labels[j] for j in in_scope], classes,
+        res.proba[in_scope] if in_scope else None
     )
+    extra = _eval_extras(res, ok, in_scope, gold_good, argmax_labels, classes, thr, none_label, clf, trans, unl,
+                         reliability, json_out, data)
     errors = dict(table.errors)
     errors.update({good[j]: m for j, m in res.errors.items()})
     cache = getattr(clf, "cache_", None)
     result: dict[str, Any] = {
         **report,
+        **extra,
         "encoder": clf.encoder_.name,
         "method": _method_name(clf),
         "seconds": round(time.perf_counter() - t0, 3),
@@ -320,6 +453,48 @@ def eval_(
     if json_out:
         json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     _print_report(result)
+
+
+def _eval_extras(res: Any, ok: list[int], in_scope: list[int], gold: list[Any], argmax_labels: list[Any],
+                 classes: list[str], thr: Optional[float], none_label: str, clf: Any, trans: Any, unl: Any,
+                 reliability: Optional[Path], json_out: Optional[Path], data: Path) -> dict[str, Any]:
+    """The eval JSON blocks of issue 6: ``inductive`` (beside transductive), ``calibration``, ``open_set``, ``reliability``."""
+    import numpy as np
+
+    from .calibration import expected_calibration_error, plot_reliability
+    from .decisions import open_set_report
+    from .evaluate import classification_report
+
+    out: dict[str, Any] = {}
+    index = {c: i for i, c in enumerate(classes)}
+    y_in = np.asarray([index[gold[j]] for j in in_scope], dtype=np.int64)
+    others: dict[str, np.ndarray] = {}
+    if trans is not None:
+        ind = res.inductive_proba[in_scope]
+        rep = classification_report([gold[j] for j in in_scope], [classes[k] for k in ind.argmax(1)], classes, ind)
+        out["inductive"] = {k: rep[k] for k in ("accuracy", "macro_f1", "mean_per_class_accuracy", "ece") if k in rep}
+        info = res.transduction_info or {}
+        out["transduction"] = {"steps": info.get("steps", []), "n_items": info.get("n_items", 0),
+                               "n_unlabeled_extra": 0 if unl is None else int(len(unl)),
+                               "fallback": info.get("fallback")}
+        others["inductive"] = ind
+    if getattr(clf, "calibrator_", None) is not None and res.uncalibrated_proba is not None:
+        unc = res.uncalibrated_proba[in_scope]
+        out["calibration"] = {"temperature": clf.calibrator_.temperature_, "n_examples": getattr(clf, "calibration_n_", None),
+                              "ece_uncalibrated": expected_calibration_error(unc, y_in) if len(y_in) else float("nan")}
+        others["uncalibrated"] = unc
+    if thr is not None:
+        out["open_set"] = {**open_set_report([gold[j] for j in ok], [res.labels[j] for j in ok], res.scores[ok], classes,
+                                             none_label),
+                           "threshold": thr, "threshold_from": getattr(res, "threshold_source", None),
+                           "accuracy_without_rejection": float(np.mean([argmax_labels[j] == gold[j] for j in in_scope]))
+                           if in_scope else float("nan")}
+    if reliability is None and json_out is not None and (trans is not None or "calibration" in out):
+        reliability = json_out.with_suffix(".reliability.png")
+    if reliability is not None and len(y_in):
+        title = f"{data.parent.name}/{data.name} · {clf.encoder_.name}"
+        out["reliability"] = str(plot_reliability(res.proba[in_scope], y_in, reliability, title=title, others=others))
+    return out
 
 
 #: methods of a learning curve when --method is not given (one line each in the plot)
@@ -615,6 +790,16 @@ def _print_report(r: dict[str, Any]) -> None:
     for key in ("accuracy", "macro_f1", "mean_per_class_accuracy", "ece"):
         if key in r:
             t.add_row(key, f"{100 * r[key]:.2f}")
+    if "inductive" in r:
+        t.add_row("inductive accuracy", f"{100 * r['inductive']['accuracy']:.2f}")
+    if "calibration" in r:
+        t.add_row("ece before calibration", f"{100 * r['calibration']['ece_uncalibrated']:.2f}")
+    if "open_set" in r:
+        o = r["open_set"]
+        t.add_row("rejection threshold", f"{o['threshold']:.4g}")
+        for key in ("in_scope_accuracy", "out_of_scope_recall", "rejection_auroc", "rejection_rate"):
+            if o[key] == o[key]:  # not NaN
+                t.add_row(key, f"{100 * o[key]:.2f}")
     t.add_row("n", str(r["n"]))
     t.add_row("n_classes", str(r["n_classes"]))
     if r["n_skipped"]:

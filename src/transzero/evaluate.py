@@ -8,21 +8,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
+from .calibration import expected_calibration_error
+
 __all__ = ["classification_report", "expected_calibration_error"]
-
-
-def expected_calibration_error(proba: np.ndarray, y_true_idx: np.ndarray, n_bins: int = 15) -> float:
-    """ECE with equal-width confidence bins (Guo et al. 2017)."""
-    proba = np.asarray(proba, dtype=np.float64)
-    conf = proba.max(axis=1)
-    correct = (proba.argmax(axis=1) == y_true_idx).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        m = (conf > lo) & (conf <= hi)
-        if m.any():
-            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(ece)
 
 
 def classification_report(

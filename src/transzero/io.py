@@ -49,7 +49,9 @@ def prediction_records(
 
 
 def _flat(rec: dict[str, Any], classes: list[str]) -> dict[str, Any]:
-    flat = {k: ("" if v is None else v) for k, v in rec.items() if k not in ("probabilities", "explanation")}
+    flat = {k: ("" if v is None else v) for k, v in rec.items() if k not in ("probabilities", "explanation", "labels")}
+    if "labels" in rec:  # multi-label: "a;b"
+        flat["labels"] = ";".join(rec["labels"] or [])
     if "explanation" in rec:  # CSV: "concept (contribution); ..."
         flat["explanation"] = "; ".join(f"{c['concept']} ({c['contribution']:.3f})" for c in rec["explanation"] or [])
     probs = rec.get("probabilities") or {}
