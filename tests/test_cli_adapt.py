@@ -1,0 +1,131 @@
+"""CLI contract of issue 6: --transductive / --unlabeled, --calibration + reliability, --reject, --multi-label."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import VOCAB
+from .test_cli import ENC, LABELS, run
+
+TOPIC_WORDS = {"sports": VOCAB[0:6], "politics": VOCAB[6:12], "technology": VOCAB[12:18]}
+
+
+def topic_csv(path: Path, n_per: int, seed: int, extra: dict[str, list[str]] | None = None) -> Path:
+    """Texts of 1-2 topic words plus filler; gold label = the topic of the first word."""
+    rng = np.random.default_rng(seed)
+    rows = [["text", "label"]]
+    for label, words in TOPIC_WORDS.items():
+        for _ in range(n_per):
+            other = rng.choice([w for t, ws in TOPIC_WORDS.items() if t != label for w in ws])
+            text = f"{rng.choice(words)} {rng.choice(words)} {other if rng.random() < 0.4 else ''} news today"
+            rows.append([" ".join(text.split()), label])
+    for label, texts in (extra or {}).items():
+        rows += [[t, label] for t in texts]
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def test_eval_transductive_reports_inductive_beside(tmp_path: Path, capsys) -> None:
+    data = topic_csv(tmp_path / "d.csv", 20, 0)
+    out = tmp_path / "r.json"
+    code, stdout, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--transductive", "--json", str(out)], capsys)
+    assert code == 0, err
+    r = json.loads(out.read_text())
+    assert r["transduction"]["steps"] == ["propagate", "balance"] and r["transduction"]["fallback"] is None
+    assert {"accuracy", "macro_f1", "ece"} <= set(r["inductive"])
+    assert r["accuracy"] >= r["inductive"]["accuracy"] - 0.01
+    assert Path(r["reliability"]).is_file()  # written next to --json
+    assert "inductive accuracy" in stdout
+
+
+def test_eval_transductive_with_too_few_items_falls_back(tmp_path: Path, capsys) -> None:
+    data = topic_csv(tmp_path / "d.csv", 2, 0)
+    out = tmp_path / "r.json"
+    code, _, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--transductive", "--json", str(out)], capsys)
+    assert code == 0, err
+    r = json.loads(out.read_text())
+    assert "too few" in r["transduction"]["fallback"]
+    assert r["accuracy"] == r["inductive"]["accuracy"]
+
+
+def test_unlabeled_must_be_the_same_kind(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    data = topic_csv(tmp_path / "d.csv", 5, 0)
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    Image.new("RGB", (8, 8)).save(imgs / "a.png")
+    code, _, err = run(["classify", str(data), "--labels", LABELS, *ENC, "--unlabeled", str(imgs)], capsys)
+    assert code == 2 and "--unlabeled holds image items but the input holds text items" in err
+    more = topic_csv(tmp_path / "u.csv", 15, 3)
+    code, out, err = run(["classify", str(data), "--labels", LABELS, *ENC, "--unlabeled", str(more)], capsys)
+    assert code == 0, err
+    assert len(out.splitlines()) == 15  # predictions for the input rows only
+
+
+def test_eval_calibration_and_reject(tmp_path: Path, capsys) -> None:
+    cal = topic_csv(tmp_path / "cal.csv", 8, 5)
+    data = topic_csv(tmp_path / "d.csv", 10, 0, extra={"weather": ["rain and wind tomorrow", "sunny skies expected"]})
+    out = tmp_path / "r.json"
+    code, _, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--json", str(out)], capsys)
+    assert code == 2 and "--reject" in err  # an unknown gold label without --reject
+    code, stdout, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--calibration", str(cal), "--reject", "auto",
+                             "--target-frr", "0.1", "--json", str(out)], capsys)
+    assert code == 0, err
+    r = json.loads(out.read_text())
+    assert r["calibration"]["n_examples"] == 24 and r["calibration"]["temperature"] > 0
+    o = r["open_set"]
+    assert o["threshold_from"] == "calibration examples" and o["n_out_of_scope"] == 2
+    assert 0.0 <= o["rejection_auroc"] <= 1.0 and o["out_of_scope_recall"] >= 0.5
+    assert "out_of_scope_recall" in stdout
+    code, _, _ = run(["eval", str(data), "--labels", LABELS, *ENC, "--reject", "0", "--json", str(out)], capsys)
+    assert json.loads(out.read_text())["open_set"]["rejection_rate"] == 0.0
+    code, _, _ = run(["eval", str(data), "--labels", LABELS, *ENC, "--reject", "1", "--json", str(out)], capsys)
+    assert json.loads(out.read_text())["open_set"]["rejection_rate"] == 1.0
+    code, _, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--reject", "1.5"], capsys)
+    assert code == 2 and "outside [0, 1]" in err
+
+
+def test_classify_multi_label_and_reject(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("a goal for the team and a vote in parliament\nthe new phone chip\nnothing relevant here\n")
+    dst = tmp_path / "out.csv"
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "--multi-label", "-o", str(dst)], capsys)
+    assert code == 0, err
+    rows = list(csv.DictReader(dst.open()))
+    assert set(rows[0]["labels"].split(";")) == {"sports", "politics"}
+    assert rows[1]["labels"] == "technology"
+    code, _, _ = run(["classify", str(src), "--labels", LABELS, *ENC, "--multi-label", "--threshold", "0", "-o", str(dst)], capsys)
+    assert all(len(r["labels"].split(";")) == 3 for r in csv.DictReader(dst.open()))
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "--multi-label", "--threshold", "2"], capsys)
+    assert code == 2 and "outside [0, 1]" in err
+    code, out, err = run(["classify", str(src), "--labels", LABELS, *ENC, "--reject", "0.6"], capsys)
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert recs[2]["label"] == "none" and recs[1]["label"] == "technology"
+    assert all("score" in r for r in recs)
+
+
+def test_python_api_composes(tmp_path: Path, keyword_encoder) -> None:
+    from transzero import ZeroShotClassifier, load_classifier
+    from transzero.transductive import Transduction
+
+    texts = ["a goal for the team", "the budget vote", "new software for the phone", "the striker scored"] * 15
+    gold = ["sports", "politics", "technology", "sports"] * 15
+    clf = ZeroShotClassifier(LABELS.split(","), encoder=keyword_encoder).fit()
+    P = clf.transduce(texts, transduction=Transduction(k=5))
+    assert P.shape == (60, 3) and clf.transduction_info_["steps"] == ["propagate", "balance"]
+    clf.calibrate(texts[:12], gold[:12])
+    assert clf.calibrator_.temperature_ > 0
+    clf.save(tmp_path / "c")
+    again = load_classifier(tmp_path / "c")
+    np.testing.assert_allclose(again.predict_proba(texts[:4]), clf.predict_proba(texts[:4]), rtol=1e-6)
+    assert list(clf.predict_open_set(["nothing relevant here"], 0.9)) == ["none"]
+    assert clf.predict_multilabel(["a goal and a vote"], threshold=0.5)[0] == ["sports", "politics"]
+    with pytest.raises(Exception, match="not one of the classes"):
+        clf.calibrate(["x"], ["weather"])

@@ -1,0 +1,120 @@
+"""Transductive adaptation on synthetic data with known structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+
+from transzero.errors import InputError
+from transzero.transductive import (
+    Transduction,
+    class_prior_em,
+    knn_graph,
+    label_propagation,
+    self_training,
+    sinkhorn_balance,
+)
+
+
+def two_gaussians(n: int, prior: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """1-D classes N(-1, 1) and N(+1, 1); exact posteriors under a uniform training prior."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) >= prior).astype(int)  # class 0 with probability `prior`
+    x = rng.normal(2.0 * y - 1.0, 1.0)
+    logits = np.stack([-(x + 1) ** 2 / 2, -(x - 1) ** 2 / 2], axis=1)
+    return x, y, softmax(logits, axis=1)
+
+
+def test_prior_em_recovers_a_shifted_prior() -> None:
+    _, y, P = two_gaussians(20000, prior=0.8)
+    Q, prior = class_prior_em(P)
+    assert prior[0] == pytest.approx(0.8, abs=0.02)
+    # the re-weighted posteriors are better decisions under the shifted prior
+    assert np.mean(Q.argmax(1) == y) > np.mean(P.argmax(1) == y) + 0.02
+
+
+def clusters(n_per: int = 60, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centers = np.eye(k, 16) * 5
+    X = np.vstack([c + rng.normal(size=(n_per, 16)) for c in centers])
+    return X, np.repeat(np.arange(k), n_per)
+
+
+def noisy_start(y: np.ndarray, k: int, flip: float, seed: int = 1) -> np.ndarray:
+    """Weak zero-shot-like probabilities: right class favoured, but a fraction of items pointing elsewhere."""
+    rng = np.random.default_rng(seed)
+    start = y.copy()
+    wrong = rng.random(len(y)) < flip
+    start[wrong] = (y[wrong] + rng.integers(1, k, wrong.sum())) % k
+    Z = np.eye(k)[start] * 1.0 + rng.normal(scale=0.1, size=(len(y), k))
+    return Z
+
+
+def test_label_propagation_recovers_clusters() -> None:
+    X, y = clusters()
+    Z = noisy_start(y, 3, flip=0.35)
+    P0 = softmax(Z, axis=1)
+    assert np.mean(P0.argmax(1) == y) < 0.7
+    P = label_propagation(P0, knn_graph(X, k=10), alpha=0.9)
+    assert np.mean(P.argmax(1) == y) > 0.95
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+
+
+def test_balance_evens_out_a_biased_model() -> None:
+    X, y = clusters()
+    Z = np.stack([X[:, 0], X[:, 1], X[:, 2]], axis=1) / 5
+    Z[:, 0] += 0.8  # a zero-shot model that favours class 0
+    P0 = softmax(Z * 3, axis=1)
+    assert np.bincount(P0.argmax(1), minlength=3)[0] > 90
+    Q = sinkhorn_balance(P0)
+    np.testing.assert_allclose(Q.sum(axis=0), len(y) / 3, rtol=1e-3)
+    assert np.mean(Q.argmax(1) == y) > np.mean(P0.argmax(1) == y)
+
+
+def test_self_training_learns_the_clusters() -> None:
+    X, y = clusters()
+    P0 = softmax(noisy_start(y, 3, flip=0.3), axis=1)
+    Q = self_training(X, P0)
+    assert np.mean(Q.argmax(1) == y) > np.mean(P0.argmax(1) == y) + 0.1
+
+
+def test_default_recipe_end_to_end_and_deterministic() -> None:
+    X, y = clusters(n_per=80)
+    Z = noisy_start(y, 3, flip=0.35)
+    t = Transduction()
+    P1 = t.adapt(X, Z)
+    assert t.info["steps"] == ["propagate", "balance"] and "fallback" not in t.info
+    assert np.mean(P1.argmax(1) == y) > 0.95
+    np.testing.assert_array_equal(P1, Transduction().adapt(X, Z))
+    # sharpening changes confidence, never the decision
+    P_flat = Transduction(sharpen=1.0).adapt(X, Z)
+    np.testing.assert_array_equal(P_flat.argmax(1), P1.argmax(1))
+    assert P1.max(1).mean() > P_flat.max(1).mean()
+
+
+def test_too_few_items_fall_back_to_inductive() -> None:
+    X, y = clusters(n_per=3)
+    Z = noisy_start(y, 3, flip=0.3)
+    t = Transduction()
+    P = t.adapt(X, Z)
+    assert "too few" in t.info["fallback"] and "40" in t.info["fallback"]
+    np.testing.assert_allclose(P, softmax(Z, axis=1))
+    # a smaller minimum lets it run
+    t2 = Transduction(k=3, min_items=5)
+    t2.adapt(X, Z)
+    assert "fallback" not in t2.info
+
+
+def test_every_step_runs_and_bad_recipes_are_refused() -> None:
+    X, y = clusters()
+    Z = noisy_start(y, 3, flip=0.2)
+    t = Transduction(steps="center,prior,propagate,balance,self-train", sharpen=1.0)
+    P = t.adapt(X, Z)
+    assert len(t.info["prior"]) == 3 and P.shape == (len(y), 3)
+    with pytest.raises(InputError, match="unknown transductive step 'magic'"):
+        Transduction(steps=("propagate", "magic"))
+    with pytest.raises(InputError, match="one row per item"):
+        Transduction().adapt(X[:5], Z)
+    with pytest.raises(InputError, match="alpha"):
+        label_propagation(softmax(Z, axis=1), knn_graph(X), alpha=1.0)
