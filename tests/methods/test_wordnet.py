@@ -63,7 +63,7 @@ def test_mean_aggregate_removes_the_class_size_prior_and_relatives_fill_empty_cl
     names = ["ox", "impala", "tabby", "tiger cat", "Persian cat"]
     head = ConceptHead(np.eye(5, dtype=np.float32), np.zeros(5, np.float32), np.eye(5, 3, dtype=np.float32), names, wnids)
     classes = ClassEmbeddings(["cat", "deer"], np.eye(2, 3, dtype=np.float32), np.zeros((2, 3), np.float32), np.arange(2), [])
-    mean = WordNetClassifier().fit(class_embeddings=classes, concept_head=head)
+    mean = WordNetClassifier(temperature=1.0).fit(class_embeddings=classes, concept_head=head)
     total = WordNetClassifier(aggregate="sum").fit(class_embeddings=classes, concept_head=head)
     # "deer" has no ImageNet hyponym: it takes the ruminants, its relatives under ruminant.n.01
     np.testing.assert_array_equal(mean.aggregation_[1], [1, 1, 0, 0, 0])
@@ -73,5 +73,12 @@ def test_mean_aggregate_removes_the_class_size_prior_and_relatives_fill_empty_cl
     assert mean.predict(x)[0] == "deer" and total.predict(x)[0] == "cat"
     np.testing.assert_allclose(mean.predict_proba(x)[0], [0.56 / 3, 0.22] / np.sum([0.56 / 3, 0.22]), rtol=1e-5)
     assert mean.explain(x, top=1)[0]["concepts"][0]["concept"] == "impala"
+    # the temperature softens the probabilities, never the decision
+    warm = WordNetClassifier(temperature=2.0).fit(class_embeddings=classes, concept_head=head)
+    p = np.array([0.56 / 3, 0.22]) ** 0.5
+    np.testing.assert_allclose(warm.predict_proba(x)[0], p / p.sum(), rtol=1e-5)
+    assert warm.predict(x)[0] == "deer"
+    with pytest.raises(InputError, match="temperature must be > 0"):
+        WordNetClassifier(temperature=0).fit(class_embeddings=classes, concept_head=head)
     with pytest.raises(InputError, match="aggregate must be one of"):
         WordNetClassifier(aggregate="max").fit(class_embeddings=classes, concept_head=head)

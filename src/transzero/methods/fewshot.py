@@ -127,7 +127,9 @@ class FewShotMethod(ZeroShotMethod):
         if name == "none":
             self.zero_shot_ = None
             return
-        prior = create_method(name)  # a few-shot method fitted without examples is its own zero-shot prior
+        # a few-shot method fitted without examples is its own zero-shot prior; the wordnet prior keeps
+        # temperature 1 (the few-shot heads learn their own weight on it; their benchmarks were run so)
+        prior = create_method(name, **({"temperature": 1.0} if name == "wordnet" else {}))
         kw: dict[str, Any] = {}
         if getattr(prior, "needs_concepts", False):
             if concept_head is None:
