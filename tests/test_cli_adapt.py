@@ -129,3 +129,20 @@ def test_python_api_composes(tmp_path: Path, keyword_encoder) -> None:
     assert clf.predict_multilabel(["a goal and a vote"], threshold=0.5)[0] == ["sports", "politics"]
     with pytest.raises(Exception, match="not one of the classes"):
         clf.calibrate(["x"], ["weather"])
+    with pytest.raises(Exception, match="encode the unlabelled items with this classifier"):
+        clf.predict_batch(texts, transduction=Transduction(), unlabeled=np.zeros((50, 7), np.float32))
+
+
+def test_learning_curve_with_transduction(tmp_path: Path, capsys) -> None:
+    data = topic_csv(tmp_path / "d.csv", 20, 0)
+    sup = topic_csv(tmp_path / "s.csv", 6, 9)
+    out = tmp_path / "c.json"
+    code, _, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--support", str(sup), "--shots", "0,2",
+                        "--seeds", "2", "--method", "prototype", "--transductive", "--json", str(out)], capsys)
+    assert code == 0, err
+    r = json.loads(out.read_text())
+    assert r["transductive"] is True
+    assert all("inductive_accuracy_mean" in row for row in r["curve"])
+    code, _, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--support", str(sup), "--shots", "2",
+                        "--reject", "0.5"], capsys)
+    assert code == 2 and "learning curves take --transductive" in err

@@ -399,6 +399,11 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
                 out.inductive_proba[good] = p
                 pool_X, pool_z = X[good], z
                 if unlabeled is not None and len(unlabeled):
+                    unlabeled = np.asarray(unlabeled, dtype=np.float32)
+                    if unlabeled.ndim != 2 or unlabeled.shape[1] != X.shape[1]:
+                        raise InputError(
+                            f"unlabeled vectors have shape {unlabeled.shape} but this encoder gives {X.shape[1]} dims; "
+                            f"encode the unlabelled items with this classifier (clf.encode(items))")
                     pool_X = np.concatenate([pool_X, unlabeled])
                     pool_z = np.concatenate([z, self._logits(unlabeled)])
                 p = transduction.adapt(pool_X, pool_z)[: len(good)]

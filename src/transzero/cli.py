@@ -395,8 +395,11 @@ def eval_(
             raise InputError("few-shot evaluation needs both --support DATA and --shots K (e.g. --shots 0,1,2,4,8,16)")
         if model is not None:
             raise InputError("--model cannot be combined with --support; name --encoder/--method instead")
+        if unlabeled is not None or calibration is not None or reject is not None:
+            raise InputError("learning curves take --transductive, but not --unlabeled, --calibration or --reject")
         _eval_fewshot(data, table, modality, label_space, support, shots, seeds, plot, json_out, encoder, method,
-                      backend, text_column, label_column, _cache(cache_dir, no_cache), batch_size, quiet, t0)
+                      backend, text_column, label_column, _cache(cache_dir, no_cache), batch_size, quiet, t0,
+                      transduction_steps if transductive else None)
         return
     clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size, backend, modality)
     classes = [str(c) for c in clf.classes_]
@@ -505,7 +508,7 @@ def _eval_fewshot(
     data: Path, table: Any, modality: str, label_space: Any, support: Path, shots_text: str, seeds: int,
     plot: Optional[Path], json_out: Optional[Path], encoder: Optional[str], method: Optional[str],
     backend: Optional[str], text_column: str, label_column: str, cache: Any, batch_size: Optional[int],
-    quiet: bool, t0: float,
+    quiet: bool, t0: float, transduction_steps: Optional[str] = None,
 ) -> None:
     """``eval --support S --shots K[,K...]``: K-shot fits over seeds, mean ± std, curve JSON + PNG."""
     from .classifier import ZeroShotClassifier
@@ -552,8 +555,13 @@ def _eval_fewshot(
             err.print(f"{row['method']:>14} K={row['shots']:<3} {100 * row['accuracy_mean']:6.2f} ± {100 * row['accuracy_std']:.2f}{note}",
                       highlight=False)
 
+    trans = None
+    if transduction_steps is not None:
+        from .transductive import Transduction
+
+        trans = Transduction(steps=tuple(x.strip() for x in transduction_steps.split(",") if x.strip()))
     rows = learning_curve(make, methods, X_sup, y_sup, X_eval, y_eval, shots, seeds=seeds, on_row=show,
-                          items_support=items_sup, items_eval=items_eval)
+                          items_support=items_sup, items_eval=items_eval, transduction=trans)
     result: dict[str, Any] = {
         "encoder": base.encoder_.name,
         "methods": methods,
@@ -565,6 +573,7 @@ def _eval_fewshot(
         "n_support_pool": len(y_sup),
         "n_classes": len(classes),
         "curve": rows,
+        "transductive": trans is not None,
         "seconds": round(time.perf_counter() - t0, 3),
         "n_skipped": len(eval_errors),
         "skipped": [{"row": table.rows[i], "error": m} for i, m in sorted(eval_errors.items())],

@@ -72,6 +72,7 @@ def learning_curve(
     on_row: Callable[[dict[str, Any]], None] | None = None,
     items_support: Sequence[Any] | None = None,
     items_eval: Sequence[Any] | None = None,
+    transduction: Any = None,
 ) -> list[dict[str, Any]]:
     """Accuracy of every method at every K, mean ± std over ``seeds`` seeds.
 
@@ -83,6 +84,9 @@ def learning_curve(
     X_eval, y_eval : evaluation vectors and gold labels.
     items_support, items_eval : the raw items behind those vectors, for methods that train the
         encoder (``finetune``): they fit on items and re-encode the evaluation items.
+    transduction : Transduction, optional
+        Adapt every fitted classifier to the evaluation items; rows then also hold
+        ``inductive_accuracy_mean`` (the same fits without adaptation).
 
     Returns
     -------
@@ -106,7 +110,7 @@ def learning_curve(
         if needs_items and (items_support is None or items_eval is None):
             raise InputError(f"method {name!r} trains the encoder and needs the raw items, not only vectors")
         for k in shots:
-            accs, mpcas, n_sup = [], [], []
+            accs, mpcas, n_sup, ind_accs = [], [], [], []
             short: dict[str, int] = {}
             for seed in range(seeds if k > 0 and learns else 1):  # 0 shots: no sampling, one run
                 clf = make(name)
@@ -123,14 +127,21 @@ def learning_curve(
                         clf.fit_encoded(X_support[s.indices], y_sup[s.indices])
                 if needs_items and k > 0:
                     assert items_eval is not None
-                    pred = np.asarray(clf.predict(list(items_eval)), dtype=object)
+                    Xe = clf.encode(list(items_eval))
                 else:
-                    pred = np.asarray(clf.method_.predict(X_eval), dtype=object)
+                    Xe = X_eval
+                z = clf._logits(Xe)
+                pred = np.asarray(clf.classes_[np.argmax(z, axis=1)], dtype=object)
+                if transduction is not None:
+                    ind_accs.append(float((pred == y_eval_a).mean()))
+                    pred = np.asarray(clf.classes_[np.argmax(transduction.adapt(Xe, z), axis=1)], dtype=object)
                 accs.append(float((pred == y_eval_a).mean()))
                 mpcas.append(float(np.mean([(pred[y_eval_a == c] == c).mean() for c in np.unique(y_eval_a)])))
             row = {"method": name, "shots": int(k), "accuracy_mean": float(np.mean(accs)),
                    "accuracy_std": float(np.std(accs)), "mean_per_class_accuracy_mean": float(np.mean(mpcas)),
                    "runs": accs, "n_support": int(np.mean(n_sup)) if n_sup else 0, "short_classes": short}
+            if transduction is not None:
+                row["inductive_accuracy_mean"] = float(np.mean(ind_accs))
             rows.append(row)
             if on_row:
                 on_row(row)
