@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class KeywordEncoder(TextEncoder):
                 if w in TOPIC:
                     out[r, TOPIC[w]] += 1.0
                 else:
-                    out[r, 3 + hash(w) % (self._dim - 3)] += 0.05
+                    out[r, 3 + zlib.crc32(w.encode()) % (self._dim - 3)] += 0.05  # stable across processes
             out[r, -1] += 0.01
             if progress:
                 progress(1)

@@ -50,7 +50,8 @@ def test_zero_shot_without_labels_then_learns_jointly(tmp_path: Path) -> None:
     assert mt.n_labelled_ == {"topic": 60, "mood": 60}
     pred = mt.predict(test_t)
     acc = {t: (pred[t] == np.asarray(g)).mean() for t, g in (("topic", test_topics), ("mood", test_moods))}
-    assert acc["mood"] > acc0["mood"] + 0.2  # the keyword encoder's text side knows nothing of mood words
+    # the keyword encoder has no mood dimensions: zero-shot mood is near chance, the joint fit learns it
+    assert acc["mood"] > 0.9 and acc["mood"] > acc0["mood"] + 0.1
     assert acc["topic"] >= acc0["topic"] - 0.02
     for t in ("topic", "mood"):
         np.testing.assert_allclose(mt.predict_proba(test_t)[t].sum(1), 1.0, rtol=1e-5)
