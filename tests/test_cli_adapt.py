@@ -146,3 +146,30 @@ def test_learning_curve_with_transduction(tmp_path: Path, capsys) -> None:
     code, _, err = run(["eval", str(data), "--labels", LABELS, *ENC, "--support", str(sup), "--shots", "2",
                         "--reject", "0.5"], capsys)
     assert code == 2 and "learning curves take --transductive" in err
+
+
+def test_eval_audio_manifest_few_shot(tmp_path: Path, capsys) -> None:
+    """Audio through the same CLI path: a manifest CSV with an audio column; bad clips reported, the run goes on."""
+    sf = pytest.importorskip("soundfile")
+    pytest.importorskip("resemblyzer")
+    from .encoders.test_audio import SR, vowel
+
+    rows = ["audio,speaker"]
+    for spk, (f0, formants) in {"low": (110, (700, 1200)), "high": (220, (400, 2200))}.items():
+        for i in range(4):
+            name = f"{spk}{i}.wav"
+            sf.write(tmp_path / name, vowel(f0 + 3 * i, formants), SR)
+            rows.append(f"{name},{spk}")
+    sf.write(tmp_path / "silent.wav", np.zeros(SR, np.float32), SR)
+    rows.append("silent.wav,low")
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "r.json"
+    code, _, err = run(["eval", str(tmp_path / "m.csv"), "--audio-column", "audio", "--label-column", "speaker",
+                        "--support", str(tmp_path / "m.csv"), "--shots", "1", "--seeds", "2", "--encoder", "speaker-ge2e",
+                        "--method", "prototype", "--json", str(out)], capsys)
+    assert code == 0, err
+    r = json.loads(out.read_text())
+    assert r["encoder"] == "speaker-ge2e" and r["n"] == 8
+    assert r["accuracy"] > 0.9
+    assert any("silent" in s["error"] for s in r["skipped"])
+    assert "silent.wav" in err

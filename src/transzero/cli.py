@@ -60,6 +60,7 @@ RejectOpt = typer.Option(None, "--reject", help='"None of these": a probability 
 TargetFrrOpt = typer.Option(0.05, "--target-frr", help="With --reject auto: fraction of in-scope items that may be rejected.")
 NoneLabelOpt = typer.Option("none", "--none-label", help="Label given to rejected items.")
 CalibrationOpt = typer.Option(None, "--calibration", help="Labelled examples (same format as the input) used only to fit a temperature and class biases.")
+AudioColOpt = typer.Option(None, "--audio-column", help="Column (CSV/TSV) or key (JSONL) holding audio file paths (relative to the file).")
 ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--encoder/--method).")
 
 
@@ -98,11 +99,22 @@ def _cache(cache_dir: Optional[Path], no_cache: bool) -> Any:
     return False if no_cache else EmbeddingCache(cache_dir)
 
 
+#: set by the commands from --audio-column: manifests (CSV/JSONL) whose items are audio paths in that column
+_AUDIO_COLUMN: list[Optional[str]] = [None]
+
+
 def _read_items(path: Path, text_column: str, label_column: Optional[str]) -> tuple[str, Any]:
-    """Detect the input's modality and read it: ``("image", table)`` or ``("text", table)``."""
+    """Detect the input's modality and read it: ``("audio" | "image" | "text", table)``."""
     from .data import read_text_table
+    from .data.audio import looks_like_audio, read_audio_table
     from .data.image_folder import looks_like_images, read_image_table
 
+    audio_column = _AUDIO_COLUMN[0]
+    if audio_column is not None and path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".jsonl", ".json"):
+        return "audio", read_audio_table(path, with_labels=label_column is not None, audio_column=audio_column,
+                                         label_column=label_column)
+    if looks_like_audio(path):
+        return "audio", read_audio_table(path, with_labels=label_column is not None)
     if looks_like_images(path):
         return "image", read_image_table(path, with_labels=label_column is not None)
     return "text", read_text_table(path, text_column=text_column, label_column=label_column)
@@ -177,12 +189,14 @@ def classify(
     none_label: str = NoneLabelOpt,
     multi_label: bool = typer.Option(False, "--multi-label", help="Independent per-label decisions: output every label over --threshold."),
     threshold: float = typer.Option(0.5, "--threshold", help="With --multi-label: per-label score threshold in [0, 1]."),
+    audio_column: Optional[str] = AudioColOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Classify every item of INPUT (texts, or images: a folder or a list of image paths)."""
+    """Classify every item of INPUT (texts; images: a folder or a list of image paths; audio: a folder, a list, or --audio-column)."""
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
+    _AUDIO_COLUMN[0] = audio_column
     modality, table = _read_items(input, text_column, None)
     clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache),
                  batch_size, backend, modality)
@@ -359,6 +373,7 @@ def eval_(
     target_frr: float = TargetFrrOpt,
     none_label: str = NoneLabelOpt,
     reliability: Optional[Path] = typer.Option(None, "--reliability", help="Write a reliability diagram (PNG) of the predictions."),
+    audio_column: Optional[str] = AudioColOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support;
@@ -368,6 +383,7 @@ def eval_(
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
+    _AUDIO_COLUMN[0] = audio_column
     if split is not None or seen_classes is not None or unseen_classes is not None or looks_like_xlsa17(data):
         if shots is not None or model is not None:
             raise InputError("generalized zero-shot evaluation takes neither --shots nor --model; drop them")
@@ -523,7 +539,17 @@ def _eval_fewshot(
     s_modality, s_table = _read_items(support, text_column, label_column)
     if s_modality != modality:
         raise InputError(f"--support holds {s_modality} items but {data} holds {modality} items; give the same kind")
-    base = _build(None, label_space, encoder, None, cache, batch_size, backend, modality)  # the modality's zero-shot
+    if modality == "audio":  # no zero-shot route for audio encoders yet: few-shot methods without a prior
+        from .classifier import ZeroShotClassifier as _ZSC
+        from .defaults import default_encoder
+        from .encoders import create_encoder
+
+        base = _ZSC(label_space, encoder=create_encoder(encoder or default_encoder("audio"), **({"backend": backend} if backend else {})),
+                    method="prototype", cache=cache, batch_size=batch_size)
+        base._prepare()
+        base.classes_ = base.class_embeddings_.classes
+    else:
+        base = _build(None, label_space, encoder, None, cache, batch_size, backend, modality)  # the modality's zero-shot
 
     def encode(tab: Any, what: str) -> tuple[Any, list[str], dict[int, str], list[Any]]:
         import numpy as np

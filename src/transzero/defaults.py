@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: encoder used for a modality when ``--encoder`` / ``encoder=`` is not given
-DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-lite0"}
+DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-lite0", "audio": "mfcc"}
 #: method used when ``--method`` / ``method=`` is not given
 DEFAULT_METHOD = "similarity"
 #: per-modality default method (image backbones have no text tower: a concept bridge; ``wordnet``

@@ -113,6 +113,39 @@ def efficientnet_lite0(**kwargs: Any) -> Encoder:
     return EfficientNetLiteEncoder(**kwargs)
 
 
+def _ge2e_file() -> Path:
+    import resemblyzer
+
+    return Path(resemblyzer.__file__).parent / "pretrained.pt"
+
+
+@register_encoder(
+    "mfcc",
+    modality="audio",
+    description="MFCC + delta statistics (librosa), 80-d; no weights: an always-available audio baseline",
+    requires=("librosa", "soundfile", "soxr"),
+)
+def mfcc(**kwargs: Any) -> Encoder:
+    """MFCC statistics of a clip (librosa)."""
+    from .audio import MFCCEncoder
+
+    return MFCCEncoder(**kwargs)
+
+
+@register_encoder(
+    "speaker-ge2e",
+    modality="audio",
+    description="GE2E speaker encoder (resemblyzer), 256-d at 16 kHz; needs setuptools<81",
+    requires=("resemblyzer", "soundfile", "soxr"),
+    weights=_ge2e_file,
+)
+def speaker_ge2e(**kwargs: Any) -> Encoder:
+    """The GE2E speaker encoder shipped in the resemblyzer package."""
+    from .audio import SpeakerGE2EEncoder
+
+    return SpeakerGE2EEncoder(**kwargs)
+
+
 @register_scheme("hf")
 def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
     """A transformers model saved on disk (``hf:/path/to/dir``).
