@@ -222,6 +222,11 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             fit_params["aligned"] = _aligned(self.encoder_, self.label_encoder_)
             if not fit_params["aligned"] and hasattr(self.encoder_, "concept_head"):
                 fit_params["concept_head"] = self._concept_head()
+        elif getattr(self.method_, "reads_items", False):  # speech recognisers read the clips themselves
+            if self.encoder_.modality != "audio":
+                raise InputError(f"method {_method_name(self.method_)!r} recognises speech; it needs audio items "
+                                 f"(--encoder {self.encoder_.name} reads {self.encoder_.modality})")
+            fit_params["text_encoder"] = self.label_encoder_
         elif getattr(self.method_, "maps_semantics", False):
             pass  # classical ZSL: learns the feature-semantics map from fit(X, y); no shared space needed
         elif getattr(self.method_, "needs_concepts", False):
@@ -241,8 +246,38 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         )
         self.classes_ = self.method_.classes_
 
+    def _reads_items(self) -> bool:
+        return bool(getattr(getattr(self, "method_", None), "reads_items", False))
+
+    def _clips_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
+        """For methods that read audio themselves: decoded mono clips (an object array), bad clips reported."""
+        from .data.audio import load_audio
+
+        m = self.method_
+        out = np.empty(len(items), dtype=object)
+        errors: dict[int, str] = {}
+        for i, it in enumerate(items):
+            try:
+                self.encoder_.validate([it])
+                out[i] = load_audio(it, m.sample_rate, min_seconds=m.min_seconds)
+            except InputError as exc:
+                errors[i] = str(exc).split(": ", 1)[1] if str(exc).startswith("item ") else str(exc)
+                out[i] = None
+            if progress:
+                progress(1)
+        return out, errors
+
     def encode(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> np.ndarray:
-        """Item vectors ``(N, D)`` from the fitted encoder (through the cache when enabled)."""
+        """Item vectors ``(N, D)`` from the fitted encoder (through the cache when enabled).
+
+        For methods that read raw audio (``asr-grammar``, ``asr-text``): the decoded clips.
+        """
+        if self._reads_items():
+            clips, errors = self._clips_report(list(items), progress)
+            if errors:
+                i, msg = next(iter(errors.items()))
+                raise InputError(f"item {i}: {msg}")
+            return clips
         enc = self.encoder_ if hasattr(self, "encoder_") else self._resolve_encoder()
         cache = self.cache_ if hasattr(self, "cache_") else self._resolve_cache()
         if isinstance(items, (str, bytes)):
@@ -390,11 +425,14 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         out = BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors)
         if good:
             z = self._logits(X[good])
-            p = self._proba(X[good]) if getattr(self, "calibrator_", None) is None else softmax(z.astype(np.float64), axis=1)
+            p = softmax(z.astype(np.float64), axis=1)  # every method's predict_proba is the softmax of its logits
             if getattr(self, "calibrator_", None) is not None:
                 out.uncalibrated_proba = np.full((len(items), K), np.nan)
                 out.uncalibrated_proba[good] = self.method_.predict_proba(X[good])
             if transduction is not None:
+                if self._reads_items():
+                    raise InputError(f"method {_method_name(self.method_)!r} reads clips, not vectors; transduction "
+                                     "needs item vectors (use an audio encoder with a vector method)")
                 out.inductive_proba = np.full((len(items), K), np.nan)
                 out.inductive_proba[good] = p
                 pool_X, pool_z = X[good], z
@@ -433,6 +471,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def _encode_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
+        if self._reads_items():
+            return self._clips_report(items, progress)
         if self.cache_ is not None:
             return self.cache_.encode_report(self.encoder_, items, batch_size=self.batch_size, progress=progress)
         return self.encoder_.encode_report(items, batch_size=self.batch_size, progress=progress)

@@ -7,8 +7,9 @@ DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-
 #: method used when ``--method`` / ``method=`` is not given
 DEFAULT_METHOD = "similarity"
 #: per-modality default method (image backbones have no text tower: a concept bridge; ``wordnet``
-#: beat ``conse`` on Tiny ImageNet train50, 55.5 vs 44.3 top-1 - see docs/benchmarks.md)
-DEFAULT_METHODS: dict[str, str] = {"text": "similarity", "image": "wordnet"}
+#: beat ``conse`` on Tiny ImageNet train50, 55.5 vs 44.3 top-1 - see docs/benchmarks.md; audio: spoken label
+#: words recognised by pocketsphinx, the only zero-shot route for audio encoders without a text tower)
+DEFAULT_METHODS: dict[str, str] = {"text": "similarity", "image": "wordnet", "audio": "asr-grammar"}
 
 
 def default_encoder(modality: str = "text") -> str:

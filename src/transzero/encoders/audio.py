@@ -133,7 +133,12 @@ class MFCCEncoder(AudioEncoder):
 
 
 class SpeakerGE2EEncoder(AudioEncoder):
-    """GE2E speaker embeddings from ``resemblyzer`` (256 dims; voice-activity trimming, 16 kHz)."""
+    """GE2E speaker embeddings from ``resemblyzer`` (256 dims; voice-activity trimming, 16 kHz).
+
+    resemblyzer trims long silences with a voice-activity detector. On short, tightly cut
+    clips (spoken digits) it can remove everything; a clip whose peak is above -40 dBFS is
+    then embedded untrimmed. Quieter clips with no detected speech are reported as errors.
+    """
 
     backend = "torch"
     min_seconds = 0.1
@@ -170,8 +175,14 @@ class SpeakerGE2EEncoder(AudioEncoder):
 
         model = self._load()
         vecs, weights = [], []
+        from resemblyzer.audio import normalize_volume
+
         for c in self._chunks(item):
             wav = preprocess_wav(c, source_sr=self.sample_rate)  # volume normalisation + VAD trimming
+            if len(wav) < int(self.min_seconds * self.sample_rate) and float(np.max(np.abs(c))) >= 0.01:
+                # short clips: the VAD (30 ms frames) can remove all of a clip that clearly is not silent;
+                # then the volume-normalised clip is embedded untrimmed (documented in the class docstring)
+                wav = normalize_volume(c, -30, increase_only=True)
             if len(wav) < int(self.min_seconds * self.sample_rate):
                 continue
             vecs.append(model.embed_utterance(wav))

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import TranszeroError
 from .base import ZeroShotMethod
+from .asr import ASRGrammarClassifier, ASRTextClassifier
 from .compatibility import ALEClassifier, BilinearCompatibility, DeViSEClassifier, SJEClassifier
 from .conse import ConceptHead, ConSEClassifier
 from .fewshot import (
@@ -38,13 +39,15 @@ METHODS: dict[str, type[ZeroShotMethod]] = {
     "devise": DeViSEClassifier,
     "ale": ALEClassifier,
     "sje": SJEClassifier,
+    "asr-grammar": ASRGrammarClassifier,
+    "asr-text": ASRTextClassifier,
 }
 
 #: methods that learn a map between item features and class semantics on seen classes (classical ZSL)
 ZSL_METHODS = ["dap", "eszsl", "sae", "devise", "ale", "sje", "conse"]
 
 __all__ = [
-    "METHODS", "ZSL_METHODS", "ALEClassifier", "BilinearCompatibility", "DAPClassifier", "DeViSEClassifier", "ESZSLClassifier",
+    "METHODS", "ZSL_METHODS", "ASRGrammarClassifier", "ASRTextClassifier", "ALEClassifier", "BilinearCompatibility", "DAPClassifier", "DeViSEClassifier", "ESZSLClassifier",
     "SAEClassifier", "SJEClassifier", "SemanticMethod", "ConceptHead", "ConSEClassifier", "FewShotMethod", "FineTuneClassifier", "KNNClassifier", "LinearProbeClassifier",
     "PrototypeClassifier", "SimilarityClassifier", "TipAdapterClassifier", "TipAdapterFClassifier", "WordNetClassifier",
     "ZeroShotLinearClassifier", "ZeroShotMethod", "create_method", "list_methods",
