@@ -374,6 +374,9 @@ def eval_(
     none_label: str = NoneLabelOpt,
     reliability: Optional[Path] = typer.Option(None, "--reliability", help="Write a reliability diagram (PNG) of the predictions."),
     audio_column: Optional[str] = AudioColOpt,
+    image_column: Optional[str] = typer.Option(None, "--image-column", help="Column holding image paths; with a text (or audio) column too, rows are multimodal records."),
+    text_encoder: Optional[str] = typer.Option(None, "--text-encoder", help="Multimodal records: encoder of the text field (default minilm-l6)."),
+    fusion_weights: Optional[str] = typer.Option(None, "--fusion-weights", help='Multimodal late fusion weights, e.g. "text=1,image=2".'),
     quiet: bool = QuietOpt,
 ) -> None:
     """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support;
@@ -384,6 +387,10 @@ def eval_(
 
     t0 = time.perf_counter()
     _AUDIO_COLUMN[0] = audio_column
+    if image_column is not None or (audio_column is not None and _has_column(data, text_column)):
+        _eval_multimodal(data, labels, labels_file, templates, text_column, image_column, audio_column, label_column,
+                         text_encoder, fusion_weights, json_out, _cache(cache_dir, no_cache), quiet, t0)
+        return
     if split is not None or seen_classes is not None or unseen_classes is not None or looks_like_xlsa17(data):
         if shots is not None or model is not None:
             raise InputError("generalized zero-shot evaluation takes neither --shots nor --model; drop them")
@@ -810,6 +817,101 @@ def _eval_gzsl(
     out.print(t)
     if results and results[0]["n_ignored_unseen_support"] and not quiet:
         err.print(f"note: {results[0]['n_ignored_unseen_support']} training example(s) of unseen classes were ignored")
+
+
+def _has_column(path: Path, column: str) -> bool:
+    """True when a CSV/TSV/JSONL file has ``column`` (used to detect multimodal records)."""
+    if not path.is_file() or path.suffix.lower() not in (".csv", ".tsv", ".jsonl", ".json"):
+        return False
+    from .data import read_text_table
+
+    try:
+        t = read_text_table(path, text_column=column)
+    except TranszeroError:
+        return False
+    return any(column in r for r in t.records[:50])
+
+
+def _eval_multimodal(
+    data: Path, labels: Optional[str], labels_file: Optional[Path], templates: Optional[list[str]], text_column: str,
+    image_column: Optional[str], audio_column: Optional[str], label_column: str, text_encoder: Optional[str],
+    fusion_weights: Optional[str], json_out: Optional[Path], cache: Any, quiet: bool, t0: float,
+) -> None:
+    """Rows with several fields (text + image, text + audio): one classifier per field, late fusion."""
+    import numpy as np
+
+    from .classifier import ZeroShotClassifier
+    from .data import read_text_table
+    from .defaults import default_encoder, default_method
+    from .encoders import create_encoder
+    from .evaluate import classification_report
+    from .labels import LabelSpace
+    from .multimodal import MultiModalClassifier
+
+    t = read_text_table(data, text_column=label_column, label_column=label_column)
+    base = data.parent
+    fields: dict[str, str] = {}
+    if _has_column(data, text_column):
+        fields["text"] = text_column
+    if image_column:
+        fields["image"] = image_column
+    if audio_column:
+        fields["audio"] = audio_column
+    for f, col in fields.items():
+        if t.records and not any(col in r for r in t.records):
+            raise InputError(f"{data}: no column {col!r} (from --{f}-column); columns: {', '.join(t.records[0])}")
+    if len(fields) < 2:
+        raise InputError(f"{data}: multimodal records need two of --text-column, --image-column, --audio-column")
+    gold = [None if g is None else str(g) for g in (t.labels or [])]
+    space = _label_space(labels, labels_file, templates) or LabelSpace(sorted({g for g in gold if g}))
+    weights: dict[str, float] = {}
+    for part in (fusion_weights or "").split(","):
+        if part.strip():
+            k, _, v = part.partition("=")
+            try:
+                weights[k.strip()] = float(v)
+            except ValueError:
+                raise InputError(f"--fusion-weights: {part!r} is not field=number") from None
+    clfs = {}
+    for f in fields:
+        enc = create_encoder(text_encoder or default_encoder("text")) if f == "text" else create_encoder(default_encoder(f))
+        clfs[f] = ZeroShotClassifier(space, encoder=enc, method=default_method(f), cache=cache)
+    mm = MultiModalClassifier(clfs, weights=weights).fit()
+
+    def item(f: str, v: Any) -> Any:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        return v if f == "text" else str(v if Path(str(v)).is_absolute() else base / str(v))
+
+    records = [{f: item(f, r.get(col)) for f, col in fields.items()} for r in t.records]
+    res = mm.predict_batch(records)
+    classes = [str(c) for c in mm.classes_]
+    ok = [i for i in range(len(records)) if i not in res.errors and gold[i] in set(classes)]
+    report = classification_report([gold[i] for i in ok], [res.labels[i] for i in ok], classes, res.proba[ok] if ok else None)
+    per_field = {}
+    for f in fields:
+        rows = [i for i in ok if np.all(np.isfinite(res.per_field[f][i]))]
+        per_field[f] = {"n": len(rows), "accuracy": float(np.mean([classes[int(np.argmax(res.per_field[f][i]))] == gold[i]
+                                                                  for i in rows])) if rows else float("nan")}
+    notes = [f"{t.path}: row {t.rows[i]}: scored without {', '.join(m)}" for i, m in sorted(res.missing.items())
+             if i not in res.errors]
+    notes += [f"{t.path}: row {t.rows[i]}: {m}" for i, m in sorted(res.errors.items())]
+    _report_bad_rows(notes, quiet)
+    result = {**report, "encoder": {f: c.encoder_.name for f, c in clfs.items()}, "method": "late-fusion",
+              "fields": list(fields), "weights": {f: weights.get(f, 1.0) for f in fields}, "per_field": per_field,
+              "data": str(data), "n_rows": len(records), "n_missing_field": sum(1 for i in res.missing if i not in res.errors),
+              "n_skipped": len(res.errors), "skipped": [{"row": t.rows[i], "error": m} for i, m in sorted(res.errors.items())],
+              "seconds": round(time.perf_counter() - t0, 3)}
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    tab = Table(title=f"{data}  ·  late fusion of {', '.join(fields)}")
+    tab.add_column("predictor")
+    tab.add_column("accuracy", justify="right")
+    tab.add_column("n", justify="right")
+    for f, r in per_field.items():
+        tab.add_row(f"{f} alone", f"{100 * r['accuracy']:.2f}", str(r["n"]))
+    tab.add_row("fused", f"{100 * report['accuracy']:.2f}", str(report["n"]))
+    out.print(tab)
 
 
 def _method_name(clf: Any) -> str:

@@ -1,0 +1,210 @@
+"""Multimodal items: one record, several fields (an image and its title, audio and its transcript).
+
+Each field is classified by its own :class:`~transzero.ZeroShotClassifier` over the *same*
+classes (zero-shot across modalities goes through the language side: every modality's
+classes are described in words). Two ways to combine them:
+
+late fusion (default)
+    Weighted log-linear pooling of the per-field class probabilities:
+    ``log p(k|x) = sum_f w_f log p_f(k|x_f) / sum_f w_f + const`` over the fields *present*
+    in the record. A record missing a field is scored with what it has, and the result says
+    which fields were missing; a record with no usable field is an error for that row.
+early fusion (few-shot)
+    The fields' L2-normalised embeddings are concatenated (a missing field contributes
+    zeros) and a logistic-regression head is fitted on labelled records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import softmax
+
+from ._util import l2_normalize
+from .classifier import ZeroShotClassifier
+from .errors import InputError
+
+__all__ = ["MultiModalClassifier", "MultiModalPredictions", "late_fusion"]
+
+
+def late_fusion(log_probas: Mapping[str, np.ndarray], weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """Weighted log-linear pooling of per-field probabilities (rows with NaN for a field skip that field).
+
+    Returns probabilities ``(N, K)``; a row where every field is NaN stays NaN.
+    """
+    names = list(log_probas)
+    if not names:
+        raise InputError("late fusion needs at least one field")
+    N, K = next(iter(log_probas.values())).shape
+    total = np.zeros((N, K))
+    wsum = np.zeros((N, 1))
+    for f in names:
+        L = np.asarray(log_probas[f], dtype=np.float64)
+        if L.shape != (N, K):
+            raise InputError(f"field {f!r}: probabilities of shape {L.shape}, expected {(N, K)}")
+        w = float((weights or {}).get(f, 1.0))
+        if w < 0:
+            raise InputError(f"fusion weight of {f!r} must be >= 0, got {w}")
+        ok = np.all(np.isfinite(L), axis=1, keepdims=True)
+        total += np.where(ok, w * np.nan_to_num(L, neginf=-1e300), 0.0)
+        wsum += np.where(ok, w, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        P = softmax(total / wsum, axis=1)
+    P[wsum[:, 0] == 0] = np.nan
+    return P
+
+
+@dataclass
+class MultiModalPredictions:
+    """Fused predictions of records: labels, probabilities, per-field probabilities, what was missing."""
+
+    labels: list[str | None]
+    proba: np.ndarray
+    classes: list[str]
+    errors: dict[int, str] = field(default_factory=dict)
+    #: row -> fields that were absent or unusable (the row was scored with the others)
+    missing: dict[int, list[str]] = field(default_factory=dict)
+    #: row -> per-field problems ("image: file is empty") for fields that were given but bad
+    field_errors: dict[int, list[str]] = field(default_factory=dict)
+    per_field: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class MultiModalClassifier:
+    """Classify records with several fields, one classifier per field, fused late or early.
+
+    Parameters
+    ----------
+    classifiers : mapping field -> ZeroShotClassifier
+        One (unfitted or fitted) classifier per field, all over the same class names.
+    weights : mapping field -> float, optional
+        Late-fusion weights (default 1 each).
+    fusion : {"late", "early"}
+        ``early`` needs labelled records in :meth:`fit`.
+    C : float
+        Inverse regularisation of the early-fusion head.
+
+    Examples
+    --------
+    >>> mm = MultiModalClassifier({"image": ZeroShotClassifier(labels, encoder="efficientnet-lite0", method="wordnet"),
+    ...                            "text": ZeroShotClassifier(labels)}).fit()               # doctest: +SKIP
+    >>> mm.predict([{"image": "cat.jpg", "text": "my cat sleeping"}])                       # doctest: +SKIP
+    """
+
+    def __init__(self, classifiers: Mapping[str, ZeroShotClassifier], weights: Mapping[str, float] | None = None,
+                 fusion: str = "late", C: float = 1.0) -> None:
+        self.classifiers = dict(classifiers)
+        self.weights = dict(weights or {})
+        self.fusion = fusion
+        self.C = C
+
+    def fit(self, X: Sequence[Mapping[str, Any]] | None = None, y: Sequence[Any] | None = None) -> MultiModalClassifier:
+        """Fit every field's classifier (zero-shot: no data); with ``fusion="early"``, the head on labelled records."""
+        if not self.classifiers:
+            raise InputError("give at least one field classifier")
+        if self.fusion not in ("late", "early"):
+            raise InputError(f"fusion must be 'late' or 'early', got {self.fusion!r}")
+        unknown = sorted(set(self.weights) - set(self.classifiers))
+        if unknown:
+            raise InputError(f"fusion weight for {unknown[0]!r}, which has no classifier; name one of {sorted(self.classifiers)}")
+        self.fields_ = list(self.classifiers)
+        for f, clf in self.classifiers.items():
+            if not hasattr(clf, "method_"):
+                clf.fit()
+        classes = [list(map(str, c.classes_)) for c in self.classifiers.values()]
+        if any(c != classes[0] for c in classes):
+            raise InputError("every field's classifier must have the same classes in the same order")
+        self.classes_ = np.asarray(classes[0], dtype=object)
+        if self.fusion == "early":
+            if X is None or y is None:
+                raise InputError("early fusion fits a head on labelled records: fit(records, labels)")
+            from sklearn.linear_model import LogisticRegression
+
+            Z, _, _, _ = self._features(list(X))
+            index = {c: i for i, c in enumerate(self.classes_)}
+            bad = sorted({str(v) for v in y} - set(index))
+            if bad:
+                raise InputError(f"label {bad[0]!r} is not one of the classes")
+            self.head_ = LogisticRegression(C=float(self.C), max_iter=2000).fit(Z, [index[str(v)] for v in y])
+        return self
+
+    def _field_items(self, records: list[Mapping[str, Any]], f: str) -> tuple[list[int], list[Any]]:
+        rows, items = [], []
+        for i, r in enumerate(records):
+            v = r.get(f) if isinstance(r, Mapping) else None
+            if v is None or (isinstance(v, str) and not v.strip()):
+                continue
+            rows.append(i)
+            items.append(v)
+        return rows, items
+
+    def _features(self, records: list[Mapping[str, Any]]) -> tuple[np.ndarray, dict[int, list[str]], dict[int, list[str]], np.ndarray]:
+        blocks, missing, ferr = [], {}, {}
+        present = np.zeros(len(records), dtype=int)
+        for f in self.fields_:
+            clf = self.classifiers[f]
+            rows, items = self._field_items(records, f)
+            B = np.zeros((len(records), clf.encoder_.dim), dtype=np.float32)
+            if items:
+                X, errs = clf._encode_report(items, None)
+                for j, i in enumerate(rows):
+                    if j in errs:
+                        ferr.setdefault(i, []).append(f"{f}: {errs[j]}")
+                    else:
+                        B[i] = l2_normalize(X[j][None, :])[0]
+                        present[i] += 1
+            for i in set(range(len(records))) - {r for j, r in enumerate(rows)}:
+                missing.setdefault(i, []).append(f)
+            blocks.append(B)
+        return np.concatenate(blocks, axis=1), missing, ferr, present
+
+    def predict_batch(self, records: Sequence[Mapping[str, Any]]) -> MultiModalPredictions:
+        """Fused predictions; rows missing a field are scored with the others and listed in ``missing``."""
+        records = list(records)
+        K = len(self.classes_)
+        out = MultiModalPredictions([None] * len(records), np.full((len(records), K), np.nan), [str(c) for c in self.classes_])
+        if self.fusion == "early":
+            Z, missing, ferr, present = self._features(records)
+            out.missing, out.field_errors = missing, ferr
+            ok = present > 0
+            if ok.any():
+                P = np.zeros((int(ok.sum()), K))
+                P[:, self.head_.classes_] = self.head_.predict_proba(Z[ok])
+                out.proba[ok] = P
+        else:
+            logs: dict[str, np.ndarray] = {}
+            for f in self.fields_:
+                L = np.full((len(records), K), np.nan)
+                rows, items = self._field_items(records, f)
+                if items:
+                    res = self.classifiers[f].predict_batch(items)
+                    for j, i in enumerate(rows):
+                        if j in res.errors:
+                            out.field_errors.setdefault(i, []).append(f"{f}: {res.errors[j]}")
+                        else:
+                            L[i] = np.log(np.maximum(res.proba[j], 1e-300))
+                got = set(rows) - {rows[j] for j in (res.errors if items else {})}
+                for i in range(len(records)):
+                    if i not in got:
+                        out.missing.setdefault(i, []).append(f)
+                out.per_field[f] = np.exp(L)
+                logs[f] = L
+            out.proba = late_fusion(logs, self.weights)
+        for i in range(len(records)):
+            if np.all(np.isfinite(out.proba[i])):
+                out.labels[i] = str(self.classes_[int(np.argmax(out.proba[i]))])
+            else:
+                why = "; ".join(out.field_errors.get(i, [])) or f"none of the fields {', '.join(self.fields_)} is present"
+                out.errors[i] = f"no usable field ({why})"
+        return out
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Fused probabilities ``(N, K)`` (NaN rows for records with no usable field)."""
+        return self.predict_batch(records).proba
+
+    def predict(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Fused labels (None for records with no usable field)."""
+        return np.asarray(self.predict_batch(records).labels, dtype=object)
+
