@@ -150,14 +150,19 @@ def speaker_ge2e(**kwargs: Any) -> Encoder:
 def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
     """A transformers model saved on disk (``hf:/path/to/dir``).
 
-    CLIP / SigLIP folders give an image encoder with an aligned text tower; image classifiers
+    CLIP / SigLIP folders give an image encoder with an aligned text tower, CLAP folders an audio
+    encoder with an aligned text tower; image classifiers
     (ResNet, ViT, ConvNeXt, ...) a backbone with a concept head; other folders a text encoder
     (``backend="onnx"`` exports it once).
     """
+    from .clap import ClapAudioEncoder, is_clap_dir
     from .clip import CLIPImageEncoder, is_clip_dir
     from .hf_image import HFImageClassifierEncoder, is_image_classifier_dir
 
     name = kwargs.pop("name", None) or f"hf:{path}"  # a fine-tuned model keeps its name wherever it is copied
+    if is_clap_dir(path):
+        _only_backend(f"hf:{path}", backend, "torch")
+        return ClapAudioEncoder(path, name=name, **kwargs)
     if is_clip_dir(path):
         _only_backend(f"hf:{path}", backend, "torch")
         return CLIPImageEncoder(path, name=name, **kwargs)
