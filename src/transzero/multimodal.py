@@ -110,7 +110,7 @@ class MultiModalClassifier:
         if unknown:
             raise InputError(f"fusion weight for {unknown[0]!r}, which has no classifier; name one of {sorted(self.classifiers)}")
         self.fields_ = list(self.classifiers)
-        for f, clf in self.classifiers.items():
+        for clf in self.classifiers.values():
             if not hasattr(clf, "method_"):
                 clf.fit()
         classes = [list(map(str, c.classes_)) for c in self.classifiers.values()]

@@ -158,6 +158,7 @@ def read_audio_table(
 ) -> TextTable:
     """Read audio items: ``DIR/<class>/*.wav``, a flat folder, a ``.txt`` list of paths, or a CSV/TSV/JSONL
     manifest with an ``audio_column`` of paths (relative to the manifest) and an optional ``label_column``."""
+    from .folders import list_files
     from .text import read_text_table
 
     p = Path(path).expanduser()
@@ -180,21 +181,7 @@ def read_audio_table(
             if err:
                 table.errors[i] = err
         return table
-    if p.is_file():
-        lines = [ln.strip() for ln in p.read_text(encoding="utf-8", errors="replace").splitlines()]
-        files = [(i + 1, (p.parent / ln) if not Path(ln).is_absolute() else Path(ln), None) for i, ln in enumerate(lines) if ln]
-        if with_labels:
-            raise InputError(f"{name}: a list of audio paths has no gold labels; use DIR/<class>/ folders or a "
-                             "manifest CSV with --audio-column and a label column")
-    else:
-        subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
-        if subdirs:
-            files = [(0, f, d.name) for d in subdirs for f in sorted(d.iterdir()) if f.is_file() and not f.name.startswith(".")]
-        else:
-            files = [(0, f, None) for f in sorted(p.iterdir()) if f.is_file() and not f.name.startswith(".")]
-            if with_labels:
-                raise InputError(f"{name}: audio files are not in class folders (DIR/<class>/*.wav); cannot evaluate")
-        files = [(i + 1, f, lab) for i, (_, f, lab) in enumerate(files)]
+    files = list_files(p, name, "audio", with_labels, "*.wav")
     if not files:
         raise InputError(f"{name}: no audio files found; put them in DIR/<class>/*.wav or list their paths in a .txt")
     table = TextTable(name, [], [], labels=[] if with_labels else None)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
+from .folders import list_files
 from .images import IMAGE_SUFFIXES
 from .text import TextTable
 
@@ -50,30 +51,16 @@ def read_image_table(path: str | os.PathLike[str], *, with_labels: bool = False)
     name = str(path)
     if not p.exists():
         raise InputError(f"{name}: no such file or folder; check the path")
-    if p.is_file():
-        base = p.parent
-        lines = [ln.strip() for ln in p.read_text(encoding="utf-8", errors="replace").splitlines()]
-        files = [(i + 1, (base / ln) if not Path(ln).is_absolute() else Path(ln), None) for i, ln in enumerate(lines) if ln]
-        if with_labels:
-            raise InputError(f"{name}: a list of image paths has no gold labels; use DIR/<class>/ folders to evaluate")
+    ann = _annotations(p) if p.is_dir() else None
+    if ann is not None:
+        files = []
+        for i, line in enumerate(ann.read_text(encoding="utf-8").splitlines()):
+            parts = line.split("\t") if "\t" in line else line.split()
+            if len(parts) >= 2:
+                img_dir = p / "images" if (p / "images").is_dir() else p
+                files.append((i + 1, img_dir / parts[0], parts[1]))
     else:
-        ann = _annotations(p)
-        if ann is not None:
-            files = []
-            for i, line in enumerate(ann.read_text(encoding="utf-8").splitlines()):
-                parts = line.split("\t") if "\t" in line else line.split()
-                if len(parts) >= 2:
-                    img_dir = p / "images" if (p / "images").is_dir() else p
-                    files.append((i + 1, img_dir / parts[0], parts[1]))
-        else:
-            subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
-            if subdirs:
-                files = [(0, f, d.name) for d in subdirs for f in sorted(d.iterdir()) if f.is_file() and not f.name.startswith(".")]
-            else:
-                files = [(0, f, None) for f in sorted(p.iterdir()) if f.is_file() and not f.name.startswith(".")]
-                if with_labels:
-                    raise InputError(f"{name}: images are not in class folders (DIR/<class>/*.jpg); cannot evaluate")
-            files = [(i + 1, f, lab) for i, (_, f, lab) in enumerate(files)]
+        files = list_files(p, name, "image", with_labels, "*.jpg")
     if not files:
         raise InputError(f"{name}: no images found; put them in DIR/<class>/*.jpg or list their paths in a .txt")
     table = TextTable(name, [], [], labels=[] if with_labels else None)

@@ -16,12 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from .._util import l2_normalize
+from .._util import l2_normalize, weights_id
 from ..errors import ModelUnavailableError
 from .audio import AudioEncoder
-from .base import ProgressCallback, TextEncoder
-from .clip import _Shared
-from .._util import weights_id
+from .clip import CLIPTextEncoder, _Shared
 
 __all__ = ["ClapAudioEncoder", "ClapTextEncoder", "is_clap_dir"]
 
@@ -49,41 +47,11 @@ class _ClapShared(_Shared):
         return self._fe
 
 
-class ClapTextEncoder(TextEncoder):
-    """CLAP's text tower (unit-norm projected text features)."""
+class ClapTextEncoder(CLIPTextEncoder):
+    """CLAP's text tower (unit-norm projected text features); a RoBERTa, whose positions start at 2."""
 
-    backend = "torch"
-
-    def __init__(self, shared: _ClapShared, name: str) -> None:
-        self._shared = shared
-        self.name = name
-
-    @property  # type: ignore[override]
-    def default_logit_scale(self) -> float:
-        return self._shared.logit_scale()
-
-    @property
-    def dim(self) -> int:
-        return int(self._shared.config.get("projection_dim") or 512)
-
-    def _config(self) -> dict[str, Any]:
-        return {"weights": weights_id(self._shared.model_dir), "tower": "text"}
-
-    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
-        import torch
-
-        model, tok = self._shared.model(), self._shared.tokenizer()
-        max_len = int(self._shared.config.get("text_config", {}).get("max_position_embeddings", 514)) - 2  # RoBERTa offset
-        out = []
-        with torch.inference_mode():
-            for s in range(0, len(items), batch_size):
-                chunk = items[s:s + batch_size]
-                enc = tok(chunk, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
-                feats = model.get_text_features(**{k: v for k, v in enc.items() if k in ("input_ids", "attention_mask")})
-                out.append(getattr(feats, "pooler_output", feats).float().numpy())
-                if progress:
-                    progress(len(chunk))
-        return l2_normalize(np.concatenate(out))
+    def _max_length(self) -> int:
+        return int(self._shared.config.get("text_config", {}).get("max_position_embeddings", 514)) - 2
 
 
 class ClapAudioEncoder(AudioEncoder):
@@ -114,7 +82,7 @@ class ClapAudioEncoder(AudioEncoder):
 
     def text_encoder(self) -> ClapTextEncoder:
         """The aligned text tower (class descriptions go through it)."""
-        return ClapTextEncoder(self._shared, self.name + "#text")
+        return ClapTextEncoder(self._shared, self.name + "#text")  # type: ignore[arg-type]
 
     def _embed(self, item: Any) -> np.ndarray:
         import torch

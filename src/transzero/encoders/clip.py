@@ -101,12 +101,16 @@ class CLIPTextEncoder(TextEncoder):
     def _config(self) -> dict[str, Any]:
         return {"weights": weights_id(self._shared.model_dir), "tower": "text"}
 
+    def _max_length(self) -> int:
+        """Longest token sequence the text tower takes."""
+        return int(self._shared.config.get("text_config", {}).get("max_position_embeddings", 77))
+
     def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
         import torch
 
         model, tok = self._shared.model(), self._shared.tokenizer()
         padding = "max_length" if self._shared.config.get("model_type", "").startswith("siglip") else True
-        max_len = int(self._shared.config.get("text_config", {}).get("max_position_embeddings", 77))
+        max_len = self._max_length()
         out = []
         with torch.inference_mode():
             for start in range(0, len(items), batch_size):
