@@ -34,8 +34,11 @@ def item_key(item: Any) -> str:
         h.update(b"b:" + bytes(item))
     elif isinstance(item, np.ndarray):
         h.update(f"a:{item.dtype}:{item.shape}:".encode() + np.ascontiguousarray(item).tobytes())
-    elif isinstance(item, os.PathLike):
-        h.update(b"f:" + Path(item).read_bytes())
+    elif isinstance(item, os.PathLike):  # streamed: a large file never sits in memory whole
+        h.update(b"f:")
+        with open(item, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     else:
         raise TypeError(f"cannot hash items of type {type(item).__name__} for the cache")
     return h.hexdigest()

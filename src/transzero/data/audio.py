@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InputError
 from .text import TextTable
 
-__all__ = ["AUDIO_SUFFIXES", "AudioClip", "iter_audio_chunks", "load_audio", "looks_like_audio", "read_audio_table"]
+__all__ = ["AUDIO_SUFFIXES", "AudioClip", "check_clip", "check_levels", "iter_audio_chunks", "load_audio", "looks_like_audio", "read_audio_table"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
 #: a clip whose peak amplitude is below this is silent (about -80 dBFS)
@@ -121,14 +121,19 @@ def load_audio(item: Any, sample_rate: int, *, min_seconds: float = 0.0, max_sec
 
 def check_clip(x: np.ndarray, sample_rate: int, min_seconds: float, label: str) -> None:
     """Refuse empty, silent or too-short clips, naming the clip."""
-    if not len(x):
-        raise InputError(f"{label}: no audio samples")
-    if not np.all(np.isfinite(x)):
+    if len(x) and not np.all(np.isfinite(x)):
         raise InputError(f"{label}: audio contains NaN or infinity")
-    if float(np.max(np.abs(x))) < SILENCE_PEAK:
+    check_levels(len(x), float(np.max(np.abs(x))) if len(x) else 0.0, sample_rate, min_seconds, label)
+
+
+def check_levels(n_samples: int, peak: float, sample_rate: int, min_seconds: float, label: str) -> None:
+    """:func:`check_clip` from a clip's length and peak (for clips read chunk by chunk)."""
+    if not n_samples:
+        raise InputError(f"{label}: no audio samples")
+    if peak < SILENCE_PEAK:
         raise InputError(f"{label}: the clip is silent (peak below -80 dBFS); remove it or check the recording")
-    if len(x) < min_seconds * sample_rate:
-        raise InputError(f"{label}: {len(x) / sample_rate:.3f} s is shorter than the model's {min_seconds:g} s window; "
+    if n_samples < min_seconds * sample_rate:
+        raise InputError(f"{label}: {n_samples / sample_rate:.3f} s is shorter than the model's {min_seconds:g} s window; "
                          "use a longer clip")
 
 
@@ -158,7 +163,7 @@ def read_audio_table(
 ) -> TextTable:
     """Read audio items: ``DIR/<class>/*.wav``, a flat folder, a ``.txt`` list of paths, or a CSV/TSV/JSONL
     manifest with an ``audio_column`` of paths (relative to the manifest) and an optional ``label_column``."""
-    from .folders import list_files
+    from .folders import files_table, list_files
     from .text import read_text_table
 
     p = Path(path).expanduser()
@@ -184,17 +189,7 @@ def read_audio_table(
     files = list_files(p, name, "audio", with_labels, "*.wav")
     if not files:
         raise InputError(f"{name}: no audio files found; put them in DIR/<class>/*.wav or list their paths in a .txt")
-    table = TextTable(name, [], [], labels=[] if with_labels else None)
-    for i, (row, f, label) in enumerate(files):
-        table.rows.append(row)
-        table.records.append({"audio": str(f)})
-        err = _file_error(f)
-        table.texts.append(str(f) if err is None else None)
-        if table.labels is not None:
-            table.labels.append(label)
-        if err:
-            table.errors[i] = err
-    return table
+    return files_table(name, files, with_labels, "audio", _file_error)
 
 
 def _file_error(f: Path) -> str | None:
@@ -204,21 +199,3 @@ def _file_error(f: Path) -> str | None:
         return f"{f}: no such file"
     return None
 
-
-def clip_key(item: Any) -> str:
-    """Content hash of a clip for the embedding cache (file bytes streamed, or the array and rate)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    if isinstance(item, (str, os.PathLike)):
-        with open(item, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return "audio:" + h.hexdigest()
-    if isinstance(item, bytes):
-        h.update(item)
-        return "audio:" + h.hexdigest()
-    x, sr = item
-    h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
-    h.update(str(int(sr)).encode())
-    return "audio:" + h.hexdigest()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InputError
+from .text import TextTable
 
-__all__ = ["class_folder_files", "list_files"]
+__all__ = ["class_folder_files", "files_table", "list_files"]
 
 
 def list_files(p: Path, name: str, kind: str, with_labels: bool, example: str) -> list[tuple[int, Path, str | None]]:
@@ -33,3 +35,20 @@ def class_folder_files(p: Path, name: str, kind: str, with_labels: bool, example
             raise InputError(f"{name}: {kind} files are not in class folders (DIR/<class>/{example}); cannot evaluate")
         files = [(f, None) for f in sorted(p.iterdir()) if f.is_file() and not f.name.startswith(".")]
     return [(i + 1, f, lab) for i, (f, lab) in enumerate(files)]
+
+
+def files_table(
+    name: str, files: list[tuple[int, Path, str | None]], with_labels: bool, key: str, file_error: Callable[[Path], str | None]
+) -> TextTable:
+    """A :class:`TextTable` of file paths: unusable files (``file_error`` says why) are kept as reported rows."""
+    table = TextTable(name, [], [], labels=[] if with_labels else None)
+    for i, (row, f, label) in enumerate(files):
+        table.rows.append(row)
+        table.records.append({key: str(f)})
+        err = file_error(f)
+        table.texts.append(str(f) if err is None else None)
+        if table.labels is not None:
+            table.labels.append(label)
+        if err:
+            table.errors[i] = err
+    return table

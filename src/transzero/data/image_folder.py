@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
-from .folders import list_files
+from .folders import files_table, list_files
 from .images import IMAGE_SUFFIXES
 from .text import TextTable
 
@@ -63,18 +63,12 @@ def read_image_table(path: str | os.PathLike[str], *, with_labels: bool = False)
         files = list_files(p, name, "image", with_labels, "*.jpg")
     if not files:
         raise InputError(f"{name}: no images found; put them in DIR/<class>/*.jpg or list their paths in a .txt")
-    table = TextTable(name, [], [], labels=[] if with_labels else None)
-    for i, (row, f, label) in enumerate(files):
-        table.rows.append(row)
-        table.records.append({"text": str(f)})
-        err = None
-        if not _is_image_path(f):
-            err = f"{f.name}: not an image file (suffix {f.suffix or 'none'}); remove it or convert it"
-        elif not f.is_file():
-            err = f"{f}: no such file"
-        table.texts.append(str(f) if err is None else None)
-        if table.labels is not None:
-            table.labels.append(label)
-        if err:
-            table.errors[i] = err
-    return table
+    return files_table(name, files, with_labels, "text", _file_error)
+
+
+def _file_error(f: Path) -> str | None:
+    if not _is_image_path(f):
+        return f"{f.name}: not an image file (suffix {f.suffix or 'none'}); remove it or convert it"
+    if not f.is_file():
+        return f"{f}: no such file"
+    return None

@@ -15,12 +15,14 @@ reported per item by :meth:`Encoder.encode_report`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._util import l2_normalize
-from ..data.audio import SILENCE_PEAK, check_clip, clip_key, iter_audio_chunks
+from .._util import l2_normalize, sha256_text
+from ..data.audio import check_levels, iter_audio_chunks
 from ..errors import InputError, ModelUnavailableError
 from .base import Encoder, ProgressCallback
 
@@ -50,7 +52,14 @@ class AudioEncoder(Encoder):
         return out
 
     def cache_key(self, item: Any) -> str:
-        return clip_key(item)
+        """Clips given as paths are keyed by the file's bytes (as images are); arrays with their sample rate."""
+        from ..store import item_key
+
+        if isinstance(item, (str, os.PathLike)):
+            return item_key(Path(item))
+        if isinstance(item, tuple):
+            return sha256_text(f"{item_key(np.ascontiguousarray(item[0], dtype=np.float32))}@{int(item[1])}")
+        return item_key(item)
 
     def _embed(self, item: Any) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -76,18 +85,20 @@ class AudioEncoder(Encoder):
                 progress(1)
         return out, errors
 
-    def _chunks(self, item: Any) -> list[np.ndarray]:
-        """All chunks of a clip (each bounded by ``chunk_seconds``), after the silence/length checks."""
-        chunks = [c for c in iter_audio_chunks(item, self.sample_rate, self.chunk_seconds) if len(c)]
-        label = str(item) if isinstance(item, (str, os.PathLike)) else "<clip>"
-        total = sum(len(c) for c in chunks)
-        if not total:
-            raise InputError(f"{os.path.basename(label)}: no audio samples")
-        if max(float(np.max(np.abs(c))) for c in chunks) < SILENCE_PEAK:
-            check_clip(np.zeros(1, np.float32), self.sample_rate, 0.0, os.path.basename(label))  # raises "silent"
-        if total < self.min_seconds * self.sample_rate:
-            check_clip(np.concatenate(chunks), self.sample_rate, self.min_seconds, os.path.basename(label))
-        return chunks
+    def _chunks(self, item: Any) -> Iterator[np.ndarray]:
+        """The clip's chunks (each bounded by ``chunk_seconds``), one at a time; once they are all read,
+        an empty, silent, non-finite or too-short clip raises (so memory stays bounded for long files)."""
+        label = os.path.basename(str(item)) if isinstance(item, (str, os.PathLike)) else "<clip>"
+        total, peak = 0, 0.0
+        for c in iter_audio_chunks(item, self.sample_rate, self.chunk_seconds):
+            if not len(c):
+                continue
+            if not np.all(np.isfinite(c)):
+                raise InputError(f"{label}: audio contains NaN or infinity")
+            total += len(c)
+            peak = max(peak, float(np.max(np.abs(c))))
+            yield c
+        check_levels(total, peak, self.sample_rate, self.min_seconds, label)
 
 
 class MFCCEncoder(AudioEncoder):
