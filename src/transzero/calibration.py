@@ -91,6 +91,8 @@ class Calibrator:
     ----------
     temperature_ : float
     bias_ : ndarray (K,)
+    n_examples_ : int
+        Labelled examples it was fitted on.
     """
 
     def __init__(self, bias: bool = True, bias_l2: float = 0.1) -> None:
@@ -131,6 +133,7 @@ class Calibrator:
         self.temperature_ = float(np.exp(res.x[0]))
         self.bias_ = np.asarray(res.x[1:] if nb else np.zeros(K), dtype=np.float64)
         self.n_classes_ = K
+        self.n_examples_ = int(len(y))
         return self
 
     def transform(self, logits: np.ndarray) -> np.ndarray:
@@ -145,4 +148,4 @@ class Calibrator:
         return softmax(self.transform(logits), axis=1)
 
     def get_state(self) -> dict[str, Any]:
-        return {"temperature": self.temperature_, "bias": [float(b) for b in self.bias_]}
+        return {"temperature": self.temperature_, "bias": [float(b) for b in self.bias_], "n_examples": self.n_examples_}

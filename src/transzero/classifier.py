@@ -318,12 +318,16 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         Afterwards :meth:`predict_proba` (and everything built on it) is calibrated; the
         fitted :class:`~transzero.calibration.Calibrator` is ``calibrator_`` and is saved.
         """
+        check_is_fitted(self, "method_")
+        return self.calibrate_encoded(self.encode(X), y, bias=bias)
+
+    def calibrate_encoded(self, X: np.ndarray, y: Sequence[Any], *, bias: bool = True) -> ZeroShotClassifier:
+        """Like :meth:`calibrate`, from item vectors already encoded with this classifier's encoder."""
         from .calibration import Calibrator
 
         check_is_fitted(self, "method_")
         idx = self._class_indices(y, "calibration")
-        self.calibrator_ = None
-        self.calibrator_ = Calibrator(bias=bias).fit(self.method_.decision_function(self.encode(X)), idx)
+        self.calibrator_ = Calibrator(bias=bias).fit(self.method_.decision_function(X), idx)
         return self
 
     def _class_indices(self, y: Sequence[Any], what: str) -> np.ndarray:
@@ -604,6 +608,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             c = cfg["calibration"]
             cal = Calibrator(bias=bool(c.get("bias", True)), bias_l2=float(c.get("bias_l2", 0.1)))
             cal.temperature_, cal.bias_, cal.n_classes_ = float(c["temperature"]), np.asarray(c["bias"]), len(clf.classes_)
+            cal.n_examples_ = c.get("n_examples")
             clf.calibrator_ = cal
         return clf
 

@@ -99,17 +99,17 @@ def _cache(cache_dir: Optional[Path], no_cache: bool) -> Any:
     return False if no_cache else EmbeddingCache(cache_dir)
 
 
-#: set by the commands from --audio-column: manifests (CSV/JSONL) whose items are audio paths in that column
-_AUDIO_COLUMN: list[Optional[str]] = [None]
+def _read_items(
+    path: Path, text_column: str, label_column: Optional[str], audio_column: Optional[str] = None
+) -> tuple[str, Any]:
+    """Detect the input's modality and read it: ``("audio" | "image" | "text", table)``.
 
-
-def _read_items(path: Path, text_column: str, label_column: Optional[str]) -> tuple[str, Any]:
-    """Detect the input's modality and read it: ``("audio" | "image" | "text", table)``."""
+    ``audio_column`` (``--audio-column``): a CSV/TSV/JSONL manifest whose items are audio paths in that column.
+    """
     from .data import read_text_table
     from .data.audio import looks_like_audio, read_audio_table
     from .data.image_folder import looks_like_images, read_image_table
 
-    audio_column = _AUDIO_COLUMN[0]
     if audio_column is not None and path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".jsonl", ".json"):
         return "audio", read_audio_table(path, with_labels=label_column is not None, audio_column=audio_column,
                                          label_column=label_column)
@@ -196,13 +196,13 @@ def classify(
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
-    _AUDIO_COLUMN[0] = audio_column
-    modality, table = _read_items(input, text_column, None)
+    modality, table = _read_items(input, text_column, None, audio_column)
     clf = _build(model, _label_space(labels, labels_file, templates), encoder, method, _cache(cache_dir, no_cache),
                  batch_size, backend, modality)
-    cal_scores = _calibrate(clf, calibration, modality, text_column, "label", None, quiet)
+    cal_scores = _calibrate(clf, calibration, modality, text_column, "label", None, quiet, audio_column)
     good = table.good
-    trans, unl = _transduction(clf, transductive, unlabeled, transduction_steps, modality, text_column, quiet)
+    trans, unl = _transduction(clf, transductive, unlabeled, transduction_steps, modality, text_column, quiet,
+                               audio_column)
     with _progress(len(good), "encoding", quiet) as cb:
         res = clf.predict_batch([table.texts[i] for i in good], progress=cb, explain=explain, transduction=trans,
                                 unlabeled=unl, multi_label=threshold if multi_label else None)
@@ -253,7 +253,7 @@ def classify(
 
 
 def _transduction(clf: Any, transductive: bool, unlabeled: Optional[Path], steps: str, modality: str,
-                  text_column: str, quiet: bool) -> tuple[Any, Any]:
+                  text_column: str, quiet: bool, audio_column: Optional[str] = None) -> tuple[Any, Any]:
     """The Transduction recipe and the encoded extra unlabelled items (None, None when not asked for)."""
     from .transductive import Transduction
 
@@ -262,7 +262,7 @@ def _transduction(clf: Any, transductive: bool, unlabeled: Optional[Path], steps
     trans = Transduction(steps=tuple(s.strip() for s in steps.split(",") if s.strip()))
     if unlabeled is None:
         return trans, None
-    u_modality, u_table = _read_items(unlabeled, text_column, None)
+    u_modality, u_table = _read_items(unlabeled, text_column, None, audio_column)
     if u_modality != modality:
         raise InputError(f"--unlabeled holds {u_modality} items but the input holds {modality} items; give the same kind")
     X, errs = clf._encode_report([u_table.texts[i] for i in u_table.good], None)
@@ -274,14 +274,14 @@ def _transduction(clf: Any, transductive: bool, unlabeled: Optional[Path], steps
 
 
 def _calibrate(clf: Any, calibration: Optional[Path], modality: str, text_column: str, label_column: str,
-               shots: Optional[int], quiet: bool) -> Any:
+               shots: Optional[int], quiet: bool, audio_column: Optional[str] = None) -> Any:
     """Fit the classifier's temperature/biases on labelled calibration examples; their rejection scores."""
     if calibration is None:
         return None
     import numpy as np
     from scipy.special import softmax
 
-    c_modality, c_table = _read_items(calibration, text_column, label_column)
+    c_modality, c_table = _read_items(calibration, text_column, label_column, audio_column)
     if c_modality != modality:
         raise InputError(f"--calibration holds {c_modality} items but the input holds {modality} items; give the same kind")
     X, errs = clf._encode_report([c_table.texts[i] for i in c_table.good], None)
@@ -300,12 +300,7 @@ def _calibrate(clf: Any, calibration: Optional[Path], modality: str, text_column
     if not in_scope:
         raise InputError(f"{calibration}: no usable labelled examples of the classes to calibrate on")
     Xc = np.asarray(X[keep])[in_scope]
-    from .calibration import Calibrator
-
-    idx = clf._class_indices([y[j] for j in in_scope], "calibration")
-    clf.calibrator_ = None
-    clf.calibrator_ = Calibrator().fit(clf.method_.decision_function(Xc), idx)
-    clf.calibration_n_ = len(in_scope)
+    clf.calibrate_encoded(Xc, [y[j] for j in in_scope])
     return softmax(clf._logits(Xc).astype(np.float64), axis=1).max(axis=1)
 
 
@@ -386,7 +381,6 @@ def eval_(
     from .io import prediction_records, write_predictions
 
     t0 = time.perf_counter()
-    _AUDIO_COLUMN[0] = audio_column
     if image_column is not None or (audio_column is not None and _has_column(data, text_column)):
         _eval_multimodal(data, labels, labels_file, templates, text_column, image_column, audio_column, label_column,
                          text_encoder, fusion_weights, json_out, _cache(cache_dir, no_cache), quiet, t0)
@@ -396,13 +390,13 @@ def eval_(
             raise InputError("generalized zero-shot evaluation takes neither --shots nor --model; drop them")
         _eval_gzsl(data, support, split, seen_classes, unseen_classes, method, semantics, attributes, gamma,
                    labels_file, templates, encoder, backend, text_column, label_column, json_out,
-                   _cache(cache_dir, no_cache), batch_size, quiet, t0)
+                   _cache(cache_dir, no_cache), batch_size, quiet, t0, audio_column)
         return
     if method == "multitask":
         _eval_multitask(data, support, label_column, text_column, encoder, backend, json_out,
                         _cache(cache_dir, no_cache), quiet, t0)
         return
-    modality, table = _read_items(data, text_column, label_column)
+    modality, table = _read_items(data, text_column, label_column, audio_column)
     assert table.labels is not None
     label_space = _label_space(labels, labels_file, templates)
     good = table.good
@@ -422,7 +416,7 @@ def eval_(
             raise InputError("learning curves take --transductive, but not --unlabeled, --calibration or --reject")
         _eval_fewshot(data, table, modality, label_space, support, shots, seeds, plot, json_out, encoder, method,
                       backend, text_column, label_column, _cache(cache_dir, no_cache), batch_size, quiet, t0,
-                      transduction_steps if transductive else None)
+                      transduction_steps if transductive else None, audio_column)
         return
     clf = _build(model, label_space, encoder, method, _cache(cache_dir, no_cache), batch_size, backend, modality)
     classes = [str(c) for c in clf.classes_]
@@ -433,8 +427,9 @@ def eval_(
             f"the {len(classes)} classes; add them to the labels (or omit --labels to use the gold labels; "
             "or --reject to score them as out of scope)"
         )
-    cal_scores = _calibrate(clf, calibration, modality, text_column, label_column, calibration_shots, quiet)
-    trans, unl = _transduction(clf, transductive, unlabeled, transduction_steps, modality, text_column, quiet)
+    cal_scores = _calibrate(clf, calibration, modality, text_column, label_column, calibration_shots, quiet, audio_column)
+    trans, unl = _transduction(clf, transductive, unlabeled, transduction_steps, modality, text_column, quiet,
+                               audio_column)
     with _progress(len(good), "encoding", quiet) as cb:
         res = clf.predict_batch([table.texts[i] for i in good], progress=cb, transduction=trans, unlabeled=unl)
     argmax_labels = list(res.labels)
@@ -506,7 +501,7 @@ def _eval_extras(res: Any, ok: list[int], in_scope: list[int], gold: list[Any], 
         others["inductive"] = ind
     if getattr(clf, "calibrator_", None) is not None and res.uncalibrated_proba is not None:
         unc = res.uncalibrated_proba[in_scope]
-        out["calibration"] = {"temperature": clf.calibrator_.temperature_, "n_examples": getattr(clf, "calibration_n_", None),
+        out["calibration"] = {"temperature": clf.calibrator_.temperature_, "n_examples": clf.calibrator_.n_examples_,
                               "ece_uncalibrated": expected_calibration_error(unc, y_in) if len(y_in) else float("nan")}
         others["uncalibrated"] = unc
     if thr is not None:
@@ -531,7 +526,7 @@ def _eval_fewshot(
     data: Path, table: Any, modality: str, label_space: Any, support: Path, shots_text: str, seeds: int,
     plot: Optional[Path], json_out: Optional[Path], encoder: Optional[str], method: Optional[str],
     backend: Optional[str], text_column: str, label_column: str, cache: Any, batch_size: Optional[int],
-    quiet: bool, t0: float, transduction_steps: Optional[str] = None,
+    quiet: bool, t0: float, transduction_steps: Optional[str] = None, audio_column: Optional[str] = None,
 ) -> None:
     """``eval --support S --shots K[,K...]``: K-shot fits over seeds, mean ± std, curve JSON + PNG."""
     from .classifier import ZeroShotClassifier
@@ -543,7 +538,7 @@ def _eval_fewshot(
     unknown = [m for m in methods if m not in list_methods()]
     if unknown:
         raise InputError(f"unknown method {unknown[0]!r}; choose from {', '.join(list_methods())}")
-    s_modality, s_table = _read_items(support, text_column, label_column)
+    s_modality, s_table = _read_items(support, text_column, label_column, audio_column)
     if s_modality != modality:
         raise InputError(f"--support holds {s_modality} items but {data} holds {modality} items; give the same kind")
     if modality == "audio":  # no zero-shot route for audio encoders yet: few-shot methods without a prior
@@ -697,7 +692,7 @@ def _eval_gzsl(
     unseen_file: Optional[Path], method: Optional[str], semantics: str, attributes: Optional[Path], gamma_text: str,
     labels_file: Optional[Path], templates: Optional[list[str]], encoder: Optional[str], backend: Optional[str],
     text_column: str, label_column: str, json_out: Optional[Path], cache: Any, batch_size: Optional[int],
-    quiet: bool, t0: float,
+    quiet: bool, t0: float, audio_column: Optional[str] = None,
 ) -> None:
     """``eval --split S --support TRAIN --method eszsl,...``: ZSL + GZSL metrics (u, s, H, AUSUC, gamma)."""
     import numpy as np
@@ -741,8 +736,8 @@ def _eval_gzsl(
         if support is None:
             raise InputError("generalized zero-shot evaluation needs training examples of the seen classes: --support DATA")
         split = read_split(split_file, seen=seen_file, unseen=unseen_file)
-        modality, table = _read_items(data, text_column, label_column)
-        s_modality, s_table = _read_items(support, text_column, label_column)
+        modality, table = _read_items(data, text_column, label_column, audio_column)
+        s_modality, s_table = _read_items(support, text_column, label_column, audio_column)
         if s_modality != modality:
             raise InputError(f"--support holds {s_modality} items but {data} holds {modality} items; give the same kind")
         enc = create_encoder(encoder or default_encoder(modality), **({"backend": backend} if backend else {}))
