@@ -373,9 +373,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_multilabel(self, X: Sequence[Any], threshold: float | Sequence[float] = 0.5) -> list[list[str]]:
         """Every label whose multi-label score (:func:`~transzero.decisions.multilabel_scores`) reaches its threshold."""
-        from .decisions import check_threshold, multilabel_scores
+        from .decisions import label_thresholds, multilabel_scores
 
-        th = np.asarray([check_threshold(t) for t in np.broadcast_to(np.asarray(threshold, dtype=object), (len(self.classes_),))])
+        th = label_thresholds(threshold, len(self.classes_))
         S = multilabel_scores(self.predict_proba(X))
         return [[str(self.classes_[k]) for k in np.flatnonzero(row >= th)] for row in S]
 
@@ -413,7 +413,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         multi_label : float or sequence, optional
             Threshold(s) of the per-label decisions; fills ``multi_labels``.
         """
-        from .decisions import check_threshold, multilabel_scores, rejection_scores
+        from .decisions import check_threshold, label_thresholds, multilabel_scores, rejection_scores
 
         check_is_fitted(self, "method_")
         if explain and not hasattr(self.method_, "explain"):
@@ -462,7 +462,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
                     if sc[j] < reject:
                         labels[i] = none_label
             if multi_label is not None:
-                th = np.asarray([check_threshold(t) for t in np.broadcast_to(np.asarray(multi_label, dtype=object), (K,))])
+                th = label_thresholds(multi_label, K)
                 S = multilabel_scores(p)
                 out.multi_labels = [None] * len(items)
                 for j, i in enumerate(good):

@@ -846,7 +846,7 @@ def _eval_multimodal(
     t = read_text_table(data, text_column=label_column, label_column=label_column)
     base = data.parent
     fields: dict[str, str] = {}
-    if _has_column(data, text_column):
+    if any(text_column in r for r in t.records[:50]):  # the file is already read: no second pass as in _has_column
         fields["text"] = text_column
     if image_column:
         fields["image"] = image_column

@@ -25,6 +25,7 @@ from .errors import InputError
 
 __all__ = [
     "fit_label_thresholds",
+    "label_thresholds",
     "multilabel_scores",
     "open_set_report",
     "rejection_scores",
@@ -54,6 +55,12 @@ def check_threshold(threshold: float, kind: str = "max_proba") -> float:
     if kind == "max_proba" and not 0.0 <= t <= 1.0:
         raise InputError(f"threshold {t} is outside [0, 1]; a probability threshold must lie in [0, 1]")
     return t
+
+
+def label_thresholds(threshold: float | Sequence[float], n_labels: int) -> np.ndarray:
+    """One checked threshold in [0, 1] per label, from a single number or one per label."""
+    values = np.broadcast_to(np.asarray(threshold, dtype=object), (n_labels,))
+    return np.asarray([check_threshold(t) for t in values], dtype=np.float64)
 
 
 def threshold_for_frr(in_scope_scores: np.ndarray, frr: float = 0.05) -> float:

@@ -155,7 +155,7 @@ class MultiModalClassifier:
                     else:
                         B[i] = l2_normalize(X[j][None, :])[0]
                         present[i] += 1
-            for i in set(range(len(records))) - {r for j, r in enumerate(rows)}:
+            for i in sorted(set(range(len(records))) - set(rows)):
                 missing.setdefault(i, []).append(f)
             blocks.append(B)
         return np.concatenate(blocks, axis=1), missing, ferr, present
@@ -178,6 +178,7 @@ class MultiModalClassifier:
             for f in self.fields_:
                 L = np.full((len(records), K), np.nan)
                 rows, items = self._field_items(records, f)
+                got: set[int] = set()
                 if items:
                     res = self.classifiers[f].predict_batch(items)
                     for j, i in enumerate(rows):
@@ -185,7 +186,7 @@ class MultiModalClassifier:
                             out.field_errors.setdefault(i, []).append(f"{f}: {res.errors[j]}")
                         else:
                             L[i] = np.log(np.maximum(res.proba[j], 1e-300))
-                got = set(rows) - {rows[j] for j in (res.errors if items else {})}
+                            got.add(i)
                 for i in range(len(records)):
                     if i not in got:
                         out.missing.setdefault(i, []).append(f)

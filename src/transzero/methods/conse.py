@@ -134,19 +134,12 @@ class ConSEClassifier(ConceptBridge):
     def _seen_head(self, X: Any, y: Any, ce: ClassEmbeddings) -> ConceptHead:
         from sklearn.linear_model import LogisticRegression
 
+        from .semantic import _validate_training, label_indices
+
         if X is None:
             raise InputError("conse fitted on labels needs their features too: fit(X, y)")
-        X = np.asarray(X, dtype=np.float32)
-        labels = [str(v) for v in y]
-        if X.ndim != 2 or len(X) != len(labels):
-            raise InputError(f"conse: expected features (n, dim) with one label per row, got {X.shape} and {len(labels)} labels")
-        if not np.all(np.isfinite(X)):
-            raise InputError(f"training feature row {int(np.flatnonzero(~np.isfinite(X).all(1))[0])} contains NaN or infinity")
-        index = {c: i for i, c in enumerate(ce.classes)}
-        unknown = sorted({v for v in labels if v not in index})
-        if unknown:
-            raise InputError(f"training label {unknown[0]!r} is not in the label space; add it with its semantics")
-        yi = np.asarray([index[v] for v in labels])
+        X, y = _validate_training(X, y)
+        yi = label_indices([str(c) for c in ce.classes], y)
         seen = np.unique(yi)
         if len(seen) < 2:
             raise InputError(f"conse needs examples of at least 2 seen classes, got {len(seen)}")

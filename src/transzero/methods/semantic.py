@@ -65,6 +65,16 @@ def _validate_training(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float32), y
 
 
+def label_indices(classes: list[str], y: Any) -> np.ndarray:
+    """Index of each training label in the label space's ``classes`` (an unknown label is an error naming it)."""
+    index = {c: i for i, c in enumerate(classes)}
+    labels = [str(v) for v in y]
+    unknown = sorted({v for v in labels if v not in index})
+    if unknown:
+        raise InputError(f"training label {unknown[0]!r} is not in the label space; add it with its semantics")
+    return np.asarray([index[v] for v in labels], dtype=np.int64)
+
+
 def _per_class_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
@@ -134,17 +144,12 @@ class SemanticMethod(ZeroShotMethod):
             feature_names = [str(c) for c in self.classes_]
         else:
             classes = [str(c) for c in class_embeddings.classes]
-            index = {c: i for i, c in enumerate(classes)}
-            labels = [str(v) for v in y]
-            unknown = sorted({v for v in labels if v not in index})
-            if unknown:
-                raise InputError(f"training label {unknown[0]!r} is not in the label space; add it with its semantics")
+            yi = label_indices(classes, y)
             S = np.asarray(class_embeddings.vectors, dtype=np.float64)
             if not np.all(np.isfinite(S)):
                 k = int(np.flatnonzero(~np.isfinite(S).all(1))[0])
                 raise InputError(f"class {classes[k]!r} has NaN or infinite semantics; fix its description/attributes")
             self.classes_ = np.asarray(classes, dtype=object)
-            yi = np.asarray([index[v] for v in labels], dtype=np.int64)
             feature_names = list(class_embeddings.feature_names) if class_embeddings.feature_names else None
         seen = np.zeros(len(self.classes_), dtype=bool)
         seen[yi] = True
