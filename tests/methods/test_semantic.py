@@ -191,22 +191,6 @@ def test_unseen_candidates_need_unseen_classes(synthetic: dict) -> None:
         create_method("eszsl", candidates="unseen").fit(synthetic["X"], synthetic["y"], class_embeddings=ce)
 
 
-@pytest.mark.parametrize("name", ["conse"])
-def test_sklearn_common_checks_that_need_no_fit_data(name: str) -> None:
-    from sklearn.utils.estimator_checks import (
-        check_get_params_invariance,
-        check_no_attributes_set_in_init,
-        check_parameters_default_constructible,
-        check_set_params,
-    )
-
-    est = create_method(name)
-    check_no_attributes_set_in_init(name, est)
-    check_get_params_invariance(name, est)
-    check_parameters_default_constructible(name, est)
-    check_set_params(name, est)
-
-
 #: the only common checks that fail, all for one reason: scikit-learn wants a binary classifier's
 #: decision_function to be 1-D (n,), while every transzero method returns (n, K), one column per class, for
 #: any K (GZSL scores, calibrated stacking and masking address classes by column).
