@@ -131,8 +131,7 @@ def _build(
     modality: str = "text",
 ) -> Any:
     from .classifier import ZeroShotClassifier
-    from .defaults import default_encoder, default_method
-    from .encoders import create_encoder
+    from .defaults import default_method
 
     if model is not None:
         if label_space is not None or encoder or method or backend:
@@ -143,15 +142,23 @@ def _build(
         return clf
     if label_space is None:
         raise LabelError('no classes given; pass --labels "a,b,c" or --labels-file FILE')
+    return ZeroShotClassifier(
+        label_space, encoder=_encoder_for(modality, encoder, backend), method=method or default_method(modality), cache=cache, batch_size=batch_size
+    ).fit()
+
+
+def _encoder_for(modality: str, encoder: Optional[str], backend: Optional[str]) -> Any:
+    """``--encoder`` (or the modality's default) with ``--backend``; refused when it encodes another modality."""
+    from .defaults import default_encoder
+    from .encoders import create_encoder
+
     enc = create_encoder(encoder or default_encoder(modality), **({"backend": backend} if backend else {}))
     if enc.modality != modality:
         raise InputError(
             f"the input holds {modality} items but encoder {enc.name} encodes {enc.modality}; "
             f"pass --encoder {default_encoder(modality)} (see `transzero models`)"
         )
-    return ZeroShotClassifier(
-        label_space, encoder=enc, method=method or default_method(modality), cache=cache, batch_size=batch_size
-    ).fit()
+    return enc
 
 
 def _report_bad_rows(lines: list[str], quiet: bool, limit: int = 20) -> None:
@@ -541,17 +548,10 @@ def _eval_fewshot(
     s_modality, s_table = _read_items(support, text_column, label_column, audio_column)
     if s_modality != modality:
         raise InputError(f"--support holds {s_modality} items but {data} holds {modality} items; give the same kind")
-    if modality == "audio":  # no zero-shot route for audio encoders yet: few-shot methods without a prior
-        from .classifier import ZeroShotClassifier as _ZSC
-        from .defaults import default_encoder
-        from .encoders import create_encoder
-
-        base = _ZSC(label_space, encoder=create_encoder(encoder or default_encoder("audio"), **({"backend": backend} if backend else {})),
-                    method="prototype", cache=cache, batch_size=batch_size)
-        base._prepare()
-        base.classes_ = base.class_embeddings_.classes
-    else:
-        base = _build(None, label_space, encoder, None, cache, batch_size, backend, modality)  # the modality's zero-shot
+    # the classifier every fit shares its encoder, label encoder and cache with; encoding needs no fitted method
+    base = ZeroShotClassifier(label_space, encoder=_encoder_for(modality, encoder, backend), method="prototype",
+                              cache=cache, batch_size=batch_size)
+    base._prepare()
 
     def encode(tab: Any, what: str) -> tuple[Any, list[str], dict[int, str], list[Any]]:
         import numpy as np
@@ -568,7 +568,7 @@ def _eval_fewshot(
     X_sup, y_sup, sup_errors, items_sup = encode(s_table, "support")
     if not len(y_eval) or not len(y_sup):
         raise InputError(f"{data if not len(y_eval) else support}: no usable rows")
-    classes = [str(c) for c in base.classes_]
+    classes = [str(c) for c in base.label_space_.names]
     unknown_gold = sorted(set(map(str, y_eval)) - set(classes))
     if unknown_gold:
         raise LabelError(f"{data}: gold label {unknown_gold[0]!r} is not among the classes; add it to the labels")

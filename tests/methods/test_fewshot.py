@@ -153,8 +153,9 @@ def test_concept_prior_for_backbones() -> None:
 def test_sklearn_common_checks_that_need_no_fit_data(name: str) -> None:
     """scikit-learn's own checks of the constructor contract, for every registered method.
 
-    (The checks that call ``fit(X, y)`` on random data cannot run: every method also needs the
-    class descriptions, ``fit(..., class_embeddings=)``; the tests above cover fit/predict.)
+    (For most methods the checks that call ``fit(X, y)`` on random data cannot run: they also need
+    the class descriptions, ``fit(..., class_embeddings=)``; the tests above cover fit/predict. The
+    classical ZSL methods run scikit-learn's full ``check_estimator`` in test_semantic.py.)
     """
     from sklearn.utils.estimator_checks import (
         check_get_params_invariance,
