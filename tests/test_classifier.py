@@ -97,7 +97,8 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
         files = sorted(p.name for p in d.iterdir())
         assert "config.json" in files and all(f.endswith((".json", ".npy")) for f in files)
         cfg = json.loads((d / "config.json").read_text())
-        assert cfg["encoder"]["name"] == "test-keywords" and cfg["method"]["name"] == method
+        assert cfg["format_version"] == 2 and cfg["kind"] == "classifier"
+        assert cfg["encoder"]["name"] == "test-keywords" and cfg["tasks"][0]["method"]["name"] == method
         loaded = load_classifier(d)
         texts = ["a goal", "vote", "chip and software", "tennis"]
         np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), rtol=1e-6)

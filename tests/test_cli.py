@@ -72,7 +72,7 @@ def test_classify_csv_output_with_bad_rows(tmp_path: Path, capsys) -> None:
     assert {f"p:{c}" for c in TOPIC_LABELS} <= set(rows[0])
     assert "row 2: text is empty" in err and "row 3: byte 0xff" in err
     assert "2 bad rows reported" in err
-    code, _, _ = run(["classify", str(src), "--labels", LABELS, *ENC, "--text-column", "body", "-o", str(dst), "--strict"], capsys)
+    code, _, _ = run(["classify", str(src), "--labels", LABELS, *ENC, "--text-column", "body", "-o", str(dst), "--strict", "--overwrite"], capsys)
     assert code == 1
 
 

@@ -101,7 +101,7 @@ def test_classify_multi_label_and_reject(tmp_path: Path, capsys) -> None:
     rows = list(csv.DictReader(dst.open()))
     assert set(rows[0]["labels"].split(";")) == {"sports", "politics"}
     assert rows[1]["labels"] == "technology"
-    code, _, _ = run(["classify", str(src), "--labels", LABELS, *ENC, "--multi-label", "--threshold", "0", "-o", str(dst)], capsys)
+    code, _, _ = run(["classify", str(src), "--labels", LABELS, *ENC, "--multi-label", "--threshold", "0", "-o", str(dst), "--overwrite"], capsys)
     assert all(len(r["labels"].split(";")) == 3 for r in csv.DictReader(dst.open()))
     code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "--multi-label", "--threshold", "2"], capsys)
     assert code == 2 and "outside [0, 1]" in err

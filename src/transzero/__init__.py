@@ -4,36 +4,58 @@
 >>> clf = ZeroShotClassifier(["sports", "politics", "technology"]).fit()   # doctest: +SKIP
 >>> clf.predict(["The new phone has a faster chip."])                     # doctest: +SKIP
 array(['technology'], dtype=object)
+
+The names below are imported on first use, so ``import transzero`` (and the CLI's ``--help``)
+does not pay for scikit-learn, torch or onnxruntime.
 """
 
 from __future__ import annotations
 
-from .classifier import BatchPredictions, ZeroShotClassifier, load_classifier
-from .encoders import Encoder, create_encoder, encoder_info, list_encoders
-from .errors import TranszeroError
-from .labels import ClassEmbeddings, LabelSpace
-from .methods import KNNClassifier, SimilarityClassifier, create_method, list_methods
-from .multitask import MultiTaskClassifier
-from .store import EmbeddingCache
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BatchPredictions",
-    "ClassEmbeddings",
-    "EmbeddingCache",
-    "Encoder",
-    "KNNClassifier",
-    "LabelSpace",
-    "MultiTaskClassifier",
-    "SimilarityClassifier",
-    "TranszeroError",
-    "ZeroShotClassifier",
-    "__version__",
-    "create_encoder",
-    "create_method",
-    "encoder_info",
-    "list_encoders",
-    "list_methods",
-    "load_classifier",
-]
+_EXPORTS = {
+    "BatchPredictions": "classifier",
+    "ClassEmbeddings": "labels",
+    "EmbeddingCache": "store",
+    "Encoder": "encoders",
+    "KNNClassifier": "methods",
+    "LabelSpace": "labels",
+    "MultiTaskClassifier": "multitask",
+    "SimilarityClassifier": "methods",
+    "TranszeroError": "errors",
+    "ZeroShotClassifier": "classifier",
+    "create_encoder": "encoders",
+    "create_method": "methods",
+    "encoder_info": "encoders",
+    "list_encoders": "encoders",
+    "list_methods": "methods",
+    "load_classifier": "saved",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .classifier import BatchPredictions, ZeroShotClassifier
+    from .encoders import Encoder, create_encoder, encoder_info, list_encoders
+    from .errors import TranszeroError
+    from .labels import ClassEmbeddings, LabelSpace
+    from .methods import KNNClassifier, SimilarityClassifier, create_method, list_methods
+    from .multitask import MultiTaskClassifier
+    from .saved import load_classifier
+    from .store import EmbeddingCache
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from .errors import InputError
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
@@ -14,6 +18,54 @@ def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarra
     x = np.asarray(x, dtype=np.float32)
     norm = np.linalg.norm(x, axis=axis, keepdims=True)
     return (x / np.maximum(norm, eps)).astype(np.float32, copy=False)
+
+
+def label_indices(
+    classes: Sequence[Any], labels: Sequence[Any], *, what: str = "item", fix: str = "add it to the labels",
+    problem: str = "is not one of the classes",
+) -> np.ndarray:
+    """Index of each label among ``classes`` (compared as strings).
+
+    An unknown label is a one-line :class:`~transzero.errors.InputError` naming its position:
+    ``"<what> 3: label 'zebra' <problem>; <fix>"``.
+    """
+    index = {str(c): i for i, c in enumerate(classes)}
+    out = np.empty(len(labels), dtype=np.int64)
+    for i, lab in enumerate(labels):
+        k = index.get(str(lab))
+        if k is None:
+            raise InputError(f"{what} {i}: label {lab!r} {problem}; {fix}")
+        out[i] = k
+    return out
+
+
+def item_error(message: str) -> str:
+    """``"item 3: text is empty"`` -> ``"text is empty"``: the caller names the row itself."""
+    return message.split(": ", 1)[1] if message.startswith("item ") and ": " in message else message
+
+
+def row_line(source: str, row: int, message: str) -> str:
+    """The one line that reports a bad row everywhere: ``"<source>: row <row>: <message>"``."""
+    return f"{source}: row {row}: {message}"
+
+
+def item_key(item: Any) -> str:
+    """Content hash of an item: text as UTF-8, bytes as is, arrays by dtype/shape/bytes, paths by file content."""
+    h = hashlib.sha256()
+    if isinstance(item, str):
+        h.update(b"s:" + item.encode("utf-8"))
+    elif isinstance(item, (bytes, bytearray)):
+        h.update(b"b:" + bytes(item))
+    elif isinstance(item, np.ndarray):
+        h.update(f"a:{item.dtype}:{item.shape}:".encode() + np.ascontiguousarray(item).tobytes())
+    elif isinstance(item, os.PathLike):  # streamed: a large file never sits in memory whole
+        h.update(b"f:")
+        with open(item, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    else:
+        raise TypeError(f"cannot hash items of type {type(item).__name__} for the cache")
+    return h.hexdigest()
 
 
 def sha256_text(text: str) -> str:

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
-from .errors import InputError
+from .errors import InputError, SavedModelError
+from .io import atomic_path
 
 __all__ = ["Calibrator", "expected_calibration_error", "plot_reliability", "reliability_bins"]
 
@@ -72,7 +74,8 @@ def plot_reliability(
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
     return out
 
@@ -146,6 +149,23 @@ class Calibrator:
     def predict_proba(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities."""
         return softmax(self.transform(logits), axis=1)
+
+    def save_config(self) -> dict[str, Any]:
+        """The calibrator's part of a saved classifier (settings and fitted values; small, so JSON)."""
+        return {"use_bias": bool(self.bias), "bias_l2": self.bias_l2, **self.get_state()}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], n_classes: int) -> Calibrator:
+        """Inverse of :meth:`save_config` (the number of classes is checked)."""
+        cal = cls(bias=bool(config.get("use_bias", True)), bias_l2=float(config.get("bias_l2", 0.1)))
+        cal.temperature_ = float(config["temperature"])
+        cal.bias_ = np.asarray(config["bias"], dtype=np.float64)
+        if cal.bias_.shape != (n_classes,) or not cal.temperature_ > 0 or not np.all(np.isfinite(cal.bias_)):
+            raise SavedModelError(f"calibration: temperature {cal.temperature_} and {cal.bias_.shape[0] if cal.bias_.ndim else 0} "
+                                  f"biases do not fit {n_classes} classes; calibrate again")
+        cal.n_classes_ = n_classes
+        cal.n_examples_ = config.get("n_examples")
+        return cal
 
     def get_state(self) -> dict[str, Any]:
         return {"temperature": self.temperature_, "bias": [float(b) for b in self.bias_], "n_examples": self.n_examples_}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,43 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from ._util import label_indices
 from .defaults import DEFAULT_METHOD, default_encoder
-from .encoders import Encoder, ProgressCallback, create_encoder
+from .encoders import Encoder, HasConceptHead, HasTextTower, ProgressCallback, create_encoder, shares_space
+from .encoders.registry import encoder_from_config
 from .errors import InputError, SavedModelError
 from .labels import ClassEmbeddings, LabelSpace
-from .methods import ConceptHead, ZeroShotMethod, create_method
-from .store import EmbeddingCache
+from .methods.base import ZeroShotMethod
+from .methods.conse import ConceptHead
+from .methods.registry import create_method, load_method, method_name
+from .methods.tags import FitContext, MethodTags, get_tags
+from .persistence import ModelFolder, write_folder_atomically
+from .store import EmbeddingCache, encode_items
 
-__all__ = ["ZeroShotClassifier", "BatchPredictions", "load_classifier"]
+__all__ = ["BatchPredictions", "FORMAT", "FORMAT_VERSION", "Scores", "ZeroShotClassifier"]
 
 FORMAT = "transzero-classifier"
-FORMAT_VERSION = 1
+#: 2: one config for single- and multi-task classifiers, every file named by its bare file name (1 still loads)
+FORMAT_VERSION = 2
+
+
+@dataclass
+class Scores:
+    """A classifier's scores for encoded items.
+
+    Attributes
+    ----------
+    logits : ndarray (N, K)
+        The method's logits, calibrated when the classifier is.
+    proba : ndarray (N, K)
+        ``softmax(logits)``.
+    uncalibrated_proba : ndarray (N, K), optional
+        The method's own probabilities, when a calibrator changed them.
+    """
+
+    logits: np.ndarray
+    proba: np.ndarray
+    uncalibrated_proba: np.ndarray | None = None
 
 
 @dataclass
@@ -70,7 +95,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         Registry name / ``scheme:path`` or an encoder object; default: the documented
         default for text (:data:`transzero.defaults.DEFAULT_ENCODERS`).
     method : str or ZeroShotMethod
-        ``"similarity"`` (default) or ``"knn"``, or an estimator object.
+        ``"similarity"`` (default) or any name of :func:`transzero.methods.list_methods`, or an estimator object.
     method_params : dict, optional
         Constructor arguments when ``method`` is a name.
     cache : bool, str, path or EmbeddingCache
@@ -116,7 +141,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self.concept_templates = concept_templates
 
     # ------------------------------------------------------------------ pieces
-    def _resolve_labels(self) -> LabelSpace:
+    def resolve_labels(self) -> LabelSpace:
+        """The label space the ``labels`` parameter describes."""
         if self.labels is None:
             raise InputError("no labels given; pass labels=['a', 'b', ...] or a LabelSpace")
         if isinstance(self.labels, LabelSpace):
@@ -137,7 +163,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             return create_encoder(self.label_encoder)
         if encoder.modality == "text":
             return encoder
-        if hasattr(encoder, "text_encoder"):  # vision-language model: its own aligned text tower
+        if isinstance(encoder, HasTextTower):  # vision-language model: its own aligned text tower
             return encoder.text_encoder()
         return create_encoder(default_encoder("text"))
 
@@ -145,9 +171,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         from .concepts import concept_label_space
 
         enc = self.encoder_
-        if not (hasattr(enc, "concepts") and hasattr(enc, "concept_head")):
+        if not isinstance(enc, HasConceptHead):
             raise InputError(
-                f"method {_method_name(self.method_)!r} needs an encoder with a concept head; "
+                f"method {method_name(self.method_)!r} needs an encoder with a concept head; "
                 f"{enc.name} has none (try efficientnet-lite0)"
             )
         concepts = enc.concepts()
@@ -172,7 +198,64 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             return EmbeddingCache(self.cache)  # type: ignore[arg-type]
         return None
 
-    # ------------------------------------------------------------------ API
+    @property
+    def method_name(self) -> str:
+        """The registered name of the (fitted or configured) method."""
+        m = getattr(self, "method_", None)
+        if m is None:
+            m = self.method if isinstance(self.method, ZeroShotMethod) else create_method(str(self.method))
+        return method_name(m)
+
+    @property
+    def method_tags(self) -> MethodTags:
+        """The fitted (or configured) method's :class:`~transzero.methods.tags.MethodTags`."""
+        m = getattr(self, "method_", None)
+        if m is not None:
+            return get_tags(m)
+        return get_tags(self.method if isinstance(self.method, ZeroShotMethod) else create_method(str(self.method)))
+
+    # ------------------------------------------------------------------ fitting
+    def prepare(self) -> ZeroShotClassifier:
+        """Resolve the labels, encoders, cache and method and embed the classes, without fitting the method.
+
+        :meth:`fit` and :meth:`fit_encoded` start with it; call it alone to :meth:`encode_report` items
+        with this classifier's encoder and cache before fitting (learning curves, jobs).
+        """
+        self.label_space_ = self.resolve_labels()
+        self.encoder_ = self._resolve_encoder()
+        self.cache_ = self._resolve_cache()
+        self.label_encoder_ = self._resolve_label_encoder(self.encoder_)
+        self.class_embeddings_ = self.label_space_.embed(self.label_encoder_, self.cache_)
+        self.method_ = self._resolve_method()
+        self._context = self._fit_context(get_tags(self.method_))
+        return self
+
+    def _fit_context(self, tags: MethodTags) -> FitContext:
+        """What the method's tags ask for (one-line errors for combinations that cannot work)."""
+        ctx = FitContext(self.class_embeddings_, self.label_encoder_.default_logit_scale)
+        aligned = shares_space(self.encoder_, self.label_encoder_)
+        name = method_name(self.method_)
+        if tags.raw_items and self.encoder_.modality != "audio":
+            raise InputError(f"method {name!r} recognises speech; it needs audio items "
+                             f"(--encoder {self.encoder_.name} reads {self.encoder_.modality})")
+        if tags.zero_shot_prior:  # few-shot: a zero-shot prior of the encoder's kind
+            head = self._concept_head() if not aligned and isinstance(self.encoder_, HasConceptHead) else None
+            return FitContext(ctx.class_embeddings, ctx.default_logit_scale, aligned=aligned, concept_head=head)
+        if tags.text_encoder:
+            return FitContext(ctx.class_embeddings, ctx.default_logit_scale, text_encoder=self.label_encoder_)
+        if tags.raw_items or tags.semantics:
+            return ctx  # speech recognisers read the clips; classical ZSL learns its own feature-semantics map
+        if tags.concept_head:
+            if isinstance(self.encoder_, HasConceptHead) or not tags.learns_from_labels:
+                return FitContext(ctx.class_embeddings, ctx.default_logit_scale, concept_head=self._concept_head())
+            return ctx  # conse fitted on seen classes: its concepts are those classes
+        if not aligned:
+            raise InputError(
+                f"method {name!r} compares items and class descriptions in one space, but "
+                f"{self.encoder_.name} ({self.encoder_.modality}) has no text tower; use a bridge such as --method conse"
+            )
+        return ctx
+
     def fit(self, X: Sequence[Any] | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
         """Embed the label space and set up the method.
 
@@ -180,23 +263,26 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X, y : optional
             Labelled examples (raw items and class names) for methods that learn from
-            them (``knn``). Zero-shot needs neither: ``clf.fit()``.
+            them (``knn``, few-shot methods). Zero-shot needs neither: ``clf.fit()``.
 
         Returns
         -------
         self
         """
-        fit_params = self._prepare()
+        self.prepare()
+        tags = get_tags(self.method_)
         Xv = self.encode(X) if X is not None else None
-        if getattr(self.method_, "needs_items", False) and X is not None:
-            fit_params.update(items=list(X), encoder=self.encoder_,  # fine-tuning trains the encoder itself
-                              reembed=lambda enc: self.label_space_.embed(enc, self.cache_))
-        self._fit_method(Xv, y, fit_params)
-        if getattr(self.method_, "needs_items", False):
+        ctx = self._context
+        if tags.trains_encoder and X is not None:  # fine-tuning trains the encoder itself
+            ctx = FitContext.build(ctx, items=list(X), encoder=self.encoder_,
+                                   reembed=lambda enc: self.label_space_.embed(enc, self.cache_))
+        self._fit_method(Xv, y, ctx)
+        if tags.trains_encoder:
+            new_encoder = self.method_.encoder_
             if self.label_encoder_ is self.encoder_ and hasattr(self.method_, "class_embeddings_new_"):
-                self.label_encoder_ = self.method_.encoder_  # aligned: classes live in the new space too
+                self.label_encoder_ = new_encoder  # aligned: classes live in the new space too
                 self.class_embeddings_ = self.method_.class_embeddings_new_
-            self.encoder_ = self.method_.encoder_
+            self.encoder_ = new_encoder
         return self
 
     def fit_encoded(self, X: np.ndarray | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
@@ -205,52 +291,22 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         For learning curves: encode the support set once (:meth:`encode`), then fit many
         times on subsets of it (label and concept embeddings are memoised).
         """
-        fit_params = self._prepare()
-        self._fit_method(None if X is None else np.asarray(X, dtype=np.float32), y, fit_params)
+        self.prepare()
+        self._fit_method(None if X is None else np.asarray(X, dtype=np.float32), y, self._context)
         return self
 
-    def _prepare(self) -> dict[str, Any]:
-        """Resolve labels, encoders, cache and method; embed the classes; the method's fit params."""
-        self.label_space_ = self._resolve_labels()
-        self.encoder_ = self._resolve_encoder()
-        self.cache_ = self._resolve_cache()
-        self.label_encoder_ = self._resolve_label_encoder(self.encoder_)
-        self.class_embeddings_ = self.label_space_.embed(self.label_encoder_, self.cache_)
-        self.method_ = self._resolve_method()
-        fit_params: dict[str, Any] = {}
-        if getattr(self.method_, "uses_zero_shot", False):  # few-shot: a zero-shot prior of the encoder's kind
-            fit_params["aligned"] = _aligned(self.encoder_, self.label_encoder_)
-            if not fit_params["aligned"] and hasattr(self.encoder_, "concept_head"):
-                fit_params["concept_head"] = self._concept_head()
-        elif getattr(self.method_, "reads_items", False):  # speech recognisers read the clips themselves
-            if self.encoder_.modality != "audio":
-                raise InputError(f"method {_method_name(self.method_)!r} recognises speech; it needs audio items "
-                                 f"(--encoder {self.encoder_.name} reads {self.encoder_.modality})")
-            fit_params["text_encoder"] = self.label_encoder_
-        elif getattr(self.method_, "maps_semantics", False):
-            pass  # classical ZSL: learns the feature-semantics map from fit(X, y); no shared space needed
-        elif getattr(self.method_, "needs_concepts", False):
-            if hasattr(self.encoder_, "concept_head") or not getattr(self.method_, "learns_from_labels", False):
-                fit_params["concept_head"] = self._concept_head()  # (conse fitted on labels uses the seen classes)
-        elif not _aligned(self.encoder_, self.label_encoder_):
-            raise InputError(
-                f"method {_method_name(self.method_)!r} compares items and class descriptions in one space, but "
-                f"{self.encoder_.name} ({self.encoder_.modality}) has no text tower; use a bridge such as --method conse"
-            )
-        return fit_params
-
-    def _fit_method(self, Xv: np.ndarray | None, y: Any, fit_params: dict[str, Any]) -> None:
-        self.method_.fit(
-            Xv, y, class_embeddings=self.class_embeddings_,
-            default_logit_scale=self.label_encoder_.default_logit_scale, **fit_params,
-        )
+    def _fit_method(self, Xv: np.ndarray | None, y: Any, ctx: FitContext) -> None:
+        self.method_.fit(Xv, y, context=ctx)
         self.classes_ = self.method_.classes_
 
+    # ------------------------------------------------------------------ encoding
     def _reads_items(self) -> bool:
-        return bool(getattr(getattr(self, "method_", None), "reads_items", False))
+        m = getattr(self, "method_", None)
+        return m is not None and get_tags(m).raw_items
 
     def _clips_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
         """For methods that read audio themselves: decoded mono clips (an object array), bad clips reported."""
+        from ._util import item_error
         from .data.audio import load_audio
 
         m = self.method_
@@ -261,55 +317,82 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
                 self.encoder_.validate([it])
                 out[i] = load_audio(it, m.sample_rate, min_seconds=m.min_seconds)
             except InputError as exc:
-                errors[i] = str(exc).split(": ", 1)[1] if str(exc).startswith("item ") else str(exc)
+                errors[i] = item_error(str(exc))
                 out[i] = None
             if progress:
                 progress(1)
         return out, errors
 
+    def encode_report(
+        self, items: Sequence[Any], progress: ProgressCallback | None = None
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """Item vectors ``(N, D)`` through the cache, bad items reported (NaN rows) instead of failing.
+
+        For methods that read raw audio (``asr-grammar``, ``asr-text``): the decoded clips.
+        Needs :meth:`prepare` (or a fit) first.
+        """
+        check_is_fitted(self, "encoder_")
+        if isinstance(items, (str, bytes)):
+            raise InputError("pass a list of items, not a single string: clf.predict([text])")
+        items = list(items)
+        if self._reads_items():
+            return self._clips_report(items, progress)
+        return encode_items(self.encoder_, self.cache_, items, batch_size=self.batch_size, progress=progress)
+
     def encode(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> np.ndarray:
         """Item vectors ``(N, D)`` from the fitted encoder (through the cache when enabled).
 
-        For methods that read raw audio (``asr-grammar``, ``asr-text``): the decoded clips.
+        Raises a one-line :class:`~transzero.errors.InputError` naming the first bad item.
         """
-        if self._reads_items():
-            clips, errors = self._clips_report(list(items), progress)
-            if errors:
-                i, msg = next(iter(errors.items()))
-                raise InputError(f"item {i}: {msg}")
-            return clips
-        enc = self.encoder_ if hasattr(self, "encoder_") else self._resolve_encoder()
-        cache = self.cache_ if hasattr(self, "cache_") else self._resolve_cache()
-        if isinstance(items, (str, bytes)):
-            raise InputError("pass a list of items, not a single string: clf.predict([text])")
-        if cache is not None:
-            return cache.encode(enc, list(items), batch_size=self.batch_size, progress=progress)
-        return enc.encode(list(items), batch_size=self.batch_size, progress=progress)
+        if not hasattr(self, "encoder_"):
+            self.encoder_, self.cache_ = self._resolve_encoder(), self._resolve_cache()
+        X, errors = self.encode_report(items, progress)
+        if errors:
+            i = min(errors)
+            raise InputError(f"item {i}: {errors[i]}")
+        return X
 
+    # ------------------------------------------------------------------ scoring encoded items
+    def score_encoded(self, X: np.ndarray) -> Scores:
+        """Logits and probabilities of item vectors (calibrated when :meth:`calibrate` was called)."""
+        check_is_fitted(self, "method_")
+        z = np.asarray(self.method_.decision_function(X))
+        cal = getattr(self, "calibrator_", None)
+        if cal is None:
+            return Scores(z, softmax(z.astype(np.float64), axis=1))  # every method's predict_proba is this
+        zc = cal.transform(z)
+        return Scores(zc, softmax(zc, axis=1), softmax(z.astype(np.float64), axis=1))
+
+    def decision_function_encoded(self, X: np.ndarray) -> np.ndarray:
+        """Logits ``(N, K)`` of item vectors (calibrated when :meth:`calibrate` was called)."""
+        return self.score_encoded(X).logits
+
+    def predict_proba_encoded(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities ``(N, K)`` of item vectors."""
+        return self.score_encoded(X).proba
+
+    def explain_encoded(self, X: np.ndarray, top: int = 5) -> list[dict[str, Any]]:
+        """The method's explanation of each encoded item (its top ``top`` sources)."""
+        check_is_fitted(self, "method_")
+        if not hasattr(self.method_, "explain"):
+            raise InputError(f"method {method_name(self.method_)!r} has no explanations; use conse or wordnet")
+        return self.method_.explain(X, top=top)
+
+    # ------------------------------------------------------------------ scikit-learn API
     def decision_function(self, X: Sequence[Any]) -> np.ndarray:
         """Logits ``(N, K)`` (calibrated when :meth:`calibrate` was called)."""
         check_is_fitted(self, "method_")
-        return self._logits(self.encode(X))
-
-    def _logits(self, Xv: np.ndarray) -> np.ndarray:
-        z = self.method_.decision_function(Xv)
-        cal = getattr(self, "calibrator_", None)
-        return z if cal is None else cal.transform(z)
-
-    def _proba(self, Xv: np.ndarray) -> np.ndarray:
-        if getattr(self, "calibrator_", None) is None:
-            return self.method_.predict_proba(Xv)
-        return softmax(self._logits(Xv).astype(np.float64), axis=1)
+        return self.decision_function_encoded(self.encode(X))
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
         """Probabilities ``(N, K)``, columns ordered as :attr:`classes_`."""
         check_is_fitted(self, "method_")
-        return self._proba(self.encode(X))
+        return self.predict_proba_encoded(self.encode(X))
 
     def predict(self, X: Sequence[Any]) -> np.ndarray:
         """Predicted class name per item."""
         check_is_fitted(self, "method_")
-        return self.classes_[np.argmax(self._logits(self.encode(X)), axis=1)]
+        return self.classes_[np.argmax(self.decision_function_encoded(self.encode(X)), axis=1)]
 
     # ------------------------------------------------------------------ calibration, transduction, decisions
     def calibrate(self, X: Sequence[Any], y: Sequence[Any], *, bias: bool = True) -> ZeroShotClassifier:
@@ -326,17 +409,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         from .calibration import Calibrator
 
         check_is_fitted(self, "method_")
-        idx = self._class_indices(y, "calibration")
+        idx = label_indices(self.classes_, list(y), what="calibration example", fix="add it or drop those examples")
         self.calibrator_ = Calibrator(bias=bias).fit(self.method_.decision_function(X), idx)
         return self
-
-    def _class_indices(self, y: Sequence[Any], what: str) -> np.ndarray:
-        index = {str(c): i for i, c in enumerate(self.classes_)}
-        labels = [str(v) for v in y]
-        unknown = sorted({v for v in labels if v not in index})
-        if unknown:
-            raise InputError(f"{what} label {unknown[0]!r} is not one of the classes; add it or drop those examples")
-        return np.asarray([index[v] for v in labels], dtype=np.int64)
 
     def transduce(
         self, X: Sequence[Any], unlabeled: Sequence[Any] | None = None, transduction: Any = None
@@ -353,7 +428,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         Xv = self.encode(X)
         pool = Xv if unlabeled is None or not len(unlabeled) else np.concatenate([Xv, self.encode(unlabeled)])
         t = transduction if transduction is not None else Transduction()
-        P = t.adapt(pool, self._logits(pool))
+        P = t.adapt(pool, self.decision_function_encoded(pool))
         self.transduction_info_ = dict(t.info)
         return P[: len(Xv)]
 
@@ -361,30 +436,24 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self, X: Sequence[Any], threshold: float, *, none_label: str = "none", score: str = "max_proba"
     ) -> np.ndarray:
         """Predicted labels, with ``none_label`` for items whose rejection score is below ``threshold``."""
-        from .decisions import check_threshold, rejection_scores
+        from .decisions import decide
 
-        t = check_threshold(threshold, score)
-        Xv = self.encode(X)
-        z = self._logits(Xv)
-        s = rejection_scores(softmax(z.astype(np.float64), axis=1), z, score)
-        out = self.classes_[np.argmax(z, axis=1)].astype(object)
-        out[s < t] = none_label
-        return out
+        s = self.score_encoded(self.encode(X))
+        d = decide(s.proba, self.classes_, logits=s.logits, reject=threshold, reject_score=score, none_label=none_label)
+        return np.asarray(d.labels, dtype=object)
 
     def predict_multilabel(self, X: Sequence[Any], threshold: float | Sequence[float] = 0.5) -> list[list[str]]:
         """Every label whose multi-label score (:func:`~transzero.decisions.multilabel_scores`) reaches its threshold."""
-        from .decisions import label_thresholds, multilabel_scores
+        from .decisions import decide
 
-        th = label_thresholds(threshold, len(self.classes_))
-        S = multilabel_scores(self.predict_proba(X))
-        return [[str(self.classes_[k]) for k in np.flatnonzero(row >= th)] for row in S]
+        d = decide(self.predict_proba(X), self.classes_, multi_label=threshold)
+        assert d.multi_labels is not None
+        return d.multi_labels
 
     def explain(self, X: Sequence[Any], top: int = 5) -> list[dict[str, Any]]:
         """Why each item got its label: the method's explanation (e.g. the source concepts of a bridge)."""
         check_is_fitted(self, "method_")
-        if not hasattr(self.method_, "explain"):
-            raise InputError(f"method {_method_name(self.method_)!r} has no explanations; use conse or wordnet")
-        return self.method_.explain(self.encode(X), top=top)
+        return self.explain_encoded(self.encode(X), top=top)
 
     def predict_batch(
         self,
@@ -413,129 +482,102 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         multi_label : float or sequence, optional
             Threshold(s) of the per-label decisions; fills ``multi_labels``.
         """
-        from .decisions import check_threshold, label_thresholds, multilabel_scores, rejection_scores
+        from .decisions import check_threshold, decide
 
         check_is_fitted(self, "method_")
         if explain and not hasattr(self.method_, "explain"):
-            raise InputError(f"method {_method_name(self.method_)!r} has no explanations; use conse or wordnet")
+            raise InputError(f"method {method_name(self.method_)!r} has no explanations; use conse or wordnet")
         if reject is not None:
             reject = check_threshold(reject, reject_score)
+        if transduction is not None and self._reads_items():
+            raise InputError(f"method {method_name(self.method_)!r} reads clips, not vectors; transduction "
+                             "needs item vectors (use an audio encoder with a vector method)")
         items = list(items)
-        X, errors = self._encode_report(items, progress)
-        K = len(self.classes_)
-        proba = np.full((len(items), K), np.nan)
-        labels: list[str | None] = [None] * len(items)
-        good = [i for i in range(len(items)) if i not in errors]
-        out = BatchPredictions(labels, proba, [str(c) for c in self.classes_], errors)
-        if good:
-            z = self._logits(X[good])
-            p = softmax(z.astype(np.float64), axis=1)  # every method's predict_proba is the softmax of its logits
-            if getattr(self, "calibrator_", None) is not None:
-                out.uncalibrated_proba = np.full((len(items), K), np.nan)
-                out.uncalibrated_proba[good] = self.method_.predict_proba(X[good])
-            if transduction is not None:
-                if self._reads_items():
-                    raise InputError(f"method {_method_name(self.method_)!r} reads clips, not vectors; transduction "
-                                     "needs item vectors (use an audio encoder with a vector method)")
-                out.inductive_proba = np.full((len(items), K), np.nan)
-                out.inductive_proba[good] = p
-                pool_X, pool_z = X[good], z
-                if unlabeled is not None and len(unlabeled):
-                    unlabeled = np.asarray(unlabeled, dtype=np.float32)
-                    if unlabeled.ndim != 2 or unlabeled.shape[1] != X.shape[1]:
-                        raise InputError(
-                            f"unlabeled vectors have shape {unlabeled.shape} but this encoder gives {X.shape[1]} dims; "
-                            f"encode the unlabelled items with this classifier (clf.encode(items))")
-                    pool_X = np.concatenate([pool_X, unlabeled])
-                    pool_z = np.concatenate([z, self._logits(unlabeled)])
-                p = transduction.adapt(pool_X, pool_z)[: len(good)]
-                out.transduction_info = dict(transduction.info)
-                z = np.log(np.maximum(p, 1e-300))
-            proba[good] = p
-            best = np.argmax(p, axis=1)
+        X, errors = self.encode_report(items, progress)
+        N, K = len(items), len(self.classes_)
+        good = [i for i in range(N) if i not in errors]
+        out = BatchPredictions([None] * N, np.full((N, K), np.nan), [str(c) for c in self.classes_], errors)
+        if not good:
+            if explain:
+                out.explanations = [None] * N
+            return out
+        s = self.score_encoded(X[good])
+        p, z = s.proba, s.logits
+        if s.uncalibrated_proba is not None:
+            out.uncalibrated_proba = _scatter(s.uncalibrated_proba, good, N)
+        if transduction is not None:
+            out.inductive_proba = _scatter(p, good, N)
+            p, out.transduction_info = self.adapt_encoded(transduction, X[good], z, unlabeled)
+            z = np.log(np.maximum(p, 1e-300))
+        out.proba[good] = p
+        d = decide(p, self.classes_, logits=z, reject=reject, reject_score=reject_score, none_label=none_label,
+                   multi_label=multi_label)
+        for j, i in enumerate(good):
+            out.labels[i] = d.labels[j]
+        if d.scores is not None:
+            out.scores = np.full(N, np.nan)
+            out.scores[good] = d.scores
+        if d.multi_labels is not None:
+            out.multi_labels = [None] * N
             for j, i in enumerate(good):
-                labels[i] = str(self.classes_[best[j]])
-            if reject is not None:
-                out.scores = np.full(len(items), np.nan)
-                out.scores[good] = sc = rejection_scores(p, z, reject_score)
-                for j, i in enumerate(good):
-                    if sc[j] < reject:
-                        labels[i] = none_label
-            if multi_label is not None:
-                th = label_thresholds(multi_label, K)
-                S = multilabel_scores(p)
-                out.multi_labels = [None] * len(items)
-                for j, i in enumerate(good):
-                    out.multi_labels[i] = [str(self.classes_[k]) for k in np.flatnonzero(S[j] >= th)]
+                out.multi_labels[i] = d.multi_labels[j]
         if explain:
-            out.explanations = [None] * len(items)
-            if good:
-                for i, e in zip(good, self.method_.explain(X[good], top=int(explain))):
-                    out.explanations[i] = e
+            out.explanations = [None] * N
+            for i, e in zip(good, self.explain_encoded(X[good], top=int(explain))):
+                out.explanations[i] = e
         return out
 
-    def _encode_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
-        if self._reads_items():
-            return self._clips_report(items, progress)
-        if self.cache_ is not None:
-            return self.cache_.encode_report(self.encoder_, items, batch_size=self.batch_size, progress=progress)
-        return self.encoder_.encode_report(items, batch_size=self.batch_size, progress=progress)
+    def adapt_encoded(
+        self, transduction: Any, X: np.ndarray, logits: np.ndarray, unlabeled: np.ndarray | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Transductive probabilities of items ``X`` (with their ``logits``), adapted on them plus ``unlabeled``.
+
+        Returns the adapted probabilities of ``X`` and what the adaptation did.
+        """
+        pool_X, pool_z = X, logits
+        if unlabeled is not None and len(unlabeled):
+            unlabeled = np.asarray(unlabeled, dtype=np.float32)
+            if unlabeled.ndim != 2 or unlabeled.shape[1] != X.shape[1]:
+                raise InputError(
+                    f"unlabeled vectors have shape {unlabeled.shape} but this encoder gives {X.shape[1]} dims; "
+                    f"encode the unlabelled items with this classifier (clf.encode(items))")
+            pool_X = np.concatenate([X, unlabeled])
+            pool_z = np.concatenate([logits, self.decision_function_encoded(unlabeled)])
+        P = transduction.adapt(pool_X, pool_z)[: len(X)]
+        return P, dict(transduction.info)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fitted classifier as a folder of JSON + ``.npy`` files (no pickle)."""
+    def task_config(self, folder: ModelFolder, prefix: str = "") -> dict[str, Any]:
+        """This classifier's task part of a saved folder: labels, class vectors, method, calibration."""
         check_is_fitted(self, "method_")
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        method_meta, method_arrays = self.method_.get_state()
-        ce = self.class_embeddings_
-        arrays = {
-            "class_vectors": ce.vectors,
-            "prompt_vectors": ce.prompt_vectors,
-            "prompt_labels": ce.prompt_labels,
-            **{f"method.{k}": v for k, v in method_arrays.items()},
-        }
-        config = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "encoder": {"name": self.encoder_.name, "kwargs": dict(self.encoder_.create_kwargs),
-                        "backend": self.encoder_.backend, "fingerprint": self.encoder_.fingerprint,
-                        "modality": self.encoder_.modality, "dim": self.encoder_.dim},
-            "label_encoder": {"name": self.label_encoder_.name, "kwargs": dict(self.label_encoder_.create_kwargs),
-                              "fingerprint": self.label_encoder_.fingerprint},
+        cal = getattr(self, "calibrator_", None)
+        return {
+            "labels": self.label_space_.to_dict(),
+            "class_embeddings": self.class_embeddings_.save_config(folder, prefix),
+            "method": self.method_.save_config(folder, f"{prefix}method."),
+            "calibration": cal.save_config() if cal is not None else None,
             "concept_names": self.concept_names,
             "concept_templates": self.concept_templates,
-            "labels": self.label_space_.to_dict(),
-            "prompts": ce.prompts,
-            "method": {"name": _method_name(self.method_), "params": self.method_.get_params(), "state": method_meta},
             "batch_size": self.batch_size,
-            "arrays": sorted(arrays),
         }
-        if getattr(self, "calibrator_", None) is not None:
-            config["calibration"] = {"bias": self.calibrator_.bias, "bias_l2": self.calibrator_.bias_l2,
-                                     **self.calibrator_.get_state()}
-        ft_dir = getattr(self.encoder_, "finetuned_dir", None)
-        if ft_dir is not None:  # a fine-tuned transformers folder travels with the classifier
-            import shutil
 
-            shutil.copytree(ft_dir, out / "encoder", dirs_exist_ok=True)
-            config["encoder"]["name"] = "hf:encoder"  # type: ignore[index]
-            config["encoder"]["dir_in_folder"] = True  # type: ignore[index]
-            if self.label_encoder_ is self.encoder_:
-                config["label_encoder"]["name"] = "hf:encoder"  # type: ignore[index]
-        weights = config["encoder"]["kwargs"].get("weights")  # type: ignore[index]
-        if weights:  # fine-tuned encoder weights travel with the classifier
-            import shutil
+    def encoder_configs(self, folder: ModelFolder) -> dict[str, Any]:
+        """The encoders' part of a saved folder (``encoder``, ``label_encoder``)."""
+        enc = self.encoder_.save_config(folder)
+        label = enc if self.label_encoder_ is self.encoder_ else self.label_encoder_.save_config(folder)
+        return {"encoder": enc, "label_encoder": label}
 
-            src = Path(str(weights))
-            if src.resolve() != (out / "encoder.safetensors").resolve():
-                shutil.copyfile(src, out / "encoder.safetensors")
-            config["encoder"]["kwargs"]["weights"] = "encoder.safetensors"  # type: ignore[index]
-            config["encoder"]["weights_in_folder"] = True  # type: ignore[index]
-        for name, arr in arrays.items():
-            np.save(out / f"{name}.npy", np.asarray(arr), allow_pickle=False)
-        (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
-        return out
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted classifier as a folder of JSON + ``.npy`` files (no pickle), atomically.
+
+        An existing saved classifier at ``path`` is replaced; a folder holding other files is refused.
+        """
+        check_is_fitted(self, "method_")
+        with write_folder_atomically(path) as folder:
+            config = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": "classifier",
+                      **self.encoder_configs(folder), "tasks": [{"name": None, **self.task_config(folder)}]}
+            folder.write_config(config)
+        return Path(path)
 
     @classmethod
     def load(
@@ -546,98 +588,80 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         ``encoder`` overrides the saved encoder name (e.g. a model moved to another path);
         its fingerprint must match the saved one.
         """
-        p = Path(path)
-        cfg_path = p / "config.json"
-        if not cfg_path.is_file():
-            raise SavedModelError(f"{str(p)!r} is not a saved transzero classifier (no config.json)")
-        try:
-            cfg = json.loads(cfg_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise SavedModelError(f"{cfg_path}: config.json is not valid JSON; re-save the classifier") from None
-        if cfg.get("format") != FORMAT or int(cfg.get("format_version", 0)) > FORMAT_VERSION:
-            raise SavedModelError(f"{cfg_path}: unsupported format {cfg.get('format')!r} v{cfg.get('format_version')}")
-        arrays = {}
-        for name in cfg["arrays"]:
-            f = p / f"{name}.npy"
-            if not f.is_file():
-                raise SavedModelError(f"{p}: missing {f.name}; the saved classifier is incomplete, save it again")
-            arrays[name] = np.load(f, allow_pickle=False)
-        enc_cfg = cfg["encoder"]
-        if isinstance(encoder, Encoder):
-            enc = encoder
-        elif encoder:
-            enc = create_encoder(encoder)
-        else:
-            kwargs = dict(enc_cfg.get("kwargs", {}))
-            if enc_cfg.get("weights_in_folder"):
-                kwargs["weights"] = str(p / kwargs["weights"])
-            name = f"hf:{p / 'encoder'}" if enc_cfg.get("dir_in_folder") else enc_cfg["name"]
-            enc = create_encoder(name, **kwargs)
-        if enc.fingerprint != enc_cfg["fingerprint"]:
-            raise SavedModelError(
-                f"{p}: saved with encoder {enc_cfg['name']} (fingerprint {enc_cfg['fingerprint']}) but "
-                f"{enc.name} here has fingerprint {enc.fingerprint}; its vectors would not match - refit instead"
-            )
-        labels = LabelSpace.from_dict(cfg["labels"])
-        m = cfg["method"]
-        method = create_method(m["name"], **m["params"])
-        le_cfg = cfg.get("label_encoder") or enc_cfg
-        if le_cfg["fingerprint"] == enc.fingerprint:
-            label_enc = enc
-        elif hasattr(enc, "text_encoder") and enc.text_encoder().fingerprint == le_cfg["fingerprint"]:
-            label_enc = enc.text_encoder()
-        else:
-            label_enc = create_encoder(le_cfg["name"], **le_cfg.get("kwargs", {}))
-        clf = cls(labels=labels, encoder=enc, method=method, cache=cache, batch_size=cfg.get("batch_size"),
-                  label_encoder=None if label_enc is enc else label_enc,
-                  concept_names=cfg.get("concept_names", "clean"), concept_templates=cfg.get("concept_templates"))
-        clf.label_space_ = labels
-        clf.encoder_ = enc
-        clf.label_encoder_ = label_enc
-        clf.cache_ = clf._resolve_cache()
-        ce = ClassEmbeddings(labels.names, arrays["class_vectors"], arrays["prompt_vectors"],
-                             arrays["prompt_labels"], list(cfg.get("prompts", [])))
-        labels._memo[label_enc.fingerprint] = ce
-        clf.class_embeddings_ = ce
-        method_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("method.")}
-        clf.method_ = method.set_state(m["state"], method_arrays)
-        clf.classes_ = clf.method_.classes_
-        if cfg.get("calibration"):
-            from .calibration import Calibrator
+        folder = ModelFolder(path)
+        cfg = read_classifier_config(folder)
+        if cfg.get("kind", "classifier") != "classifier":
+            raise SavedModelError(f"{path} holds a {cfg.get('kind')} classifier; load it with transzero.load_classifier")
+        enc, label_enc = load_encoders(cfg, folder, encoder)
+        return cls.from_task_config(cfg["tasks"][0], folder, enc, label_enc, cache=cache)
 
-            c = cfg["calibration"]
-            cal = Calibrator(bias=bool(c.get("bias", True)), bias_l2=float(c.get("bias_l2", 0.1)))
-            cal.temperature_, cal.bias_, cal.n_classes_ = float(c["temperature"]), np.asarray(c["bias"]), len(clf.classes_)
-            cal.n_examples_ = c.get("n_examples")
-            clf.calibrator_ = cal
+    @classmethod
+    def from_task_config(
+        cls, task: Mapping[str, Any], folder: ModelFolder, encoder: Encoder, label_encoder: Encoder, *, cache: Any = False
+    ) -> ZeroShotClassifier:
+        """A fitted classifier from its task part of a saved folder (:meth:`task_config`) and its encoders."""
+        from .calibration import Calibrator
+
+        labels = LabelSpace.from_dict(task["labels"])
+        ce = ClassEmbeddings.from_config(task["class_embeddings"], folder, labels.names)
+        method = load_method(task["method"], folder)
+        clf = cls(labels=labels, encoder=encoder, method=method, cache=cache, batch_size=task.get("batch_size"),
+                  label_encoder=None if label_encoder is encoder else label_encoder,
+                  concept_names=task.get("concept_names", "clean"), concept_templates=task.get("concept_templates"))
+        clf.label_space_, clf.encoder_, clf.label_encoder_ = labels, encoder, label_encoder
+        clf.cache_ = clf._resolve_cache()
+        labels.set_embedding(label_encoder.fingerprint, ce)
+        clf.class_embeddings_ = ce
+        clf.method_ = method
+        clf.classes_ = method.classes_
+        if task.get("calibration"):
+            clf.calibrator_ = Calibrator.from_config(task["calibration"], len(clf.classes_))
         return clf
 
 
-def load_classifier(path: str | os.PathLike[str], **kwargs: Any) -> ZeroShotClassifier:
-    """Shortcut for :meth:`ZeroShotClassifier.load`."""
-    return ZeroShotClassifier.load(path, **kwargs)
+def _scatter(rows: np.ndarray, good: list[int], n: int) -> np.ndarray:
+    out = np.full((n, rows.shape[1]), np.nan)
+    out[good] = rows
+    return out
 
 
-def _aligned(encoder: Encoder, label_encoder: Encoder) -> bool:
-    """True when items and class descriptions land in one space (same encoder, or a VLM's own towers)."""
-    if label_encoder is encoder or label_encoder.fingerprint == encoder.fingerprint:
-        return True
-    text_tower = getattr(encoder, "text_encoder", None)
-    return text_tower is not None and text_tower().fingerprint == label_encoder.fingerprint
+def read_classifier_config(folder: ModelFolder) -> dict[str, Any]:
+    """``config.json`` of a saved classifier in the current format (format 1 folders are converted)."""
+    cfg = folder.read_config()
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        raise SavedModelError(f"{folder.root}: not a transzero classifier (config.json has no format {FORMAT!r})")
+    version = cfg.get("format_version")
+    if version == 1:
+        return _from_format_1(cfg)
+    if version != FORMAT_VERSION:
+        raise SavedModelError(f"{folder.root}: unsupported format_version {version!r} (this transzero reads 1 and "
+                              f"{FORMAT_VERSION}); save it again with this version")
+    return cfg
 
 
-def _method_name(method: ZeroShotMethod) -> str:
-    from .methods import METHODS
+def _from_format_1(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 (a single classifier; arrays listed by name) in the shape of format 2."""
+    arrays = set(cfg.get("arrays") or [])
+    m = dict(cfg["method"])
+    m["arrays"] = {a.split(".", 1)[1]: f"{a}.npy" for a in arrays if a.startswith("method.")}
+    cal = cfg.get("calibration")
+    if cal:
+        cal = {**cal, "use_bias": True}  # format 1 wrote the bias flag and the biases under one key
+    task = {"name": None, "labels": cfg["labels"], "method": m, "calibration": cal,
+            "class_embeddings": {"vectors": "class_vectors.npy", "prompt_vectors": "prompt_vectors.npy",
+                                 "prompt_labels": "prompt_labels.npy", "prompts": cfg.get("prompts", [])},
+            "concept_names": cfg.get("concept_names", "clean"), "concept_templates": cfg.get("concept_templates"),
+            "batch_size": cfg.get("batch_size")}
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": "classifier", "encoder": cfg["encoder"],
+            "label_encoder": cfg.get("label_encoder") or cfg["encoder"], "tasks": [task]}
 
-    for name, cls in METHODS.items():
-        if type(method) is cls:
-            return name
-    raise SavedModelError(f"cannot save method {type(method).__name__}: register it in transzero.methods.METHODS")
 
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def load_encoders(cfg: Mapping[str, Any], folder: ModelFolder, override: str | Encoder | None = None) -> tuple[Encoder, Encoder]:
+    """The item encoder and the label encoder a saved classifier names (fingerprints checked)."""
+    enc = encoder_from_config(cfg["encoder"], folder, override=override)
+    le_cfg = cfg.get("label_encoder") or cfg["encoder"]
+    if le_cfg["fingerprint"] == enc.fingerprint:
+        return enc, enc
+    if isinstance(enc, HasTextTower) and enc.text_encoder().fingerprint == le_cfg["fingerprint"]:
+        return enc, enc.text_encoder()
+    return enc, encoder_from_config(le_cfg, folder)

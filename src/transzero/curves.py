@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .io import atomic_path
 
 __all__ = ["ShotSample", "learning_curve", "parse_shots", "plot_curve", "sample_shots"]
 
@@ -80,7 +81,8 @@ def learning_curve(
     ----------
     make : callable
         ``make(method_name)`` -> an unfitted :class:`~transzero.ZeroShotClassifier`.
-    X_support, y_support : support vectors and their labels (the pool K are drawn from).
+    X_support, y_support : support vectors and their labels (the pool K are drawn from). Rows that no
+        sample draws may be NaN (jobs encode only the drawn rows); a drawn NaN row is an error.
     X_eval, y_eval : evaluation vectors and gold labels.
     items_support, items_eval : the raw items behind those vectors, for methods that train the
         encoder (``finetune``): they fit on items and re-encode the evaluation items.
@@ -100,13 +102,14 @@ def learning_curve(
         raise InputError(f"--seeds must be >= 1, got {seeds}")
     y_eval_a = np.asarray([str(v) for v in y_eval], dtype=object)
     y_sup = np.asarray([str(v) for v in y_support], dtype=object)
-    from .methods import create_method
+    from .methods import create_method, get_tags
 
     rows = []
     for name in methods:
         proto = create_method(name)
-        learns = proto.learns_from_labels  # zero-shot methods: a flat line, support unused
-        needs_items = getattr(proto, "needs_items", False)
+        tags = get_tags(proto)
+        learns = tags.learns_from_labels  # zero-shot methods: a flat line, support unused
+        needs_items = tags.trains_encoder
         if needs_items and (items_support is None or items_eval is None):
             raise InputError(f"method {name!r} trains the encoder and needs the raw items, not only vectors")
         for k in shots:
@@ -124,13 +127,16 @@ def learning_curve(
                         assert items_support is not None and items_eval is not None
                         clf.fit([items_support[i] for i in s.indices], y_sup[s.indices])
                     else:
-                        clf.fit_encoded(X_support[s.indices], y_sup[s.indices])
+                        Xs = X_support[s.indices]
+                        if not np.all(np.isfinite(Xs)):
+                            raise InputError("a sampled support example has no vector (NaN); encode every sampled row")
+                        clf.fit_encoded(Xs, y_sup[s.indices])
                 if needs_items and k > 0:
                     assert items_eval is not None
                     Xe = clf.encode(list(items_eval))
                 else:
                     Xe = X_eval
-                z = clf._logits(Xe)
+                z = clf.decision_function_encoded(Xe)
                 pred = np.asarray(clf.classes_[np.argmax(z, axis=1)], dtype=object)
                 if transduction is not None:
                     ind_accs.append(float((pred == y_eval_a).mean()))
@@ -150,7 +156,7 @@ def learning_curve(
 
 def _classes_of(clf: Any, y_sup: np.ndarray) -> list[str]:
     """Classes to sample: the classifier's label space (support labels outside it fail in fit)."""
-    space = clf._resolve_labels()
+    space = clf.resolve_labels()
     names = [str(n) for n in space.names]
     extra = sorted(set(y_sup) - set(names))
     if extra:
@@ -187,6 +193,7 @@ def plot_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") ->
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
     return out

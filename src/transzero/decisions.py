@@ -17,6 +17,7 @@ Multi-label
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,9 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
+    "Decisions",
+    "check_threshold",
+    "decide",
     "fit_label_thresholds",
     "label_thresholds",
     "multilabel_scores",
@@ -31,6 +35,57 @@ __all__ = [
     "rejection_scores",
     "threshold_for_frr",
 ]
+
+
+@dataclass
+class Decisions:
+    """What a batch of probabilities decides.
+
+    Attributes
+    ----------
+    labels : list of str
+        Per item: the most probable class, or ``none_label`` when rejected.
+    argmax_labels : list of str
+        Per item: the most probable class (before rejection).
+    scores : ndarray (N,), optional
+        Rejection scores (higher = more in scope), when rejecting.
+    threshold : float, optional
+        The rejection threshold used.
+    multi_labels : list of list of str, optional
+        Per item, every label over its multi-label threshold.
+    """
+
+    labels: list[str]
+    argmax_labels: list[str]
+    scores: np.ndarray | None = None
+    threshold: float | None = None
+    multi_labels: list[list[str]] | None = None
+
+
+def decide(
+    proba: np.ndarray,
+    classes: Sequence[str],
+    *,
+    logits: np.ndarray | None = None,
+    reject: float | None = None,
+    reject_score: str = "max_proba",
+    none_label: str = "none",
+    multi_label: float | Sequence[float] | None = None,
+) -> Decisions:
+    """Labels from probabilities ``(N, K)``: argmax, "none of these" under ``reject``, multi-label sets."""
+    P = np.asarray(proba, dtype=np.float64)
+    names = [str(c) for c in classes]
+    best = [names[k] for k in np.argmax(P, axis=1)] if len(P) else []
+    out = Decisions(list(best), list(best))
+    if reject is not None:
+        out.threshold = check_threshold(reject, reject_score)
+        out.scores = rejection_scores(P, logits, reject_score) if len(P) else np.zeros(0)
+        out.labels = [none_label if s < out.threshold else lab for lab, s in zip(best, out.scores)]
+    if multi_label is not None:
+        th = label_thresholds(multi_label, len(names))
+        S = multilabel_scores(P) if len(P) else np.zeros((0, len(names)))
+        out.multi_labels = [[names[k] for k in np.flatnonzero(row >= th)] for row in S]
+    return out
 
 
 def rejection_scores(proba: np.ndarray, logits: np.ndarray | None = None, kind: str = "max_proba") -> np.ndarray:

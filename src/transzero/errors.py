@@ -33,3 +33,11 @@ class ModelUnavailableError(TranszeroError, RuntimeError):
 
 class SavedModelError(TranszeroError, ValueError):
     """A saved classifier directory is missing files or has an unsupported format."""
+
+
+class TranszeroWarning(UserWarning):
+    """Base class of transzero's warnings: something went wrong that did not stop the job."""
+
+
+class CacheWarning(TranszeroWarning):
+    """The embedding cache could not be used as asked (the job went on; results are unchanged)."""

@@ -1,4 +1,10 @@
-"""Writers for prediction files (CSV / TSV / JSONL / JSON)."""
+"""Writing results safely: prediction files (CSV / TSV / JSONL / JSON), metrics, plots.
+
+Every file is written to a temporary file in the target folder and renamed into place, so a
+killed run leaves either the old file or the complete new one, never half of one.
+:func:`check_output` refuses a prediction output before any work is done: an unsupported
+suffix, a missing folder, the input file itself, or an existing file without ``overwrite``.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,18 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import InputError
 
-__all__ = ["prediction_records", "write_predictions", "OUTPUT_SUFFIXES"]
+__all__ = [
+    "OUTPUT_SUFFIXES", "atomic_path", "check_output", "check_writable_folder", "prediction_records", "write_json",
+    "write_predictions",
+]
 
 OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
 
@@ -61,23 +72,100 @@ def _flat(rec: dict[str, Any], classes: list[str]) -> dict[str, Any]:
     return flat
 
 
-def write_predictions(records: Iterable[dict[str, Any]], classes: list[str], output: str | os.PathLike[str] | None) -> None:
-    """Write records to ``output`` (format by suffix) or JSONL on stdout when ``output`` is None or ``-``."""
+def check_writable_folder(path: str | os.PathLike[str], flag: str) -> Path:
+    """``path``'s folder must exist (a one-line error naming ``flag`` otherwise)."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{flag} {p}: folder {parent} does not exist; create it first")
+    if p.is_dir():
+        raise InputError(f"{flag} {p} is a folder; give a file name")
+    return p
+
+
+def check_output(
+    path: str | os.PathLike[str] | None,
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    overwrite: bool = False,
+    flag: str = "--output",
+) -> Path | None:
+    """Refuse a prediction output before any work: bad suffix or folder, an input file, an existing file.
+
+    Returns the path (None for standard output).
+    """
+    if path is None or str(path) == "-":
+        return None
+    p = check_writable_folder(path, flag)
+    suffix = p.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputError(f"{flag} {p.name}: unsupported type {suffix or '(none)'}; use {', '.join(OUTPUT_SUFFIXES)}")
+    for src in inputs:
+        s = Path(src)
+        same = (p.exists() and s.exists() and os.path.samefile(p, s)) or p.resolve() == s.resolve()
+        if same:
+            raise InputError(f"{flag} {p} is the input file {s}; write the predictions to another file")
+    if p.exists() and not overwrite:
+        raise InputError(f"{flag} {p} already exists; pass --overwrite to replace it, or choose another name")
+    return p
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; on success it is renamed to ``path`` (atomic on POSIX)."""
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; results get the usual permissions
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as indented JSON, atomically (NaN written as null: the file stays valid JSON)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_finite(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    return Path(path)
+
+
+def _finite(o: Any) -> Any:
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
+def write_predictions(
+    records: Iterable[dict[str, Any]], classes: list[str], output: str | os.PathLike[str] | None
+) -> None:
+    """Write records to ``output`` (format by suffix, atomically) or JSONL on stdout when ``output`` is None or ``-``.
+
+    Call :func:`check_output` first to refuse existing files and inputs; this function replaces.
+    """
     records = list(records)
     if output is None or str(output) == "-":
         _write_jsonl(records, sys.stdout)
+        sys.stdout.flush()
         return
-    p = Path(output)
+    p = check_writable_folder(output, "--output")
     suffix = p.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise InputError(f"--output {p.name}: unsupported type {suffix or '(none)'}; use {', '.join(OUTPUT_SUFFIXES)}")
-    if p.parent and not p.parent.exists():
-        raise InputError(f"--output {p}: folder {p.parent} does not exist; create it first")
-    with p.open("w", encoding="utf-8", newline="") as f:
+    with atomic_path(p) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         if suffix in (".jsonl", ".ndjson"):
             _write_jsonl(records, f)
         elif suffix == ".json":
-            json.dump(records, f, ensure_ascii=False, indent=1)
+            json.dump(_finite(records), f, ensure_ascii=False, indent=1, allow_nan=False)
         else:
             flat = [_flat(r, classes) for r in records]
             fields = list(flat[0]) if flat else ["row", "text", "label", "confidence", "error"]
@@ -88,4 +176,4 @@ def write_predictions(records: Iterable[dict[str, Any]], classes: list[str], out
 
 def _write_jsonl(records: list[dict[str, Any]], f: TextIO) -> None:
     for r in records:
-        f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        f.write(json.dumps(_finite(r), ensure_ascii=False, allow_nan=False) + "\n")

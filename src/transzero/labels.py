@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._util import l2_normalize
-from .errors import LabelError
+from .errors import LabelError, SavedModelError
 from .templates import resolve_templates
 
 if TYPE_CHECKING:
     from .encoders.base import Encoder
     from .store import EmbeddingCache
+    from .persistence import ModelFolder
 
 __all__ = ["SEMANTIC_BLOCKS", "ClassEmbeddings", "LabelSpace", "humanize", "parse_label_list", "read_attributes"]
 
@@ -95,6 +96,28 @@ class ClassEmbeddings:
     prompts: list[str] = field(default_factory=list)
     kind: str = "text"
     feature_names: list[str] | None = None
+
+    def save_config(self, folder: ModelFolder, prefix: str = "") -> dict[str, Any]:
+        """Write the vectors into a saved-model folder; the config entry that names them."""
+        return {"kind": self.kind, "feature_names": self.feature_names, "prompts": list(self.prompts),
+                "vectors": folder.save_array(f"{prefix}class_vectors", self.vectors),
+                "prompt_vectors": folder.save_array(f"{prefix}prompt_vectors", self.prompt_vectors),
+                "prompt_labels": folder.save_array(f"{prefix}prompt_labels", self.prompt_labels)}
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any], folder: ModelFolder, classes: Sequence[str]) -> ClassEmbeddings:
+        """Read what :meth:`save_config` wrote (shapes checked against the classes)."""
+        vectors = folder.load_array(cfg["vectors"])
+        prompt_vectors = folder.load_array(cfg["prompt_vectors"])
+        prompt_labels = folder.load_array(cfg["prompt_labels"])
+        K = len(classes)
+        if vectors.ndim != 2 or len(vectors) != K:
+            raise SavedModelError(f"{folder.root}: {cfg['vectors']} has shape {vectors.shape}, expected ({K}, dim)")
+        if prompt_vectors.ndim != 2 or prompt_vectors.shape[1] != vectors.shape[1] or len(prompt_labels) != len(prompt_vectors):
+            raise SavedModelError(f"{folder.root}: prompt vectors {prompt_vectors.shape} and labels {prompt_labels.shape} "
+                                  "do not match the class vectors; save the classifier again")
+        return cls(list(classes), vectors, prompt_vectors, prompt_labels.astype(np.int64), list(cfg.get("prompts") or []),
+                   cfg.get("kind", "text"), cfg.get("feature_names"))
 
     def subset(self, names: Sequence[str]) -> ClassEmbeddings:
         """The same vectors for some classes only, in the order given."""
@@ -421,6 +444,11 @@ class LabelSpace:
             centroids = np.stack([vecs[labels == k].mean(axis=0) for k in range(len(self.names))])
             self._memo[fp] = ClassEmbeddings(list(self.names), l2_normalize(centroids), vecs, labels, prompts)
         return self._memo[fp]
+
+    def set_embedding(self, fingerprint: str, embeddings: ClassEmbeddings) -> None:
+        """Use ``embeddings`` as this label space's class vectors for the encoder with ``fingerprint``
+        (a loaded classifier reuses its saved vectors instead of re-embedding)."""
+        self._memo[fingerprint] = embeddings
 
     def glosses(self) -> list[str]:
         """Per class, ``"<lemmas>: <WordNet definition>"`` of its synset (from :attr:`wnids` or the name)."""

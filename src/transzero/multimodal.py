@@ -148,7 +148,7 @@ class MultiModalClassifier:
             rows, items = self._field_items(records, f)
             B = np.zeros((len(records), clf.encoder_.dim), dtype=np.float32)
             if items:
-                X, errs = clf._encode_report(items, None)
+                X, errs = clf.encode_report(items)
                 for j, i in enumerate(rows):
                     if j in errs:
                         ferr.setdefault(i, []).append(f"{f}: {errs[j]}")

@@ -14,7 +14,6 @@ zero-shot for every task.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -188,44 +187,83 @@ class MultiTaskClassifier:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """A folder: one saved zero-shot classifier per task + ``multitask.json`` + ``.npy`` weights."""
+        """Write the classifier atomically: the same saved-classifier format as a single task, one task entry
+        per task plus the shared adapter and heads (``.npy`` files named in ``config.json``; no pickle)."""
+        from .classifier import FORMAT, FORMAT_VERSION
+        from .persistence import write_folder_atomically
+
         self._check()
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        for t, clf in self.task_clfs_.items():
-            clf.save(out / f"task-{_safe(t)}")
-        np.save(out / "B.npy", self.B_, allow_pickle=False)
-        for t in self.task_names_:
-            np.save(out / f"V-{_safe(t)}.npy", self.V_[t], allow_pickle=False)
-            np.save(out / f"c-{_safe(t)}.npy", self.c_[t], allow_pickle=False)
-        (out / "multitask.json").write_text(json.dumps({
-            "format": "transzero-multitask", "format_version": 1, "tasks": self.task_names_,
-            "params": {"lam": self.lam, "steps": self.steps, "lr": self.lr, "seed": self.seed},
-        }, indent=2))
-        return out
+        with write_folder_atomically(path) as folder:
+            first = self.task_clfs_[self.task_names_[0]]
+            tasks = [{"name": t, **self.task_clfs_[t].task_config(folder, f"task-{i}.")}
+                     for i, t in enumerate(self.task_names_)]
+            heads = {"B": folder.save_array("multitask.B", self.B_),
+                     "V": {t: folder.save_array(f"multitask.V-{i}", self.V_[t]) for i, t in enumerate(self.task_names_)},
+                     "c": {t: folder.save_array(f"multitask.c-{i}", self.c_[t]) for i, t in enumerate(self.task_names_)}}
+            folder.write_config({
+                "format": FORMAT, "format_version": FORMAT_VERSION, "kind": "multitask", **first.encoder_configs(folder),
+                "tasks": tasks,
+                "multitask": {"params": {"lam": self.lam, "steps": self.steps, "lr": self.lr, "seed": self.seed},
+                              "n_labelled": getattr(self, "n_labelled_", {}), **heads},
+            })
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], cache: Any = False) -> MultiTaskClassifier:
-        """Read a folder written by :meth:`save` (no pickle)."""
+        """Read a folder written by :meth:`save` (or by transzero 0.1's multitask format; no pickle)."""
+        from .classifier import ZeroShotClassifier, load_encoders, read_classifier_config
+        from .persistence import ModelFolder
+
+        folder = ModelFolder(path)
+        if (folder.root / "multitask.json").is_file() and not (folder.root / "config.json").is_file():
+            return cls._load_format_1(folder, cache)
+        cfg = read_classifier_config(folder)
+        if cfg.get("kind") != "multitask":
+            raise SavedModelError(f"{path} holds a single-task classifier; load it with transzero.load_classifier")
+        enc, label_enc = load_encoders(cfg, folder)
+        clfs = {str(t["name"]): ZeroShotClassifier.from_task_config(t, folder, enc, label_enc, cache=cache)
+                for t in cfg["tasks"]}
+        mt = cfg["multitask"]
+        m = cls._assemble(clfs, enc, cache, mt["params"])
+        m.B_ = folder.load_array(mt["B"])
+        m.V_ = {t: folder.load_array(mt["V"][t]) for t in m.task_names_}
+        m.c_ = {t: folder.load_array(mt["c"][t]) for t in m.task_names_}
+        m.n_labelled_ = dict(mt.get("n_labelled") or {})
+        m._check_shapes(folder.root)
+        return m
+
+    @classmethod
+    def _assemble(cls, clfs: dict[str, Any], encoder: Any, cache: Any, params: Mapping[str, Any]) -> MultiTaskClassifier:
+        m = cls({t: c.label_space_ for t, c in clfs.items()}, encoder=encoder, cache=cache, **params)
+        m.task_clfs_, m.task_names_, m.encoder_ = clfs, list(clfs), encoder
+        m.classes_ = {t: [str(c) for c in clf.classes_] for t, clf in clfs.items()}
+        return m
+
+    def _check_shapes(self, where: Any) -> None:
+        D = self.encoder_.dim
+        ok = self.B_.shape == (D, D) and all(
+            self.V_[t].shape == (len(self.classes_[t]), D) and self.c_[t].shape == (len(self.classes_[t]),)
+            for t in self.task_names_)
+        if not ok:
+            raise SavedModelError(f"{where}: the multitask adapter or heads do not fit a {D}-d encoder; save it again")
+
+    @classmethod
+    def _load_format_1(cls, folder: Any, cache: Any) -> MultiTaskClassifier:
+        """transzero 0.1: ``multitask.json`` + one saved classifier per task in ``task-<name>/``."""
         from .classifier import ZeroShotClassifier
 
-        p = Path(path)
-        cfg_path = p / "multitask.json"
-        if not cfg_path.is_file():
-            raise SavedModelError(f"{str(p)!r} is not a saved transzero multitask classifier (no multitask.json)")
-        cfg = json.loads(cfg_path.read_text())
-        clfs = {t: ZeroShotClassifier.load(p / f"task-{_safe(t)}", cache=cache) for t in cfg["tasks"]}
+        cfg = folder.read_config("multitask.json")
+        clfs = {t: ZeroShotClassifier.load(folder.path(f"task-{_safe(t)}"), cache=cache) for t in cfg["tasks"]}
         first = clfs[cfg["tasks"][0]]
         for t, clf in clfs.items():  # one encoder object for all tasks
             if clf.encoder_.fingerprint != first.encoder_.fingerprint:
-                raise SavedModelError(f"{p}: task {t!r} was saved with a different encoder")
+                raise SavedModelError(f"{folder.root}: task {t!r} was saved with a different encoder")
             clf.encoder_ = first.encoder_
-        m = cls({t: c.label_space_ for t, c in clfs.items()}, encoder=first.encoder_, cache=cache, **cfg["params"])
-        m.task_clfs_, m.task_names_, m.encoder_ = clfs, list(cfg["tasks"]), first.encoder_
-        m.classes_ = {t: [str(c) for c in clf.classes_] for t, clf in clfs.items()}
-        m.B_ = np.load(p / "B.npy", allow_pickle=False)
-        m.V_ = {t: np.load(p / f"V-{_safe(t)}.npy", allow_pickle=False) for t in m.task_names_}
-        m.c_ = {t: np.load(p / f"c-{_safe(t)}.npy", allow_pickle=False) for t in m.task_names_}
+        m = cls._assemble(clfs, first.encoder_, cache, cfg["params"])
+        m.B_ = folder.load_array("B.npy")
+        m.V_ = {t: folder.load_array(f"V-{_safe(t)}.npy") for t in m.task_names_}
+        m.c_ = {t: folder.load_array(f"c-{_safe(t)}.npy") for t in m.task_names_}
+        m._check_shapes(folder.root)
         return m
 
 

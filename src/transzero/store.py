@@ -1,47 +1,37 @@
 """On-disk embedding cache keyed by content hash, per encoder fingerprint.
 
 One SQLite file per encoder fingerprint (``<root>/<name>-<fingerprint>.sqlite``) maps the
-SHA-256 of an item's content to its float32 vector. Misses are encoded and written in
-chunks, so an interrupted job resumes where it stopped; a warm run never loads the model.
+SHA-256 of an item's content to its float32 vector. Misses are encoded in chunks and each chunk
+is committed as soon as it is done - at least every 256 items or 10 seconds - so a job killed at
+any point keeps what it encoded, and a rerun reads it back. A warm run never loads the model.
+
+A cache problem never costs the job: a folder that cannot be created or written, a full disk, a
+corrupt or foreign file, stored vectors of the wrong length - each gives one warning
+(:class:`~transzero.errors.CacheWarning`) and the job goes on, without the cache or with the bad
+file moved aside and rebuilt; the vectors are the ones a run without cache computes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Sequence
+import time
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._util import default_cache_dir
-from .encoders.base import Encoder, ProgressCallback, _strip_item_prefix
-from .errors import InputError
+from ._util import default_cache_dir, item_error, item_key
+from .encoders.base import Encoder, ProgressCallback
+from .errors import CacheWarning, InputError
 
-__all__ = ["EmbeddingCache", "CacheStats", "item_key"]
+__all__ = ["CacheStats", "EmbeddingCache", "encode_items", "item_key"]
 
-
-def item_key(item: Any) -> str:
-    """Content hash of an item: text as UTF-8, bytes as is, arrays by dtype/shape/bytes, paths by file content."""
-    h = hashlib.sha256()
-    if isinstance(item, str):
-        h.update(b"s:" + item.encode("utf-8"))
-    elif isinstance(item, (bytes, bytearray)):
-        h.update(b"b:" + bytes(item))
-    elif isinstance(item, np.ndarray):
-        h.update(f"a:{item.dtype}:{item.shape}:".encode() + np.ascontiguousarray(item).tobytes())
-    elif isinstance(item, os.PathLike):  # streamed: a large file never sits in memory whole
-        h.update(b"f:")
-        with open(item, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    else:
-        raise TypeError(f"cannot hash items of type {type(item).__name__} for the cache")
-    return h.hexdigest()
+_FORMAT = "transzero-embedding-cache/1"
 
 
 @dataclass
@@ -52,6 +42,20 @@ class CacheStats:
     misses: int = 0
 
 
+def encode_items(
+    encoder: Encoder, cache: EmbeddingCache | None, items: Sequence[Any], *, batch_size: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[np.ndarray, dict[int, str]]:
+    """``encoder.encode_report(items)``, through ``cache`` when there is one (bad items reported, NaN rows)."""
+    if cache is not None:
+        return cache.encode_report(encoder, items, batch_size=batch_size, progress=progress)
+    return encoder.encode_report(items, batch_size=batch_size, progress=progress)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, CacheWarning, stacklevel=3)
+
+
 class EmbeddingCache:
     """Content-addressed store of vectors, one SQLite file per encoder fingerprint.
 
@@ -60,54 +64,148 @@ class EmbeddingCache:
     root : path, optional
         Folder for the files; default ``$TRANSZERO_CACHE_DIR`` or ``~/.cache/transzero``.
     chunk_size : int
-        Misses are encoded and committed this many at a time (resumable jobs).
+        At most this many misses are encoded between two commits.
+    commit_seconds : float
+        Target time between commits: chunks shrink for slow encoders so that finished work is
+        committed about this often.
+    warn : callable, optional
+        Receives each one-line warning; default: :func:`warnings.warn` with :class:`CacheWarning`.
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *, chunk_size: int = 2048) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        chunk_size: int = 256,
+        commit_seconds: float = 10.0,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
-        self.chunk_size = int(chunk_size)
+        self.chunk_size = max(1, int(chunk_size))
+        self.commit_seconds = float(commit_seconds)
         self.stats = CacheStats()
-        self._conns: dict[str, sqlite3.Connection] = {}
+        self.warn = warn or _warn
+        self._conns: dict[str, sqlite3.Connection | None] = {}  # None: this file is off for the run
+        self._read_only: set[str] = set()
 
     def path_for(self, encoder: Encoder) -> Path:
         """The SQLite file holding ``encoder``'s vectors."""
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", encoder.name)[-60:].strip("_") or "encoder"
         return self.root / f"{slug}-{encoder.fingerprint}.sqlite"
 
-    def _conn(self, encoder: Encoder) -> sqlite3.Connection:
-        path = self.path_for(encoder)
-        key = str(path)
-        if key not in self._conns:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(key, timeout=60)
+    # ------------------------------------------------------------------ connections
+    def _disable(self, key: str, why: str) -> None:
+        conn = self._conns.get(key)
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._conns[key] = None
+        self.warn(f"embedding cache {key}: {why}; continuing without the cache (results are the same, only slower)")
+
+    def _open(self, path: Path, encoder: Encoder) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(path), timeout=60)
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
-            self._conns[key] = conn
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+            if tables and (meta.get("format") != _FORMAT or meta.get("fingerprint") != encoder.fingerprint):
+                if tables != {"vectors"}:  # (a file of transzero 0.1 had only the vectors table: kept)
+                    raise sqlite3.DatabaseError("not a transzero embedding cache of this encoder")
+            with conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                 [("format", _FORMAT), ("fingerprint", encoder.fingerprint), ("dim", str(encoder.dim))])
+            cols = [r[1] for r in conn.execute("PRAGMA table_info(vectors)")]
+            if cols != ["key", "vec"]:
+                raise sqlite3.DatabaseError(f"its vectors table has columns {cols}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _conn(self, encoder: Encoder) -> sqlite3.Connection | None:
+        path = self.path_for(encoder)
+        key = str(path)
+        if key in self._conns:
+            return self._conns[key]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._disable(key, f"cannot create folder {path.parent} ({exc.strerror or exc})")
+            return None
+        try:
+            self._conns[key] = self._open(path, encoder)
+            return self._conns[key]
+        except sqlite3.DatabaseError as exc:
+            corrupt = not isinstance(exc, sqlite3.OperationalError)
+        except OSError as exc:
+            self._disable(key, f"cannot open it ({exc})")
+            return None
+        if not corrupt:  # unwritable folder or file, locked, full disk
+            self._disable(key, f"cannot open it ({exc})")
+            return None
+        aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            os.replace(path, aside)
+            self._conns[key] = self._open(path, encoder)
+        except (OSError, sqlite3.Error) as exc2:
+            self._disable(key, f"it is corrupt or not a cache file ({exc}) and could not be rebuilt ({exc2})")
+            return None
+        self.warn(f"embedding cache {key}: corrupt or not a cache file ({exc}); moved it to {aside.name} and started a new one")
         return self._conns[key]
 
+    # ------------------------------------------------------------------ reads and writes
     def lookup(self, encoder: Encoder, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """Vectors already stored for ``keys`` (missing keys are absent from the result)."""
+        """Vectors already stored for ``keys`` (missing or unusable ones are absent from the result)."""
         conn = self._conn(encoder)
         found: dict[str, np.ndarray] = {}
+        if conn is None:
+            return found
         uniq = list(dict.fromkeys(keys))
-        for start in range(0, len(uniq), 900):
-            part = uniq[start : start + 900]
-            q = f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})"
-            for k, blob in conn.execute(q, part):
-                found[k] = np.frombuffer(blob, dtype=np.float32)
+        n_bad = 0
+        try:
+            for start in range(0, len(uniq), 900):
+                part = uniq[start : start + 900]
+                q = f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})"
+                for k, blob in conn.execute(q, part):
+                    v = np.frombuffer(blob, dtype=np.float32) if isinstance(blob, bytes) and len(blob) % 4 == 0 else None
+                    if v is None or v.shape != (encoder.dim,) or not np.all(np.isfinite(v)):
+                        n_bad += 1  # re-encoded and overwritten
+                        continue
+                    found[k] = v
+        except sqlite3.Error as exc:
+            self._disable(str(self.path_for(encoder)), f"cannot read it ({exc})")
+            return {}
+        if n_bad:
+            self.warn(f"embedding cache {self.path_for(encoder)}: {n_bad} stored vector(s) had the wrong length or "
+                      "were not finite; they are re-encoded")
         return found
 
     def put(self, encoder: Encoder, keys: Sequence[str], vectors: np.ndarray) -> None:
-        """Store ``vectors[i]`` under ``keys[i]``."""
+        """Store ``vectors[i]`` under ``keys[i]`` (a failed write warns once and turns writing off)."""
+        key = str(self.path_for(encoder))
         conn = self._conn(encoder)
+        if conn is None or key in self._read_only or not len(keys):
+            return
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
-        with conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                ((k, vecs[i].tobytes()) for i, k in enumerate(keys)),
-            )
+        try:
+            with conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
+                    ((k, vecs[i].tobytes()) for i, k in enumerate(keys)),
+                )
+        except sqlite3.Error as exc:
+            self._read_only.add(key)
+            self.warn(f"embedding cache {key}: cannot write ({exc}); new vectors are not cached for the rest of "
+                      "the run (results are the same)")
 
+    # ------------------------------------------------------------------ encoding
     def encode(
         self,
         encoder: Encoder,
@@ -144,7 +242,7 @@ class EmbeddingCache:
                 encoder.validate([it])
                 keys[i] = encoder.cache_key(it)
             except InputError as exc:
-                errors[i] = _strip_item_prefix(str(exc))
+                errors[i] = item_error(str(exc))
             except OSError as exc:
                 errors[i] = f"cannot read ({exc.strerror or exc}); check the file"
         if progress and errors:
@@ -167,14 +265,19 @@ class EmbeddingCache:
         self.stats.hits += n_hits
         if progress and n_hits:
             progress(n_hits)
-        for start in range(0, len(miss_idx), self.chunk_size):
-            part = miss_idx[start : start + self.chunk_size]
+        start, size = 0, min(self.chunk_size, 32)  # a small first chunk measures the encoder's rate
+        while start < len(miss_idx):
+            part = miss_idx[start : start + size]
+            t0 = time.perf_counter()
             vecs, errs = encoder.encode_report([items[i] for i in part], batch_size=batch_size, progress=progress)
+            rate = len(part) / max(time.perf_counter() - t0, 1e-6)
             out[part] = vecs
             ok = [j for j in range(len(part)) if j not in errs]
             self.put(encoder, [keys[part[j]] for j in ok], vecs[ok])
             errors.update({part[j]: m for j, m in errs.items()})
             self.stats.misses += len(part)
+            start += len(part)
+            size = int(min(self.chunk_size, max(1, rate * self.commit_seconds / 2)))
         for i in dup:
             src = first_of[keys[i]]
             if src in errors:
@@ -188,7 +291,8 @@ class EmbeddingCache:
     def close(self) -> None:
         """Close the open SQLite connections."""
         for conn in self._conns.values():
-            conn.close()
+            if conn is not None:
+                conn.close()
         self._conns.clear()
 
     def __del__(self) -> None:  # pragma: no cover - best effort

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .text import TextTable, read_text_table
+from .readers import detect_modality, has_column, read_items
+from .text import ItemTable, TextTable, read_text_table
 
-__all__ = ["TextTable", "read_text_table"]
+__all__ = ["ItemTable", "TextTable", "detect_modality", "has_column", "read_items", "read_text_table"]

@@ -17,22 +17,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._util import row_line
 from ..errors import InputError
 
-__all__ = ["TextTable", "read_text_table", "SUPPORTED_SUFFIXES"]
+__all__ = ["ItemTable", "TextTable", "read_text_table", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 @dataclass
-class TextTable:
-    """Rows of a text file.
+class ItemTable:
+    """Rows of an input: the items (texts, or paths of images and audio clips), gold labels, bad rows.
 
     Attributes
     ----------
+    path : str
+        Where the rows came from (a file, a folder, or a name such as ``"request"``); bad rows are
+        reported as ``"<path>: row <row>: <why>"``.
     texts : list of (str or None)
-        Text of each row; ``None`` where the row is bad.
+        Item of each row; ``None`` where the row is bad.
     labels : list of (str or None), optional
         Gold label per row when a label column was read.
     rows : list of int
@@ -41,6 +45,8 @@ class TextTable:
         Position in ``texts`` -> why the row is unusable.
     records : list of dict
         The raw fields of each row (for passing id columns through).
+    modality : str
+        ``"text"``, ``"image"`` or ``"audio"``.
     """
 
     path: str
@@ -49,6 +55,31 @@ class TextTable:
     labels: list[str | None] | None = None
     errors: dict[int, str] = field(default_factory=dict)
     records: list[dict[str, Any]] = field(default_factory=list)
+    modality: str = "text"
+
+    @classmethod
+    def from_items(
+        cls, items: list[Any], *, source: str = "items", labels: list[Any] | None = None, modality: str = "text",
+        first_row: int = 1,
+    ) -> ItemTable:
+        """A table of items already in memory (the service's requests, a Python list); nothing is checked here:
+        bad items are reported when they are encoded."""
+        return cls(source, list(items), list(range(first_row, first_row + len(items))),
+                   labels=None if labels is None else [None if v is None else str(v) for v in labels],
+                   modality=modality)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def bad_lines(self, extra: dict[int, str] | None = None) -> list[str]:
+        """One line per bad row (``"<path>: row <row>: <why>"``), with ``extra`` errors found later (by position)."""
+        errors = {**self.errors, **(extra or {})}
+        return [row_line(self.path, self.rows[i], m) for i, m in sorted(errors.items())]
+
+    def skipped(self, extra: dict[int, str] | None = None) -> list[dict[str, Any]]:
+        """The eval JSON's ``skipped`` entries: ``{"row", "error"}`` per bad row."""
+        errors = {**self.errors, **(extra or {})}
+        return [{"row": self.rows[i], "error": m} for i, m in sorted(errors.items())]
 
     @property
     def good(self) -> list[int]:
@@ -65,8 +96,12 @@ class TextTable:
         return v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
     def error_lines(self) -> list[str]:
-        """One line per bad row: ``row N: why``."""
-        return [f"{self.path}: row {self.rows[i]}: {msg}" for i, msg in sorted(self.errors.items())]
+        """One line per bad row: ``<path>: row N: why``."""
+        return self.bad_lines()
+
+
+#: the name of :class:`ItemTable` in transzero 0.1 (it holds every modality's items)
+TextTable = ItemTable
 
 
 def _bad_utf8(s: str) -> str | None:

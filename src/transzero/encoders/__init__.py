@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from .base import Encoder, ProgressCallback, TextEncoder
+from .protocols import HasConceptHead, HasTextTower, shares_space
 from .registry import (
     EncoderSpec,
     create_encoder,
+    encoder_from_config,
     encoder_info,
     list_encoders,
     list_schemes,
@@ -16,12 +18,16 @@ from .registry import (
 __all__ = [
     "Encoder",
     "EncoderSpec",
+    "HasConceptHead",
+    "HasTextTower",
     "ProgressCallback",
     "TextEncoder",
     "create_encoder",
+    "encoder_from_config",
     "encoder_info",
     "list_encoders",
     "list_schemes",
     "register_encoder",
     "register_scheme",
+    "shares_space",
 ]

@@ -53,7 +53,7 @@ class AudioEncoder(Encoder):
 
     def cache_key(self, item: Any) -> str:
         """Clips given as paths are keyed by the file's bytes (as images are); arrays with their sample rate."""
-        from ..store import item_key
+        from .._util import item_key
 
         if isinstance(item, (str, os.PathLike)):
             return item_key(Path(item))
@@ -165,6 +165,9 @@ class SpeakerGE2EEncoder(AudioEncoder):
 
     def _config(self) -> dict[str, Any]:
         return {"weights": "resemblyzer-0.1.x pretrained.pt", "sample_rate": 16000}
+
+    def load(self) -> None:
+        self._load()
 
     def _load(self) -> Any:
         if self._model is None:

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._util import sha256_text
+from .._util import item_error, item_key, sha256_text
 from ..errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..persistence import ModelFolder
 
 #: Called with the number of items finished since the last call.
 ProgressCallback = Callable[[int], None]
+
+_LOADING = [0.0]  # seconds every encoder of this process has spent loading weights
+
+
+def loading_seconds() -> float:
+    """Seconds all encoders of this process have spent loading weights so far (for stage timings)."""
+    return _LOADING[0]
 
 
 class Encoder(ABC):
@@ -43,6 +54,8 @@ class Encoder(ABC):
     version: str = "1"
     #: arguments ``create_encoder`` was called with (saved with classifiers)
     create_kwargs: dict[str, Any] = {}
+    #: a fine-tuned transformers folder this encoder runs (saved inside a classifier's folder)
+    finetuned_dir: Any = None
 
     @property
     @abstractmethod
@@ -58,6 +71,22 @@ class Encoder(ABC):
         """Encode already validated items."""
 
     default_batch_size: int = 128
+    #: seconds this encoder spent loading its weights (pipelines report them as ``load``, apart from ``encode``)
+    load_seconds: float = 0.0
+
+    def load(self) -> None:
+        """Load the weights now (otherwise the first encode does); a no-op once loaded.
+
+        Encoders with weights override this; :meth:`ensure_loaded` times it.
+        """
+
+    def ensure_loaded(self) -> None:
+        """:meth:`load`, adding the time it took to :attr:`load_seconds`."""
+        t0 = time.perf_counter()
+        self.load()
+        dt = time.perf_counter() - t0
+        self.load_seconds += dt
+        _LOADING[0] += dt
 
     @property
     def fingerprint(self) -> str:
@@ -71,8 +100,6 @@ class Encoder(ABC):
 
     def cache_key(self, item: Any) -> str:
         """Content hash of an item for the embedding cache (texts by their characters)."""
-        from ..store import item_key
-
         return item_key(item)
 
     def encode(
@@ -98,6 +125,7 @@ class Encoder(ABC):
         items = self.validate(items)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
+        self.ensure_loaded()
         out = self._encode(items, int(batch_size or self.default_batch_size), progress)
         return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -124,13 +152,14 @@ class Encoder(ABC):
             try:
                 self.validate([it])
             except InputError as exc:
-                errors[i] = _strip_item_prefix(str(exc))
+                errors[i] = item_error(str(exc))
                 continue
             good.append(i)
         if progress and errors:
             progress(len(errors))
         out = np.full((len(items), self.dim), np.nan, dtype=np.float32)
         if good:
+            self.ensure_loaded()
             vecs, errs = self._encode_report([items[i] for i in good], int(batch_size or self.default_batch_size), progress)
             out[good] = vecs
             errors.update({good[j]: m for j, m in errs.items()})
@@ -142,13 +171,25 @@ class Encoder(ABC):
         """Encode validated items; encoders whose items can fail late (image decoding) override this."""
         return self._encode(items, batch_size, progress), {}
 
+    def save_config(self, folder: ModelFolder) -> dict[str, Any]:
+        """This encoder's part of a saved classifier: how to recreate it, and its fingerprint.
+
+        Fine-tuned weights travel into ``folder`` (``encoder.safetensors``, or ``encoder/`` for a
+        transformers folder) so the saved classifier does not depend on the cache.
+        """
+        cfg: dict[str, Any] = {"name": self.name, "kwargs": dict(self.create_kwargs), "backend": self.backend,
+                               "fingerprint": self.fingerprint, "modality": self.modality, "dim": self.dim}
+        if self.finetuned_dir is not None:
+            cfg["name"] = "hf:" + folder.copy_in(self.finetuned_dir, "encoder")
+            cfg["dir_in_folder"] = True
+        weights = cfg["kwargs"].get("weights")
+        if weights:
+            cfg["kwargs"]["weights"] = folder.copy_in(str(weights), "encoder.safetensors")
+            cfg["weights_in_folder"] = True
+        return cfg
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r})"
-
-
-def _strip_item_prefix(msg: str) -> str:
-    """``"item 3: text is empty"`` -> ``"text is empty"`` (the caller names the row)."""
-    return msg.split(": ", 1)[1] if msg.startswith("item ") and ": " in msg else msg
 
 
 class TextEncoder(Encoder):

@@ -47,7 +47,7 @@ class ImageEncoder(Encoder):
 
     def cache_key(self, item: Any) -> str:
         """Images given as paths are keyed by the file's bytes, not by its name."""
-        from ..store import item_key
+        from .._util import item_key
 
         if isinstance(item, (str, os.PathLike)):
             return item_key(Path(item))

@@ -22,14 +22,17 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._util import dir_size_bytes
-from ..errors import EncoderNotFoundError, ModelUnavailableError
+from ..errors import EncoderNotFoundError, ModelUnavailableError, SavedModelError
 from .base import Encoder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..persistence import ModelFolder
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,33 @@ def create_encoder(name: str, /, **kwargs: Any) -> Encoder:
         return _remember(_SCHEMES[scheme](rest, **kwargs), kwargs)
     get_spec(name)  # raises with suggestions
     raise AssertionError("unreachable")
+
+
+def encoder_from_config(
+    config: Mapping[str, Any], folder: ModelFolder, *, override: str | Encoder | None = None
+) -> Encoder:
+    """The encoder a saved classifier names (:meth:`Encoder.save_config`); its fingerprint must match.
+
+    ``override`` replaces the saved name (e.g. a model moved to another path).
+    """
+    if isinstance(override, Encoder):
+        enc = override
+    elif override:
+        enc = create_encoder(override)
+    else:
+        kwargs = dict(config.get("kwargs") or {})
+        name = str(config["name"])
+        if config.get("weights_in_folder"):
+            kwargs["weights"] = str(folder.path(str(kwargs["weights"]), what="weights file"))
+        if config.get("dir_in_folder"):
+            name = "hf:" + str(folder.path(name.split(":", 1)[1], what="encoder folder"))
+        enc = create_encoder(name, **kwargs)
+    if enc.fingerprint != config["fingerprint"]:
+        raise SavedModelError(
+            f"{folder.root}: saved with encoder {config['name']} (fingerprint {config['fingerprint']}) but "
+            f"{enc.name} here has fingerprint {enc.fingerprint}; its vectors would not match - refit instead"
+        )
+    return enc
 
 
 def _remember(encoder: Encoder, kwargs: dict[str, Any]) -> Encoder:

@@ -1,68 +1,51 @@
-"""Scoring methods (scikit-learn estimators over vectors) and their name registry."""
+"""Scoring methods (scikit-learn estimators over vectors) and their name registry.
+
+The registry (:mod:`.registry`) and the tags (:mod:`.tags`) import nothing heavy; the
+estimator classes are imported on first access (``transzero.methods.ESZSLClassifier``).
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from ..errors import TranszeroError
-from .base import ZeroShotMethod
-from .asr import ASRGrammarClassifier, ASRTextClassifier
-from .compatibility import ALEClassifier, BilinearCompatibility, DeViSEClassifier, SJEClassifier
-from .conse import ConceptHead, ConSEClassifier
-from .fewshot import (
-    FewShotMethod,
-    LinearProbeClassifier,
-    PrototypeClassifier,
-    TipAdapterClassifier,
-    TipAdapterFClassifier,
-    ZeroShotLinearClassifier,
+from .registry import (
+    METHODS,
+    MethodInfo,
+    create_method,
+    curve_methods,
+    list_methods,
+    method_class,
+    method_info,
+    method_name,
+    methods_help,
+    register_method,
 )
-from .finetune import FineTuneClassifier
-from .semantic import DAPClassifier, ESZSLClassifier, SAEClassifier, SemanticMethod
-from .wordnet import WordNetClassifier
-from .zeroshot import KNNClassifier, SimilarityClassifier
+from .tags import FitContext, MethodTags, get_tags
 
-METHODS: dict[str, type[ZeroShotMethod]] = {
-    "similarity": SimilarityClassifier,
-    "knn": KNNClassifier,
-    "conse": ConSEClassifier,
-    "wordnet": WordNetClassifier,
-    "prototype": PrototypeClassifier,
-    "linear": LinearProbeClassifier,
-    "zs-linear": ZeroShotLinearClassifier,
-    "tip-adapter": TipAdapterClassifier,
-    "tip-adapter-f": TipAdapterFClassifier,
-    "finetune": FineTuneClassifier,
-    "dap": DAPClassifier,
-    "eszsl": ESZSLClassifier,
-    "sae": SAEClassifier,
-    "devise": DeViSEClassifier,
-    "ale": ALEClassifier,
-    "sje": SJEClassifier,
-    "asr-grammar": ASRGrammarClassifier,
-    "asr-text": ASRTextClassifier,
+_CLASSES = {
+    "ZeroShotMethod": "base",
+    "SimilarityClassifier": "zeroshot", "KNNClassifier": "zeroshot",
+    "ConceptHead": "conse", "ConceptBridge": "conse", "ConSEClassifier": "conse",
+    "WordNetClassifier": "wordnet",
+    "FewShotMethod": "fewshot", "PrototypeClassifier": "fewshot", "LinearProbeClassifier": "fewshot",
+    "ZeroShotLinearClassifier": "fewshot", "TipAdapterClassifier": "fewshot", "TipAdapterFClassifier": "fewshot",
+    "FineTuneClassifier": "finetune",
+    "SemanticMethod": "semantic", "DAPClassifier": "semantic", "ESZSLClassifier": "semantic", "SAEClassifier": "semantic",
+    "BilinearCompatibility": "compatibility", "DeViSEClassifier": "compatibility", "ALEClassifier": "compatibility",
+    "SJEClassifier": "compatibility",
+    "ASRGrammarClassifier": "asr", "ASRTextClassifier": "asr",
 }
 
-#: methods that learn a map between item features and class semantics on seen classes (classical ZSL)
-ZSL_METHODS = ["dap", "eszsl", "sae", "devise", "ale", "sje", "conse"]
-
 __all__ = [
-    "METHODS", "ZSL_METHODS", "ASRGrammarClassifier", "ASRTextClassifier", "ALEClassifier", "BilinearCompatibility", "DAPClassifier", "DeViSEClassifier", "ESZSLClassifier",
-    "SAEClassifier", "SJEClassifier", "SemanticMethod", "ConceptHead", "ConSEClassifier", "FewShotMethod", "FineTuneClassifier", "KNNClassifier", "LinearProbeClassifier",
-    "PrototypeClassifier", "SimilarityClassifier", "TipAdapterClassifier", "TipAdapterFClassifier", "WordNetClassifier",
-    "ZeroShotLinearClassifier", "ZeroShotMethod", "create_method", "list_methods",
+    "METHODS", "ZSL_METHODS", "FitContext", "MethodInfo", "MethodTags", "create_method", "curve_methods", "get_tags",
+    "list_methods", "method_class", "method_info", "method_name", "methods_help", "register_method", *_CLASSES,
 ]
 
 
-def list_methods() -> list[str]:
-    """Method names accepted by :func:`create_method` and ``--method``."""
-    return sorted(METHODS)
-
-
-def create_method(name: str, **params: Any) -> ZeroShotMethod:
-    """A method estimator by name, with constructor parameters."""
-    try:
-        cls = METHODS[name]
-    except KeyError:
-        raise TranszeroError(f"unknown method {name!r}; choose one of {', '.join(list_methods())}") from None
-    return cls(**params)
+def __getattr__(name: str) -> Any:
+    if name in _CLASSES:
+        return getattr(importlib.import_module(f"{__name__}.{_CLASSES[name]}"), name)
+    if name == "ZSL_METHODS":  # methods trainable on seen classes, evaluated on unseen ones (their tags say so)
+        return [n for n in METHODS if get_tags(METHODS[n]).seen_classes]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

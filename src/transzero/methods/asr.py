@@ -27,8 +27,9 @@ import numpy as np
 
 from .._util import l2_normalize
 from ..errors import InputError, ModelUnavailableError
-from ..labels import ClassEmbeddings, humanize
+from ..labels import humanize
 from .base import ZeroShotMethod
+from .tags import FitContext, MethodTags
 
 __all__ = ["ASRGrammarClassifier", "ASRTextClassifier", "label_phrase"]
 
@@ -53,7 +54,9 @@ def _pcm(x: np.ndarray) -> bytes:
 
 
 class _ASRBase(ZeroShotMethod):
-    reads_items = True
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        return super().__transzero_tags__().replace(raw_items=True)
     #: shortest clip the recogniser is given (seconds)
     min_seconds = 0.1
     sample_rate = SAMPLE_RATE
@@ -89,10 +92,9 @@ class ASRGrammarClassifier(_ASRBase):
         self.n_best = n_best
         self.logit_scale = logit_scale
 
-    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
-            default_logit_scale: float = 20.0, **_: Any) -> ASRGrammarClassifier:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> ASRGrammarClassifier:
         """Build the grammar from the class names; every word must be in the recogniser's dictionary."""
-        ce = self._fit_common(class_embeddings, y, default_logit_scale)
+        ce = self._fit_common(FitContext.build(context, **fields), y)
         self.n_features_in_ = 0
         phrases = [label_phrase(c) for c in ce.classes]
         for c, p in zip(ce.classes, phrases):
@@ -156,11 +158,16 @@ class ASRTextClassifier(_ASRBase):
     def __init__(self, logit_scale: float | None = None) -> None:
         self.logit_scale = logit_scale
 
-    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
-            default_logit_scale: float = 20.0, text_encoder: Any = None, **_: Any) -> ASRTextClassifier:
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        return super().__transzero_tags__().replace(text_encoder=True)
+
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> ASRTextClassifier:
         """Store the class vectors and the text encoder that embeds transcripts (the label encoder)."""
-        ce = self._fit_common(class_embeddings, y, default_logit_scale)
-        if text_encoder is None or getattr(text_encoder, "modality", None) != "text":
+        ctx = FitContext.build(context, **fields)
+        ce = self._fit_common(ctx, y)
+        text_encoder = ctx.text_encoder
+        if text_encoder is None or text_encoder.modality != "text":
             raise InputError("asr-text needs a text encoder for the transcripts (the classifier's label encoder)")
         self.n_features_in_ = 0
         self.class_vectors_ = l2_normalize(ce.vectors)

@@ -1,7 +1,9 @@
 """Base class of scoring methods: scikit-learn estimators over item vectors.
 
-A method sees vectors only. Its ``fit`` takes the class vectors as a keyword fit
-parameter (``class_embeddings=``) plus optional labelled vectors ``X, y``; ``predict``,
+A method sees vectors only. Its ``fit`` takes optional labelled vectors ``X, y`` and one
+:class:`~transzero.methods.tags.FitContext` (``context=``; ``class_embeddings=`` and the other
+context fields may be given as keywords instead); what it needs from that context it declares
+in its :class:`~transzero.methods.tags.MethodTags` (``__transzero_tags__``); ``predict``,
 ``predict_proba`` and ``decision_function`` take item vectors ``(N, D)``. Learned state
 ends in ``_``; the constructor only stores its arguments, so ``clone``, ``get_params``
 and grid search work. :meth:`get_state` / :meth:`set_state` (JSON + arrays) are what
@@ -10,7 +12,7 @@ saving uses: no pickle.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import softmax
@@ -20,13 +22,24 @@ from sklearn.utils.validation import check_is_fitted
 from .._util import l2_normalize
 from ..errors import InputError
 from ..labels import ClassEmbeddings
+from .tags import FitContext, MethodTags
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..persistence import ModelFolder
 
 
 class ZeroShotMethod(ClassifierMixin, BaseEstimator):
     """Common machinery: input checks, softmax, argmax, state (de)serialisation."""
 
-    #: True when ``fit`` can use labelled examples (few-shot); False: zero-shot only.
-    learns_from_labels: bool = False
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        """What this method needs (see :class:`~transzero.methods.tags.MethodTags`); subclasses extend it."""
+        return MethodTags()
+
+    @property
+    def learns_from_labels(self) -> bool:
+        """True when ``fit`` can use labelled examples (few-shot); False: zero-shot only."""
+        return type(self).__transzero_tags__().learns_from_labels
     #: learned attributes saved by :meth:`get_state` (arrays go to .npy, the rest to JSON)
     _state_attrs: tuple[str, ...] = ("classes_", "n_features_in_", "logit_scale_")
 
@@ -43,9 +56,8 @@ class ZeroShotMethod(ClassifierMixin, BaseEstimator):
             raise InputError("item vectors contain NaN or infinity")
         return X
 
-    def _fit_common(
-        self, class_embeddings: ClassEmbeddings | None, y: Any, default_logit_scale: float
-    ) -> ClassEmbeddings:
+    def _fit_common(self, context: FitContext, y: Any) -> ClassEmbeddings:
+        class_embeddings = context.class_embeddings
         if class_embeddings is None:
             raise InputError(f"{type(self).__name__}.fit needs class_embeddings= (from LabelSpace.embed)")
         if y is not None and not self.learns_from_labels:
@@ -56,7 +68,7 @@ class ZeroShotMethod(ClassifierMixin, BaseEstimator):
         self.classes_ = np.asarray(class_embeddings.classes, dtype=object)
         self.n_features_in_ = int(class_embeddings.vectors.shape[1])
         scale = getattr(self, "logit_scale", None)
-        self.logit_scale_ = float(scale if scale is not None else default_logit_scale)
+        self.logit_scale_ = float(scale if scale is not None else context.default_logit_scale)
         return class_embeddings
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -77,6 +89,14 @@ class ZeroShotMethod(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(logits, axis=1)]
 
     # ------------------------------------------------------------------ state
+    def save_config(self, folder: ModelFolder, prefix: str = "method.") -> dict[str, Any]:
+        """This method's part of a saved classifier: name, parameters, learned state (arrays as files)."""
+        from .registry import method_name
+
+        meta, arrays = self.get_state()
+        return {"name": method_name(self), "params": self.get_params(), "state": meta,
+                "arrays": {k: folder.save_array(f"{prefix}{k}", v) for k, v in arrays.items()}}
+
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Learned state as (JSON-able dict, arrays) for saving without pickle."""
         check_is_fitted(self, "classes_")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .semantic import SemanticMethod, _per_class_accuracy, class_holdout
+from .semantic import SemanticMethod, per_class_accuracy, class_holdout
 
 __all__ = ["ALEClassifier", "BilinearCompatibility", "DeViSEClassifier", "SJEClassifier"]
 
@@ -112,7 +112,7 @@ class BilinearCompatibility(SemanticMethod):
             if val is not None:
                 Xv, yv, va = val
                 Wn = W.detach().numpy().astype(np.float64)
-                history.append(_per_class_accuracy(yv, va[np.argmax((Xv @ Wn) @ S[va].T, axis=1)]))
+                history.append(per_class_accuracy(yv, va[np.argmax((Xv @ Wn) @ S[va].T, axis=1)]))
                 if len(history) - 1 - int(np.argmax(history)) >= max(1, int(self.patience)):
                     break
         return W.detach().numpy().astype(np.float32), history

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from .._util import l2_normalize
+from .._util import l2_normalize, label_indices
 from ..errors import InputError
 from ..labels import ClassEmbeddings
 from .base import ZeroShotMethod
+from .tags import FitContext, MethodTags
 
 __all__ = ["ConSEClassifier", "ConceptBridge", "ConceptHead"]
 
@@ -53,7 +54,9 @@ class ConceptHead:
 class ConceptBridge(ZeroShotMethod):
     """Base of methods that read an encoder's concept head (``fit(..., concept_head=)``)."""
 
-    needs_concepts = True
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        return super().__transzero_tags__().replace(concept_head=True)
     _state_attrs = ZeroShotMethod._state_attrs + ("head_weight_", "head_bias_", "concept_names_")
 
     def _fit_head(self, concept_head: ConceptHead | None, name: str) -> ConceptHead:
@@ -97,8 +100,12 @@ class ConSEClassifier(ConceptBridge):
         Calibrated stacking: subtracted from the seen classes' logits (when fitted on examples).
     """
 
-    learns_from_labels = True
     _state_attrs = ConceptBridge._state_attrs + ("class_vectors_", "concept_vectors_", "seen_", "normalize_")
+
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        # fitted on seen classes' examples it needs no concept head: the seen classes are its concepts
+        return super().__transzero_tags__().replace(learns_from_labels=True, seen_classes=True)
 
     def __init__(self, top_t: int = 10, logit_scale: float | None = None, C: float = 1.0, gamma: float = 0.0) -> None:
         self.top_t = top_t
@@ -106,19 +113,13 @@ class ConSEClassifier(ConceptBridge):
         self.C = C
         self.gamma = gamma
 
-    def fit(
-        self,
-        X: Any = None,
-        y: Any = None,
-        *,
-        class_embeddings: ClassEmbeddings | None = None,
-        default_logit_scale: float = 20.0,
-        concept_head: ConceptHead | None = None,
-    ) -> ConSEClassifier:
-        """Store the class vectors and the concept head (``concept_head=`` is required)."""
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> ConSEClassifier:
+        """Store the class vectors and the concept head (required unless fitted on seen classes' examples)."""
         if int(self.top_t) < 1:
             raise InputError(f"top_t must be >= 1, got {self.top_t}")
-        ce = self._fit_common(class_embeddings, y, default_logit_scale)
+        ctx = FitContext.build(context, **fields)
+        ce = self._fit_common(ctx, y)
+        concept_head = ctx.concept_head
         self.seen_ = np.zeros(len(ce.classes), dtype=bool)
         self.normalize_ = False
         if y is not None:  # classical ZSL: the seen classes are the source concepts
@@ -134,12 +135,13 @@ class ConSEClassifier(ConceptBridge):
     def _seen_head(self, X: Any, y: Any, ce: ClassEmbeddings) -> ConceptHead:
         from sklearn.linear_model import LogisticRegression
 
-        from .semantic import _validate_training, label_indices
+        from .semantic import validate_training
 
         if X is None:
             raise InputError("conse fitted on labels needs their features too: fit(X, y)")
-        X, y = _validate_training(X, y)
-        yi = label_indices([str(c) for c in ce.classes], y)
+        X, y = validate_training(X, y)
+        yi = label_indices(ce.classes, y, what="training example", problem="is not in the label space",
+                           fix="add it with its semantics")
         seen = np.unique(yi)
         if len(seen) < 2:
             raise InputError(f"conse needs examples of at least 2 seen classes, got {len(seen)}")

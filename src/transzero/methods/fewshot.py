@@ -28,8 +28,11 @@ from scipy.special import log_softmax, logsumexp
 from .._util import l2_normalize
 from ..errors import InputError
 from ..labels import ClassEmbeddings
+from .._util import label_indices
 from .base import ZeroShotMethod
 from .conse import ConceptHead
+from .registry import create_method
+from .tags import FitContext, MethodTags, get_tags
 
 __all__ = [
     "FewShotMethod",
@@ -53,24 +56,19 @@ class FewShotMethod(ZeroShotMethod):
         support examples). Or any zero-shot method name.
     """
 
-    learns_from_labels = True
-    uses_zero_shot = True
     _state_attrs = ZeroShotMethod._state_attrs + ("supported_", "prior_name_", "aligned_")
 
     zero_shot: str
 
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        return super().__transzero_tags__().replace(learns_from_labels=True, zero_shot_prior=True)
+
     # ------------------------------------------------------------------ fit helpers
-    def _fit_support(
-        self,
-        X: Any,
-        y: Any,
-        class_embeddings: ClassEmbeddings | None,
-        default_logit_scale: float,
-        concept_head: ConceptHead | None,
-        aligned: bool | None,
-    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def _fit_support(self, X: Any, y: Any, ctx: FitContext) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Checks; fits the prior; returns (normalised support vectors, class indices)."""
-        ce = self._fit_common(class_embeddings, None, default_logit_scale)
+        ce = self._fit_common(ctx, None)
+        aligned, concept_head = ctx.aligned, ctx.concept_head
         K = len(self.classes_)
         Xs = ys = None
         if (X is None) != (y is None):
@@ -85,18 +83,12 @@ class FewShotMethod(ZeroShotMethod):
             labels = np.asarray(y, dtype=object).ravel()
             if len(labels) != len(Xr):
                 raise InputError(f"{len(Xr)} support examples but {len(labels)} labels; they must match")
-            index = {str(c): i for i, c in enumerate(self.classes_)}
-            idx = []
-            for i, lab in enumerate(labels):
-                if str(lab) not in index:
-                    raise InputError(f"support example {i}: label {lab!r} is not one of the classes; add it to the labels")
-                idx.append(index[str(lab)])
-            ys = np.asarray(idx, dtype=np.int64)
+            ys = label_indices(self.classes_, labels, what="support example")
             self._raw_support = Xr
             Xs = l2_normalize(Xr)
             self.n_features_in_ = int(Xr.shape[1])
         self.aligned_ = bool(aligned) if aligned is not None else (Xs is None or Xs.shape[1] == ce.vectors.shape[1])
-        self._fit_prior(ce, default_logit_scale, concept_head)
+        self._fit_prior(ce, ctx.default_logit_scale, concept_head)
         if Xs is None and self.zero_shot_ is not None:
             self.n_features_in_ = int(self.zero_shot_.n_features_in_)  # items as the prior sees them
         supported = np.zeros(K, dtype=bool)
@@ -113,8 +105,6 @@ class FewShotMethod(ZeroShotMethod):
         return Xs, ys
 
     def _fit_prior(self, ce: ClassEmbeddings, default_logit_scale: float, concept_head: ConceptHead | None) -> None:
-        from . import create_method
-
         name = str(self.zero_shot)
         if name == "auto":
             if self.aligned_:
@@ -130,13 +120,11 @@ class FewShotMethod(ZeroShotMethod):
         # a few-shot method fitted without examples is its own zero-shot prior; the wordnet prior keeps
         # temperature 1 (the few-shot heads learn their own weight on it; their benchmarks were run so)
         prior = create_method(name, **({"temperature": 1.0} if name == "wordnet" else {}))
-        kw: dict[str, Any] = {}
-        if getattr(prior, "needs_concepts", False):
-            if concept_head is None:
-                raise InputError(f"zero_shot={name!r} needs an encoder with a concept head")
-            kw["concept_head"] = concept_head
-        self.zero_shot_ = prior.fit(class_embeddings=ce, default_logit_scale=default_logit_scale, **kw)
-        if not getattr(prior, "needs_concepts", False) and hasattr(self, "_raw_support"):
+        bridge = get_tags(prior).concept_head
+        if bridge and concept_head is None:
+            raise InputError(f"zero_shot={name!r} needs an encoder with a concept head")
+        self.zero_shot_ = prior.fit(context=FitContext(ce, default_logit_scale, concept_head=concept_head if bridge else None))
+        if not bridge and hasattr(self, "_raw_support"):
             if self._raw_support.shape[1] != prior.n_features_in_:
                 raise InputError(
                     f"zero_shot={name!r} compares items with class descriptions, but items have "
@@ -189,8 +177,6 @@ class FewShotMethod(ZeroShotMethod):
 
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> FewShotMethod:
         """Restore what :meth:`get_state` returned."""
-        from . import create_method
-
         super().set_state(meta, arrays)
         self.zero_shot_ = None
         if meta.get("prior") is not None:
@@ -258,20 +244,19 @@ class PrototypeClassifier(FewShotMethod):
         self.logit_scale = logit_scale
         self.zero_shot = zero_shot
 
-    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
-            default_logit_scale: float = 20.0, concept_head: ConceptHead | None = None,
-            aligned: bool | None = None) -> PrototypeClassifier:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> PrototypeClassifier:
         """Class means of the support vectors (and the class text, when aligned)."""
-        Xs, ys = self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        ctx = FitContext.build(context, **fields)
+        Xs, ys = self._fit_support(X, y, ctx)
         K = len(self.classes_)
         D = Xs.shape[1] if Xs is not None else self.n_features_in_
         P = np.zeros((K, D), dtype=np.float64)
         if Xs is not None and ys is not None:
             np.add.at(P, ys, Xs)
             P[self.supported_] /= np.bincount(ys, minlength=K)[self.supported_, None]
-        if self.aligned_ and float(self.text_weight) > 0 and class_embeddings is not None \
-                and class_embeddings.vectors.shape[1] == D:
-            P[self.supported_] += float(self.text_weight) * l2_normalize(class_embeddings.vectors)[self.supported_]
+        ce = ctx.class_embeddings
+        if self.aligned_ and float(self.text_weight) > 0 and ce is not None and ce.vectors.shape[1] == D:
+            P[self.supported_] += float(self.text_weight) * l2_normalize(ce.vectors)[self.supported_]
         self.prototypes_ = l2_normalize(P.astype(np.float32))
         return self
 
@@ -304,13 +289,12 @@ class LinearProbeClassifier(FewShotMethod):
         self.default_C = default_C
         self.zero_shot = zero_shot
 
-    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
-            default_logit_scale: float = 20.0, concept_head: ConceptHead | None = None,
-            aligned: bool | None = None) -> LinearProbeClassifier:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> LinearProbeClassifier:
         """Fit the probe on the supported classes."""
         from sklearn.linear_model import LogisticRegression
 
-        Xs, ys = self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        ctx = FitContext.build(context, **fields)
+        Xs, ys = self._fit_support(X, y, ctx)
         K = len(self.classes_)
         D = self.n_features_in_
         self.coef_ = np.zeros((K, D), dtype=np.float32)
@@ -376,11 +360,10 @@ class ZeroShotLinearClassifier(FewShotMethod):
         self.default_lam = default_lam
         self.zero_shot = zero_shot
 
-    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
-            default_logit_scale: float = 20.0, concept_head: ConceptHead | None = None,
-            aligned: bool | None = None) -> ZeroShotLinearClassifier:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> ZeroShotLinearClassifier:
         """Fit the residual head on the support set (all classes take part)."""
-        Xs, ys = self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        ctx = FitContext.build(context, **fields)
+        Xs, ys = self._fit_support(X, y, ctx)
         K, D = len(self.classes_), self.n_features_in_
         self.V_ = np.zeros((K, D), dtype=np.float32)
         self.c_ = np.zeros(K, dtype=np.float32)
@@ -487,11 +470,10 @@ class TipAdapterClassifier(FewShotMethod):
         self.lr = lr
         self.zero_shot = zero_shot
 
-    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
-            default_logit_scale: float = 20.0, concept_head: ConceptHead | None = None,
-            aligned: bool | None = None) -> TipAdapterClassifier:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> TipAdapterClassifier:
         """Build the cache, choose alpha/beta by leave-one-out, optionally train the keys."""
-        Xs, ys = self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        ctx = FitContext.build(context, **fields)
+        Xs, ys = self._fit_support(X, y, ctx)
         K = len(self.classes_)
         self.alpha_, self.beta_ = float(self.alphas[0]), float(self.betas[0])
         if Xs is None or ys is None:

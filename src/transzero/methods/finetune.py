@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from .._util import l2_normalize, label_indices
 from ..errors import InputError
-from ..labels import ClassEmbeddings
-from .conse import ConceptHead
 from .fewshot import FewShotMethod
+from .tags import FitContext, MethodTags
 
 __all__ = ["FineTuneClassifier"]
 
@@ -34,7 +34,6 @@ class FineTuneClassifier(FewShotMethod):
         The prior for classes without support (see :class:`FewShotMethod`).
     """
 
-    needs_items = True
     _state_attrs = FewShotMethod._state_attrs + ("coef_", "intercept_", "alpha_")
 
     def __init__(self, epochs: int = 12, lr: float = 1e-4, head_lr: float = 1e-3, weight_decay: float = 1e-4,
@@ -55,25 +54,28 @@ class FineTuneClassifier(FewShotMethod):
         self.output_dir = output_dir
         self.zero_shot = zero_shot
 
-    def fit(self, X: Any = None, y: Any = None, *, class_embeddings: ClassEmbeddings | None = None,
-            default_logit_scale: float = 20.0, concept_head: ConceptHead | None = None,
-            aligned: bool | None = None, items: list[Any] | None = None, encoder: Any = None,
-            reembed: Any = None) -> FineTuneClassifier:
-        """Fine-tune ``encoder`` on ``items`` with labels ``y``; ``X`` (vectors) is not enough.
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        return super().__transzero_tags__().replace(trains_encoder=True)
+
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> FineTuneClassifier:
+        """Fine-tune ``context.encoder`` on ``context.items`` with labels ``y``; ``X`` (vectors) is not enough.
 
         For an encoder aligned with the label space (a text encoder), the head starts at the
-        zero-shot head ``s * class_vectors`` and, after training, ``reembed(new_encoder)`` gives
-        the class vectors the new encoder's zero-shot prior uses.
+        zero-shot head ``s * class_vectors`` and, after training, ``context.reembed(new_encoder)``
+        gives the class vectors the new encoder's zero-shot prior uses.
         """
         from ..finetune import FineTuneConfig, finetune
 
+        ctx = FitContext.build(context, **fields)
+        items, encoder = ctx.items, ctx.encoder
         if y is not None and (items is None or encoder is None):
             raise InputError(
                 "method 'finetune' trains the encoder, so it needs the raw items: "
                 "ZeroShotClassifier(labels, encoder='efficientnet-lite0', method='finetune').fit(items, labels)"
             )
         # checks labels, fits the prior; X is the pretrained vectors of the items (for shapes only)
-        self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        self._fit_support(X, y, ctx)
         K = len(self.classes_)
         self.alpha_ = 0.0
         self.encoder_ = encoder
@@ -81,22 +83,19 @@ class FineTuneClassifier(FewShotMethod):
         self.intercept_ = np.zeros(K, np.float32)
         if y is None:
             return self
-        index = {str(c): i for i, c in enumerate(self.classes_)}
-        yi = np.asarray([index[str(v)] for v in np.asarray(y, dtype=object)], dtype=np.int64)
+        yi = label_indices(self.classes_, np.asarray(y, dtype=object).ravel(), what="support example")
         cfg = FineTuneConfig(epochs=int(self.epochs), lr=float(self.lr), head_lr=float(self.head_lr),
                              weight_decay=float(self.weight_decay), optimizer=str(self.optimizer),
                              batch_size=int(self.batch_size), val_fraction=float(self.val_fraction),
                              lp_ft=bool(self.lp_ft), alphas=tuple(float(a) for a in self.alphas),
                              default_alpha=float(self.default_alpha), seed=int(self.seed))
         head_init = None
-        if self.aligned_ and class_embeddings is not None:
-            from .._util import l2_normalize
-
-            head_init = (self.logit_scale_ * l2_normalize(class_embeddings.vectors), np.zeros(K, np.float32))
+        if self.aligned_ and ctx.class_embeddings is not None:
+            head_init = (self.logit_scale_ * l2_normalize(ctx.class_embeddings.vectors), np.zeros(K, np.float32))
         res = finetune(encoder, list(items or []), yi, K, cfg, output_dir=self.output_dir, head_init=head_init)
-        if self.aligned_ and reembed is not None and self.zero_shot_ is not None:
-            self.class_embeddings_new_ = reembed(res.encoder)
-            self._fit_prior(self.class_embeddings_new_, default_logit_scale, concept_head)
+        if self.aligned_ and ctx.reembed is not None and self.zero_shot_ is not None:
+            self.class_embeddings_new_ = ctx.reembed(res.encoder)
+            self._fit_prior(self.class_embeddings_new_, ctx.default_logit_scale, ctx.concept_head)
         self.result_ = res
         self.encoder_ = res.encoder
         self.coef_, self.intercept_, self.alpha_ = res.coef, res.intercept, float(res.alpha)

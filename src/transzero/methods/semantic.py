@@ -26,12 +26,13 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_expit
 from sklearn.utils.validation import check_is_fitted
 
-from .._util import l2_normalize
+from .._util import l2_normalize, label_indices
 from ..errors import InputError
-from ..labels import ClassEmbeddings
 from .base import ZeroShotMethod
+from .tags import FitContext, MethodTags
 
-__all__ = ["DAPClassifier", "ESZSLClassifier", "SAEClassifier", "SemanticMethod", "class_holdout"]
+__all__ = ["DAPClassifier", "ESZSLClassifier", "SAEClassifier", "SemanticMethod", "class_holdout", "per_class_accuracy",
+           "validate_training"]
 
 #: the grid of ESZSL / ridge regularisers searched when a parameter is "auto" (Romera-Paredes & Torr: 10^-3..10^3)
 REG_GRID = tuple(10.0 ** k for k in range(-3, 4))
@@ -52,7 +53,7 @@ def class_holdout(y: np.ndarray, fraction: float = 0.2, seed: int = 0) -> tuple[
     return ~val_mask, val_mask
 
 
-def _validate_training(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+def validate_training(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's checks of training data (2-D, finite, dense, real; a 1-D label per row), as InputError."""
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_X_y
@@ -65,17 +66,8 @@ def _validate_training(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float32), y
 
 
-def label_indices(classes: list[str], y: Any) -> np.ndarray:
-    """Index of each training label in the label space's ``classes`` (an unknown label is an error naming it)."""
-    index = {c: i for i, c in enumerate(classes)}
-    labels = [str(v) for v in y]
-    unknown = sorted({v for v in labels if v not in index})
-    if unknown:
-        raise InputError(f"training label {unknown[0]!r} is not in the label space; add it with its semantics")
-    return np.asarray([index[v] for v in labels], dtype=np.int64)
-
-
-def _per_class_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+def per_class_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    """Mean over the classes present in ``y`` of the accuracy on that class's samples."""
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
@@ -95,23 +87,18 @@ class SemanticMethod(ZeroShotMethod):
         without training examples (conventional ZSL), or only the seen ones.
     """
 
-    learns_from_labels = True
-    #: the class vectors live in their own semantic space (attributes, gloss embeddings...)
-    maps_semantics = True
     _state_attrs = ZeroShotMethod._state_attrs + ("class_vectors_", "seen_", "temperature_", "semantic_names_")
 
     gamma: float
     candidates: str
 
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        # the class vectors live in their own semantic space (attributes, gloss embeddings...)
+        return super().__transzero_tags__().replace(learns_from_labels=True, semantics=True, seen_classes=True)
+
     # ------------------------------------------------------------------ fit
-    def fit(
-        self,
-        X: Any = None,
-        y: Any = None,
-        *,
-        class_embeddings: ClassEmbeddings | None = None,
-        default_logit_scale: float | None = None,
-    ) -> SemanticMethod:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> SemanticMethod:
         """Learn the feature-semantics map from examples of the seen classes.
 
         Parameters
@@ -121,11 +108,13 @@ class SemanticMethod(ZeroShotMethod):
         y : sequence of str (N,)
             Their classes; every one must be in ``class_embeddings.classes``. Classes of the
             label space without examples are the unseen classes.
-        class_embeddings : ClassEmbeddings
-            Semantics of every class (``LabelSpace.embed``), seen and unseen. Without it every
-            class of ``y`` is its own one-hot attribute: a supervised classifier with no unseen
-            classes (the degenerate case scikit-learn's common estimator checks exercise).
+        context : FitContext, optional
+            Its ``class_embeddings``: semantics of every class (``LabelSpace.embed``), seen and
+            unseen (``class_embeddings=`` as a keyword does the same). Without them every class
+            of ``y`` is its own one-hot attribute: a supervised classifier with no unseen classes
+            (the degenerate case scikit-learn's common estimator checks exercise).
         """
+        class_embeddings = FitContext.build(context, **fields).class_embeddings
         name = type(self).__name__
         if y is None:
             raise InputError(f"{name} requires y to be passed, but the target y is None: "
@@ -134,7 +123,7 @@ class SemanticMethod(ZeroShotMethod):
             raise InputError(f"{name} learns from examples of seen classes; fit(X, y) needs both")
         if self.candidates not in ("all", "unseen", "seen"):
             raise InputError(f"candidates must be 'all', 'unseen' or 'seen', got {self.candidates!r}")
-        X, y = _validate_training(X, y)
+        X, y = validate_training(X, y)
         if class_embeddings is None:
             # No semantics: every class is its own attribute (one-hot), so the method is a plain supervised
             # classifier of the classes in y -- nothing is unseen. This is what scikit-learn's common checks fit.
@@ -144,7 +133,8 @@ class SemanticMethod(ZeroShotMethod):
             feature_names = [str(c) for c in self.classes_]
         else:
             classes = [str(c) for c in class_embeddings.classes]
-            yi = label_indices(classes, y)
+            yi = label_indices(classes, [str(v) for v in y], what="training example",
+                               problem="is not in the label space", fix="add it with its semantics")
             S = np.asarray(class_embeddings.vectors, dtype=np.float64)
             if not np.all(np.isfinite(S)):
                 k = int(np.flatnonzero(~np.isfinite(S).all(1))[0])
@@ -338,7 +328,7 @@ class ESZSLClassifier(SemanticMethod):
             for a in alphas:
                 for lm in lams:
                     pred = va[np.argmax(Xv @ ((M / np.outer(b + a, c + lm)) @ Sv), axis=1)]
-                    acc = _per_class_accuracy(yv, pred)
+                    acc = per_class_accuracy(yv, pred)
                     if acc > best_acc + 1e-12:
                         best, best_acc = (a, lm), acc
             self.alpha_, self.lam_ = float(best[0]), float(best[1])
@@ -416,7 +406,7 @@ class SAEClassifier(SemanticMethod):
             for lm in lams:
                 W = self._solve(*parts, lm)
                 for d in dirs:
-                    acc = _per_class_accuracy(y[val_m], va[np.argmax(self._compare(X[val_m], S[va], W, d), axis=1)])
+                    acc = per_class_accuracy(y[val_m], va[np.argmax(self._compare(X[val_m], S[va], W, d), axis=1)])
                     if acc > best + 1e-12:
                         best, self.lam_, self.direction_ = acc, float(lm), d
         self.W_ = self._solve(*self._parts(X, y, S), self.lam_).astype(np.float32)
@@ -505,7 +495,7 @@ class DAPClassifier(SemanticMethod):
                 platt = self._platt(Xf @ W, B[yf])
                 prior = np.clip(B[tr].mean(axis=0), 0.02, 0.98)
                 pred = va[np.argmax(self._log_scores(X[val_m] @ W, platt, B[va], prior), axis=1)]
-                acc = _per_class_accuracy(y[val_m], pred)
+                acc = per_class_accuracy(y[val_m], pred)
                 if acc > best + 1e-12:
                     best, self.reg_ = acc, float(r)
         b, V = _eig_sym(X.T @ X)

@@ -28,8 +28,8 @@ from scipy.special import softmax
 
 from .._util import l2_normalize
 from ..errors import InputError
-from ..labels import ClassEmbeddings
-from .conse import ConceptBridge, ConceptHead
+from .conse import ConceptBridge
+from .tags import FitContext
 
 __all__ = ["WordNetClassifier"]
 
@@ -75,24 +75,17 @@ class WordNetClassifier(ConceptBridge):
         self.fallback_hops = fallback_hops
         self.temperature = temperature
 
-    def fit(
-        self,
-        X: Any = None,
-        y: Any = None,
-        *,
-        class_embeddings: ClassEmbeddings | None = None,
-        default_logit_scale: float = 20.0,
-        concept_head: ConceptHead | None = None,
-    ) -> WordNetClassifier:
-        """Build the (classes x concepts) aggregation matrix from WordNet (``concept_head=`` required)."""
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> WordNetClassifier:
+        """Build the (classes x concepts) aggregation matrix from WordNet (the context's ``concept_head`` is required)."""
         from ..wordnet import load_wordnet, synset_for, synsets_for
 
         if self.aggregate not in _AGGREGATES:
             raise InputError(f"aggregate must be one of {', '.join(_AGGREGATES)}, not {self.aggregate!r}")
         if not float(self.temperature) > 0:
             raise InputError(f"temperature must be > 0, got {self.temperature}")
-        ce = self._fit_common(class_embeddings, y, default_logit_scale)
-        concept_head = self._fit_head(concept_head, "wordnet")
+        ctx = FitContext.build(context, **fields)
+        ce = self._fit_common(ctx, y)
+        concept_head = self._fit_head(ctx.concept_head, "wordnet")
         if concept_head.concept_ids is None or not any(concept_head.concept_ids):
             raise InputError("method 'wordnet' needs an encoder whose concepts are WordNet synsets (e.g. efficientnet-lite0)")
         wn = load_wordnet()

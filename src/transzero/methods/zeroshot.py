@@ -8,10 +8,9 @@ import numpy as np
 
 from .._util import l2_normalize
 from ..errors import InputError
-from ..labels import ClassEmbeddings
 from .base import ZeroShotMethod
-from .conse import ConceptHead
 from .fewshot import FewShotMethod
+from .tags import FitContext
 
 __all__ = ["SimilarityClassifier", "KNNClassifier"]
 
@@ -32,16 +31,9 @@ class SimilarityClassifier(ZeroShotMethod):
     def __init__(self, logit_scale: float | None = None) -> None:
         self.logit_scale = logit_scale
 
-    def fit(
-        self,
-        X: Any = None,
-        y: Any = None,
-        *,
-        class_embeddings: ClassEmbeddings | None = None,
-        default_logit_scale: float = 20.0,
-    ) -> SimilarityClassifier:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> SimilarityClassifier:
         """Store the class vectors. ``X`` is ignored (zero-shot); ``y`` is refused."""
-        ce = self._fit_common(class_embeddings, y, default_logit_scale)
+        ce = self._fit_common(FitContext.build(context, **fields), y)
         self.class_vectors_ = l2_normalize(ce.vectors)
         return self
 
@@ -76,20 +68,13 @@ class KNNClassifier(FewShotMethod):
         self.logit_scale = logit_scale
         self.zero_shot = zero_shot
 
-    def fit(
-        self,
-        X: Any = None,
-        y: Any = None,
-        *,
-        class_embeddings: ClassEmbeddings | None = None,
-        default_logit_scale: float = 20.0,
-        concept_head: ConceptHead | None = None,
-        aligned: bool | None = None,
-    ) -> KNNClassifier:
+    def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> KNNClassifier:
         """Build the neighbour bank from the class prompts (when aligned) plus labelled ``(X, y)``."""
         if int(self.n_neighbors) < 1:
             raise InputError(f"n_neighbors must be >= 1, got {self.n_neighbors}")
-        Xs, ys = self._fit_support(X, y, class_embeddings, default_logit_scale, concept_head, aligned)
+        ctx = FitContext.build(context, **fields)
+        Xs, ys = self._fit_support(X, y, ctx)
+        class_embeddings = ctx.class_embeddings
         assert class_embeddings is not None
         bank: list[np.ndarray] = []
         labels: list[np.ndarray] = []

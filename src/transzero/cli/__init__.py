@@ -1,0 +1,87 @@
+"""Command-line interface: ``transzero classify | eval | models | demo | save``.
+
+Thin wiring in the manner of huggingface_hub's ``cli/``: one module per command, shared options
+in :mod:`._common`; each command parses its flags into a :class:`~transzero.pipeline.JobSpec`,
+runs it through the pipeline and prints the result. The commands, flags and JSON keys are a
+public contract used by scripts: extend them, never rename them. User mistakes print one
+``error: ...`` line and exit 2. ``main(argv)`` is the entry point.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any, Optional
+
+import typer
+
+from ..errors import TranszeroError, TranszeroWarning
+from ._common import EXIT_USER_ERROR, err
+from .classify import classify
+from .demo import demo
+from .eval import eval_
+from .models import models
+from .save import save
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Classify items into classes described only in words, standing on pretrained encoders.",
+    pretty_exceptions_enable=False,
+)
+app.command()(classify)
+app.command(name="eval")(eval_)
+app.command()(models)
+app.command()(demo)
+app.command()(save)
+
+
+def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """transzero's own warnings as one line on stderr (no source line, no traceback)."""
+    if issubclass(category, TranszeroWarning):
+        err.print(f"[yellow]warning:[/] {message}", highlight=False)
+    else:
+        _default_showwarning(message, category, *args, **kwargs)
+
+
+_default_showwarning = warnings.showwarning
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: runs the app, turning user errors into one line on stderr and exit status 2."""
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        rc = app(args=argv, prog_name="transzero", standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except TranszeroError as exc:
+        err.print("[bold red]error:[/] " + _escape(str(exc)), highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USER_ERROR)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        # click usage errors (typer vendors its own click): print the usage line, no traceback
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            sys.exit(1)
+        raise
+    finally:
+        warnings.showwarning = previous
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

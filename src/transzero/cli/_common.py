@@ -1,0 +1,161 @@
+"""What every command shares: consoles, option definitions, the stderr reporter, spec builders.
+
+Nothing here classifies: commands parse flags into a :class:`~transzero.pipeline.JobSpec`, call
+:func:`~transzero.pipeline.run_job`, and print what it returns.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ..defaults import DEFAULT_ENCODERS
+from ..methods.registry import methods_help
+from ..pipeline.report import LineProgress, ProgressFn, Reporter
+from ..pipeline.spec import AdaptSpec, CacheSpec, DecideSpec, InputSpec, LabelsSpec, ModelSpec
+
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = Console(soft_wrap=True, highlight=False)
+
+EXIT_USER_ERROR = 2
+
+
+def _encoder_help() -> str:
+    from ..encoders.registry import list_encoders, list_schemes
+
+    names = ", ".join(list_encoders())
+    schemes = ", ".join(f"{s}:PATH" for s in list_schemes())
+    defaults = ", ".join(f"{m} {e}" for m, e in DEFAULT_ENCODERS.items())
+    return f"Encoder: {names}; or {schemes} (see `transzero models`). Default: {defaults}."
+
+
+# ---------------------------------------------------------------------- shared options
+LabelsOpt = typer.Option(None, "--labels", "-l", help='Comma-separated class names, e.g. "sports,politics,tech".')
+LabelsFileOpt = typer.Option(None, "--labels-file", "-f", help="JSON/YAML/TXT labels file: names, or name -> description(s).")
+EncoderOpt = typer.Option(None, "--encoder", "-e", help=_encoder_help())
+BackendOpt = typer.Option(None, "--backend", help="Inference backend of the encoder: torch, onnx (fused fp32, exported once) or int8 (minilm-l6).")
+MethodOpt = typer.Option(None, "--method", "-m", help=f"Scoring method ({methods_help()}); a comma list with eval --support or a split. "
+                                                     "Default: similarity (text), wordnet (images), asr-grammar (audio).")
+TemplatesOpt = typer.Option(None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable.")
+TextColOpt = typer.Option("text", "--text-column", help="Column (CSV/TSV) or key (JSONL) holding the text.")
+CacheDirOpt = typer.Option(None, "--cache-dir", help="Embedding cache folder (default: $TRANSZERO_CACHE_DIR or ~/.cache/transzero).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache.")
+BatchOpt = typer.Option(None, "--batch-size", help="Items per forward pass.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress, bad-row lines or summary on stderr.")
+OverwriteOpt = typer.Option(False, "--overwrite", help="Replace an existing predictions file (it is refused otherwise).")
+TransductiveOpt = typer.Option(False, "--transductive", help="Adapt to the input items themselves (neighbour-graph propagation + class balancing).")
+UnlabeledOpt = typer.Option(None, "--unlabeled", help="More unlabelled items (same kind as the input) to adapt on; implies --transductive.")
+StepsOpt = typer.Option("propagate,balance", "--transduction-steps", help="Transductive steps in order: center, prior, propagate, balance, self-train.")
+RejectOpt = typer.Option(None, "--reject", help='"None of these": a probability threshold in [0, 1], or auto (from --target-frr on the --calibration examples, else on the items\' own scores).')
+TargetFrrOpt = typer.Option(0.05, "--target-frr", help="With --reject auto: fraction of in-scope items that may be rejected.")
+NoneLabelOpt = typer.Option("none", "--none-label", help="Label given to rejected items.")
+CalibrationOpt = typer.Option(None, "--calibration", help="Labelled examples (same format as the input) used only to fit a temperature and class biases.")
+AudioColOpt = typer.Option(None, "--audio-column", help="Column (CSV/TSV) or key (JSONL) holding audio file paths (relative to the file).")
+ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--encoder/--method).")
+
+
+# ---------------------------------------------------------------------- spec builders
+def labels_spec(labels: str | None, labels_file: Path | None, templates: list[str] | None) -> LabelsSpec:
+    from ..labels import parse_label_list
+
+    names = tuple(parse_label_list(labels)) if labels is not None else None
+    return LabelsSpec(names=names, file=labels_file, templates=tuple(templates) if templates else None)
+
+
+def model_spec(encoder: str | None, backend: str | None, method: str | None, model: Path | None = None,
+               batch_size: int | None = None) -> ModelSpec:
+    return ModelSpec(encoder=encoder, backend=backend, method=method, saved=model, batch_size=batch_size)
+
+
+def cache_spec(cache_dir: Path | None, no_cache: bool) -> CacheSpec:
+    return CacheSpec(enabled=not no_cache, folder=cache_dir)
+
+
+def adapt_spec(transductive: bool, unlabeled: Path | None, steps: str, calibration: Path | None, like: InputSpec,
+               calibration_shots: int | None = None) -> AdaptSpec:
+    """Unlabelled and calibration files are read like the input (same columns)."""
+    return AdaptSpec(
+        transductive=transductive,
+        unlabeled=InputSpec(unlabeled, like.text_column, None, like.audio_column) if unlabeled is not None else None,
+        steps=tuple(s.strip() for s in steps.split(",") if s.strip()),
+        calibration=InputSpec(calibration, like.text_column, like.label_column or "label", like.audio_column)
+        if calibration is not None else None,
+        calibration_shots=calibration_shots,
+    )
+
+
+def decide_spec(reject: str | None, target_frr: float, none_label: str, multi_label: float | None = None,
+                explain: int = 0) -> DecideSpec:
+    return DecideSpec(reject=reject, target_frr=target_frr, none_label=none_label, multi_label=multi_label,
+                      explain=explain)
+
+
+# ---------------------------------------------------------------------- the stderr reporter
+class CliReporter(Reporter):
+    """Progress, bad rows, warnings and notes as lines on stderr (a progress bar on a terminal); ``quiet`` silences them."""
+
+    def __init__(self, quiet: bool = False, max_bad: int = 20) -> None:
+        self.quiet = quiet
+        self.max_bad = max_bad
+
+    @contextmanager
+    def progress(self, what: str, total: int, unit: str = "items") -> Iterator[ProgressFn | None]:
+        if self.quiet or total <= 0:
+            yield None
+            return
+        if err.is_terminal:
+            if total < 64:
+                yield None
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err,
+                          transient=True) as p:
+                task = p.add_task(what, total=total)
+                yield lambda n: p.advance(task, n)
+            return
+        line = LineProgress(what, total, sys.stderr, unit=unit).start()
+        try:
+            yield line.advance
+        finally:
+            line.close()
+
+    def bad_items(self, lines: list[str]) -> None:
+        if self.quiet or not lines:
+            return
+        for line in lines[: self.max_bad]:
+            err.print(f"[yellow]skipped[/] {_escape(line)}", highlight=False, soft_wrap=True)
+        if len(lines) > self.max_bad:
+            err.print(f"[yellow]... and {len(lines) - self.max_bad} more bad rows[/]")
+
+    def warning(self, message: str) -> None:
+        err.print(f"[yellow]warning:[/] {_escape(message)}", highlight=False)
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            err.print(f"note: {_escape(message)}", highlight=False)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            err.print(_escape(message), highlight=False)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def fmt_pct(v: Any) -> str:
+    """A fraction as a percentage with two decimals ("-" for missing values)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if f != f else f"{100 * f:.2f}"

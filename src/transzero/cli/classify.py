@@ -1,0 +1,65 @@
+"""``transzero classify``: predict every item of a file or folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..pipeline import InputSpec, JobSpec, OutputSpec, run_job
+from ._common import (
+    AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
+    MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
+    TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, err, labels_spec,
+    model_spec,
+)
+
+
+def classify(
+    input: Path = typer.Argument(..., help="Items: .txt (one per line), .csv/.tsv, .jsonl; or images: a folder or a .txt of image paths."),
+    labels: Optional[str] = LabelsOpt,
+    labels_file: Optional[Path] = LabelsFileOpt,
+    encoder: Optional[str] = EncoderOpt,
+    backend: Optional[str] = BackendOpt,
+    method: Optional[str] = MethodOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file (.csv, .tsv, .jsonl, .json); default JSONL on stdout."),
+    overwrite: bool = OverwriteOpt,
+    text_column: str = TextColOpt,
+    templates: Optional[list[str]] = TemplatesOpt,
+    model: Optional[Path] = ModelOpt,
+    cache_dir: Optional[Path] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
+    batch_size: Optional[int] = BatchOpt,
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any row is bad (they are still reported)."),
+    explain: int = typer.Option(0, "--explain", help="Add each prediction's top N sources (concepts) to the output (conse, wordnet)."),
+    transductive: bool = TransductiveOpt,
+    unlabeled: Optional[Path] = UnlabeledOpt,
+    transduction_steps: str = StepsOpt,
+    calibration: Optional[Path] = CalibrationOpt,
+    reject: Optional[str] = RejectOpt,
+    target_frr: float = TargetFrrOpt,
+    none_label: str = NoneLabelOpt,
+    multi_label: bool = typer.Option(False, "--multi-label", help="Independent per-label decisions: output every label over --threshold."),
+    threshold: float = typer.Option(0.5, "--threshold", help="With --multi-label: per-label score threshold in [0, 1]."),
+    audio_column: Optional[str] = AudioColOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Classify every item of INPUT (texts; images: a folder or a list of image paths; audio: a folder, a list, or --audio-column)."""
+    source = InputSpec(input, text_column, None, audio_column)
+    spec = JobSpec(
+        "classify", source, labels_spec(labels, labels_file, templates),
+        model_spec(encoder, backend, method, model, batch_size), cache_spec(cache_dir, no_cache),
+        adapt_spec(transductive, unlabeled, transduction_steps, calibration, source.with_labels("label")),
+        decide_spec(reject, target_frr, none_label, threshold if multi_label else None, explain),
+        OutputSpec(predictions=output, overwrite=overwrite), strict=strict,
+    )
+    result = run_job(spec, CliReporter(quiet))
+    if not quiet:
+        m = result.metrics
+        dest = f" -> {output}" if output else ""
+        bad = f"; {result.n_bad} bad rows reported" if result.n_bad else ""
+        err.print(f"classified {result.n_rows - result.n_bad}/{result.n_rows} rows with {m['encoder']} + {m['method']} "
+                  f"in {m['seconds']:.1f}s{dest}{bad}", highlight=False)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)

@@ -1,0 +1,32 @@
+"""``transzero save``: a configured classifier (labels embedded once) written to a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import InputError
+from ..pipeline import FitStage
+from ..pipeline.stages import build_label_space
+from ._common import BackendOpt, EncoderOpt, LabelsFileOpt, LabelsOpt, MethodOpt, TemplatesOpt, labels_spec, model_spec, out
+
+
+def save(
+    directory: Path = typer.Argument(..., help="Folder to write (JSON + .npy)."),
+    labels: Optional[str] = LabelsOpt,
+    labels_file: Optional[Path] = LabelsFileOpt,
+    encoder: Optional[str] = EncoderOpt,
+    backend: Optional[str] = BackendOpt,
+    method: Optional[str] = MethodOpt,
+    templates: Optional[list[str]] = TemplatesOpt,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a classifier already saved in DIRECTORY."),
+) -> None:
+    """Save a configured classifier (labels embedded once) for `--model DIR` or load_classifier()."""
+    if directory.exists() and any(directory.iterdir()) and not overwrite:
+        raise InputError(f"{directory} already exists and is not empty; pass --overwrite to replace a saved classifier")
+    clf = FitStage().build(model_spec(encoder, backend, method), build_label_space(labels_spec(labels, labels_file, templates)),
+                           None, "text")
+    path = clf.save(directory)
+    out.print(f"saved {len(clf.classes_)} classes, {clf.encoder_.name} + {clf.method_name} -> {path}", highlight=False)

@@ -1,0 +1,52 @@
+"""One job pipeline behind every front end: read -> encode (cached) -> fit / score -> adapt -> decide -> write.
+
+Front ends build a :class:`JobSpec` and call :func:`run_job`; they hold no classification logic::
+
+    from transzero.pipeline import InputSpec, JobSpec, LabelsSpec, run_job
+
+    result = run_job(JobSpec("eval", InputSpec(Path("news.csv"), label_column="label"),
+                             labels=LabelsSpec(names=("World", "Sports", "Business", "Sci/Tech"))))
+    result.metrics["accuracy"], result.metrics["timings"]
+
+To predict items already in memory (a service), use a fitted classifier with :class:`ClassifyPipeline`
+over :meth:`ItemTable.from_items <transzero.data.ItemTable.from_items>`.
+"""
+
+from __future__ import annotations
+
+from .jobs import JOBS, Job, JobResult, eval_kind, run_job
+from .report import CollectingReporter, LineProgress, Reporter, Timings, format_progress
+from .spec import (
+    JOB_KINDS,
+    AdaptSpec,
+    CacheSpec,
+    DecideSpec,
+    FewShotSpec,
+    GZSLSpec,
+    InputSpec,
+    JobSpec,
+    LabelsSpec,
+    ModelSpec,
+    MultiModalSpec,
+    OutputSpec,
+)
+from .stages import (
+    AdaptStage,
+    CachedEncoder,
+    ClassifyPipeline,
+    DecideStage,
+    EncodeStage,
+    Encoded,
+    FitStage,
+    Predictions,
+    ReadStage,
+    ScoreStage,
+    WriteStage,
+)
+
+__all__ = [
+    "JOBS", "JOB_KINDS", "AdaptSpec", "AdaptStage", "CacheSpec", "CachedEncoder", "ClassifyPipeline", "CollectingReporter",
+    "DecideSpec", "DecideStage", "EncodeStage", "Encoded", "FewShotSpec", "FitStage", "GZSLSpec", "InputSpec", "Job",
+    "JobResult", "JobSpec", "LabelsSpec", "LineProgress", "ModelSpec", "MultiModalSpec", "OutputSpec", "Predictions",
+    "ReadStage", "Reporter", "ScoreStage", "Timings", "WriteStage", "eval_kind", "format_progress", "run_job",
+]

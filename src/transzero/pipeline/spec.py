@@ -1,0 +1,185 @@
+"""The job spec: one object describing a job - its inputs, classes, model, adaptations, decisions, outputs.
+
+Front ends (the CLI, the service, the distributed engine) build a :class:`JobSpec` and hand it to
+:func:`transzero.pipeline.run_job`; nothing else about the job lives in the front end. Specs are
+frozen dataclasses of plain values, so they print, compare and serialise (:meth:`JobSpec.to_dict`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "AdaptSpec", "CacheSpec", "DecideSpec", "FewShotSpec", "GZSLSpec", "InputSpec", "JOB_KINDS", "JobSpec", "LabelsSpec",
+    "ModelSpec", "MultiModalSpec", "OutputSpec",
+]
+
+#: what a job does: classify items; evaluate against gold labels; a few-shot learning curve; generalized
+#: zero-shot evaluation; several tasks on one encoder; records with several fields
+JOB_KINDS = ("classify", "eval", "curve", "gzsl", "multitask", "multimodal")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where items come from and which fields hold what.
+
+    Attributes
+    ----------
+    path : Path
+        A text table, an image or audio folder, a list of paths, a manifest.
+    text_column : str
+        CSV/TSV column or JSONL key of the text.
+    label_column : str, optional
+        Column of gold labels (evaluation, support sets, calibration examples).
+    audio_column, image_column : str, optional
+        Columns of audio / image file paths (manifests, multimodal records).
+    """
+
+    path: Path
+    text_column: str = "text"
+    label_column: str | None = None
+    audio_column: str | None = None
+    image_column: str | None = None
+
+    def with_labels(self, label_column: str | None) -> InputSpec:
+        """The same input read with (or without) a gold-label column."""
+        return dataclasses.replace(self, label_column=label_column)
+
+
+@dataclass(frozen=True)
+class LabelsSpec:
+    """The classes: names, or a labels file, plus prompt templates. Neither: the data's gold labels."""
+
+    names: tuple[str, ...] | None = None
+    file: Path | None = None
+    templates: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Encoder and method, or a saved classifier folder (``saved``), which fixes both."""
+
+    encoder: str | None = None
+    backend: str | None = None
+    method: str | None = None
+    method_params: tuple[tuple[str, Any], ...] = ()
+    saved: Path | None = None
+    batch_size: int | None = None
+
+    @property
+    def methods(self) -> list[str]:
+        """``method`` as a list (a comma list names several, for curves and GZSL)."""
+        return [m.strip() for m in (self.method or "").split(",") if m.strip()]
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """The embedding cache: on by default, in ``folder`` (default ``$TRANSZERO_CACHE_DIR``)."""
+
+    enabled: bool = True
+    folder: Path | None = None
+
+
+@dataclass(frozen=True)
+class AdaptSpec:
+    """Adaptations: transduction over the items (+ ``unlabeled``), calibration on labelled examples."""
+
+    transductive: bool = False
+    unlabeled: InputSpec | None = None
+    steps: tuple[str, ...] = ("propagate", "balance")
+    calibration: InputSpec | None = None
+    calibration_shots: int | None = None
+
+    @property
+    def transduce(self) -> bool:
+        """True when transduction runs (``--transductive``, or extra unlabelled items)."""
+        return self.transductive or self.unlabeled is not None
+
+
+@dataclass(frozen=True)
+class DecideSpec:
+    """Decisions: "none of these" (``reject``: a threshold or ``"auto"``), multi-label, explanations."""
+
+    reject: str | None = None
+    target_frr: float = 0.05
+    none_label: str = "none"
+    multi_label: float | None = None
+    explain: int = 0
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Where results go. ``predictions`` None: classify writes JSONL on stdout, eval writes none."""
+
+    predictions: Path | None = None
+    json: Path | None = None
+    plot: Path | None = None
+    reliability: Path | None = None
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class FewShotSpec:
+    """A learning curve: K examples per class from ``support``, for each K and seed."""
+
+    support: InputSpec
+    shots: tuple[int, ...]
+    seeds: int = 3
+
+
+@dataclass(frozen=True)
+class GZSLSpec:
+    """Generalized zero-shot evaluation: seen/unseen split, class semantics, calibrated stacking."""
+
+    support: InputSpec | None = None
+    split: Path | None = None
+    seen_classes: Path | None = None
+    unseen_classes: Path | None = None
+    semantics: str = "auto"
+    attributes: Path | None = None
+    gamma: str = "auto"
+
+
+@dataclass(frozen=True)
+class MultiModalSpec:
+    """Records with several fields: field -> column, the text field's encoder, late-fusion weights."""
+
+    fields: tuple[tuple[str, str], ...]
+    text_encoder: str | None = None
+    weights: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a job needs. ``kind`` is one of :data:`JOB_KINDS`; the kind's own part is set for it."""
+
+    kind: str
+    input: InputSpec
+    labels: LabelsSpec = field(default_factory=LabelsSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    cache: CacheSpec = field(default_factory=CacheSpec)
+    adapt: AdaptSpec = field(default_factory=AdaptSpec)
+    decide: DecideSpec = field(default_factory=DecideSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    fewshot: FewShotSpec | None = None
+    gzsl: GZSLSpec | None = None
+    multimodal: MultiModalSpec | None = None
+    #: a bad row makes the job's exit status 1 (the rows are still reported and written)
+    strict: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (paths as strings)."""
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, Path):
+        return str(v)
+    return v

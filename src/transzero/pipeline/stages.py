@@ -1,0 +1,411 @@
+"""The stages of a job: read -> encode (cached) -> fit / score -> adapt -> decide -> write.
+
+Each stage is a small object with a public method over a batch of items. It records its
+seconds in the job's :class:`~transzero.pipeline.report.Timings` and reports bad items the same
+way (table positions -> one-line reasons, shown as ``"<source>: row <row>: <why>"``). Stages that
+map over items (read, encode, score, decide, write) work on any slice of a job's rows, so an
+engine can run them per shard; fitting and transduction need all items and say so.
+
+:class:`ClassifyPipeline` chains encode -> score -> adapt -> decide for a fitted classifier: the
+CLI's ``classify`` and ``eval``, the service and the batch engines all predict through it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from ..data.text import ItemTable
+from ..errors import InputError, LabelError
+from .report import ProgressFn, Reporter, Timings
+from .spec import AdaptSpec, DecideSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..classifier import Scores, ZeroShotClassifier
+    from ..decisions import Decisions
+    from ..encoders.base import Encoder
+    from ..labels import LabelSpace
+    from ..store import EmbeddingCache
+
+__all__ = [
+    "AdaptStage", "CachedEncoder", "ClassifyPipeline", "DecideStage", "EncodeStage", "Encoded", "FitStage", "Predictions", "ReadStage",
+    "ScoreStage", "Stage", "VectorSource", "WriteStage", "build_label_space", "make_cache", "make_encoder",
+    "resolve_templates",
+]
+
+
+# ---------------------------------------------------------------------- building blocks
+def resolve_templates(templates: Sequence[str] | None) -> list[str] | None:
+    """``--templates`` values: one set name or template, or several templates; None when not given."""
+    from ..templates import resolve_templates as resolve
+
+    if not templates:
+        return None
+    return list(resolve(templates[0] if len(templates) == 1 else list(templates)))
+
+
+def build_label_space(spec: LabelsSpec) -> LabelSpace | None:
+    """The label space of ``--labels`` / ``--labels-file`` (+ templates); None when neither is given."""
+    from ..labels import LabelSpace
+
+    if spec.names is not None and spec.file is not None:
+        raise LabelError("give either --labels or --labels-file, not both")
+    tmpl = resolve_templates(spec.templates)
+    if spec.file is not None:
+        return LabelSpace.from_file(spec.file, templates=tmpl)
+    if spec.names is not None:
+        return LabelSpace(list(spec.names), templates=tmpl)
+    return None
+
+
+def make_cache(enabled: bool, folder: Path | None, reporter: Reporter) -> EmbeddingCache | None:
+    """The job's embedding cache (its warnings go to the reporter), or None."""
+    from ..store import EmbeddingCache
+
+    return EmbeddingCache(folder, warn=reporter.warning) if enabled else None
+
+
+def make_encoder(modality: str, name: str | None, backend: str | None) -> Encoder:
+    """``name`` (or the modality's default encoder) with ``backend``; refused when it encodes another modality."""
+    from ..defaults import default_encoder
+    from ..encoders import create_encoder
+
+    enc = create_encoder(name or default_encoder(modality), **({"backend": backend} if backend else {}))
+    if enc.modality != modality:
+        raise InputError(
+            f"the input holds {modality} items but encoder {enc.name} encodes {enc.modality}; "
+            f"pass --encoder {default_encoder(modality)} (see `transzero models`)"
+        )
+    return enc
+
+
+class Stage:
+    """Base of the stages: the job's timings and reporter."""
+
+    def __init__(self, timings: Timings | None = None, reporter: Reporter | None = None) -> None:
+        self.timings = timings if timings is not None else Timings()
+        self.reporter = reporter if reporter is not None else Reporter()
+
+
+# ---------------------------------------------------------------------- read
+class ReadStage(Stage):
+    """Read an input (any modality) into an :class:`~transzero.data.ItemTable`; bad rows stay, with their reason."""
+
+    def run(self, spec: InputSpec) -> ItemTable:
+        from ..data.readers import read_items
+
+        with self.timings.stage("read"):
+            return read_items(spec.path, text_column=spec.text_column, label_column=spec.label_column,
+                              audio_column=spec.audio_column)
+
+    def same_kind(self, table: ItemTable, other: ItemTable, flag: str, what: str = "the input") -> None:
+        """A one-line error when ``other`` (read for ``flag``) holds another modality than ``table``."""
+        if other.modality != table.modality:
+            raise InputError(f"{flag} holds {other.modality} items but {what} holds {table.modality} items; "
+                             "give the same kind")
+
+
+# ---------------------------------------------------------------------- encode
+@dataclass
+class Encoded:
+    """Vectors of the rows of a table that encoded (``positions``), and why the others failed."""
+
+    X: np.ndarray
+    positions: list[int]
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
+class VectorSource(Protocol):
+    """Anything that encodes items with bad ones reported: a :class:`ZeroShotClassifier`, a :class:`CachedEncoder`."""
+
+    def encode_report(self, items: Sequence[Any], progress: ProgressFn | None = None) -> tuple[np.ndarray, dict[int, str]]:
+        ...
+
+
+@dataclass
+class CachedEncoder:
+    """An encoder and its cache as a vector source (jobs that need vectors without a classifier)."""
+
+    encoder: Encoder
+    cache: EmbeddingCache | None = None
+    batch_size: int | None = None
+
+    def encode_report(self, items: Sequence[Any], progress: ProgressFn | None = None) -> tuple[np.ndarray, dict[int, str]]:
+        from ..store import encode_items
+
+        return encode_items(self.encoder, self.cache, list(items), batch_size=self.batch_size, progress=progress)
+
+
+class EncodeStage(Stage):
+    """Encode a table's good rows (or the given positions) through the cache; bad items are reported."""
+
+    def run(self, source: VectorSource, table: ItemTable, positions: Sequence[int] | None = None,
+            what: str = "encode") -> Encoded:
+        pos = list(table.good if positions is None else positions)
+        items = [table.texts[i] for i in pos]
+        with self.reporter.progress(what, len(pos)) as advance, self.timings.stage("encode"):
+            X, errs = source.encode_report(items, progress=advance)
+        ok = [j for j in range(len(pos)) if j not in errs]
+        return Encoded(X[ok], [pos[j] for j in ok], {pos[j]: m for j, m in errs.items()})
+
+
+# ---------------------------------------------------------------------- fit
+class FitStage(Stage):
+    """Build the classifier: a saved one, or labels + encoder + method fitted zero-shot; :meth:`fit` fits it on examples."""
+
+    def build(self, model: ModelSpec, labels: LabelSpace | None, cache: EmbeddingCache | None,
+              modality: str) -> ZeroShotClassifier:
+        from ..classifier import ZeroShotClassifier
+        from ..defaults import default_method
+
+        if model.saved is not None:
+            if labels is not None or model.encoder or model.method or model.backend:
+                raise InputError("--model already fixes labels, encoder and method; "
+                                 "drop --labels/--encoder/--method/--backend")
+            with self.timings.stage("load"):
+                clf = ZeroShotClassifier.load(model.saved, cache=cache or False)
+            if model.batch_size:
+                clf.batch_size = model.batch_size
+            return clf
+        if labels is None:
+            raise LabelError('no classes given; pass --labels "a,b,c" or --labels-file FILE')
+        clf = ZeroShotClassifier(labels, encoder=make_encoder(modality, model.encoder, model.backend),
+                                 method=model.method or default_method(modality), method_params=dict(model.method_params),
+                                 cache=cache or False, batch_size=model.batch_size)
+        with self.timings.stage("fit"):
+            clf.fit_encoded()  # zero-shot: the classes embedded, the method set up
+        return clf
+
+    def fit(self, clf: ZeroShotClassifier, X: np.ndarray | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
+        """Fit the method on encoded examples (none: zero-shot)."""
+        with self.timings.stage("fit"):
+            return clf.fit_encoded(X, y)
+
+
+# ---------------------------------------------------------------------- score
+class ScoreStage(Stage):
+    """Logits and probabilities of encoded items (calibrated when the classifier is)."""
+
+    def run(self, clf: ZeroShotClassifier, X: np.ndarray) -> Scores:
+        with self.timings.stage("score"):
+            return clf.score_encoded(X)
+
+
+# ---------------------------------------------------------------------- adapt
+class AdaptStage(Stage):
+    """Calibration on labelled examples; transduction over all the items (it needs them all)."""
+
+    def calibrate(self, clf: ZeroShotClassifier, X: np.ndarray, y: Sequence[str]) -> np.ndarray:
+        """Fit the classifier's temperature and biases; the calibration examples' rejection scores afterwards."""
+        from ..decisions import rejection_scores
+
+        with self.timings.stage("adapt"):
+            clf.calibrate_encoded(X, y)
+            return rejection_scores(clf.score_encoded(X).proba)
+
+    def transduce(self, clf: ZeroShotClassifier, spec: AdaptSpec, X: np.ndarray, logits: np.ndarray,
+                  unlabeled: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran."""
+        from ..transductive import Transduction
+
+        if clf.method_tags.raw_items:
+            raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduction needs item vectors "
+                             "(use an audio encoder with a vector method)")
+        with self.timings.stage("adapt"):
+            return clf.adapt_encoded(Transduction(steps=tuple(spec.steps)), X, logits, unlabeled)
+
+
+# ---------------------------------------------------------------------- decide
+class DecideStage(Stage):
+    """Labels from probabilities: argmax, "none of these" below a threshold, multi-label sets."""
+
+    def threshold(self, spec: DecideSpec, proba: np.ndarray,
+                  calibration_scores: np.ndarray | None = None) -> tuple[float | None, str | None]:
+        """The rejection threshold (None without ``reject``) and where it came from."""
+        from ..decisions import check_threshold, rejection_scores, threshold_for_frr
+
+        if spec.reject is None:
+            return None, None
+        if str(spec.reject).strip().lower() == "auto":
+            if calibration_scores is not None:
+                return threshold_for_frr(np.asarray(calibration_scores), spec.target_frr), "calibration examples"
+            return threshold_for_frr(rejection_scores(proba), spec.target_frr), "the items' own scores"
+        return check_threshold(spec.reject), "given"
+
+    def run(self, clf: ZeroShotClassifier, proba: np.ndarray, logits: np.ndarray, spec: DecideSpec,
+            threshold: float | None = None) -> Decisions:
+        from ..decisions import decide
+
+        with self.timings.stage("decide"):
+            return decide(proba, [str(c) for c in clf.classes_], logits=logits, reject=threshold,
+                          none_label=spec.none_label, multi_label=spec.multi_label)
+
+
+# ---------------------------------------------------------------------- write
+class WriteStage(Stage):
+    """Check outputs before any work; write them atomically at the end."""
+
+    def check(self, output: OutputSpec, inputs: Sequence[Path | None] = ()) -> None:
+        """Refuse bad prediction outputs (suffix, folder, an input file, an existing file) and missing folders."""
+        from ..io import check_output, check_writable_folder
+
+        srcs = [p for p in inputs if p is not None]
+        check_output(output.predictions, inputs=srcs, overwrite=output.overwrite,
+                     flag="--predictions" if output.json is not None or output.plot is not None else "--output")
+        for path, flag in ((output.json, "--json"), (output.plot, "--plot"), (output.reliability, "--reliability")):
+            if path is not None:
+                check_writable_folder(path, flag)
+                if any(_same_file(path, s) for s in srcs):
+                    raise InputError(f"{flag} {path} is an input file; write it to another file")
+
+    def predictions(self, records: list[dict[str, Any]], classes: list[str], path: Path | None) -> None:
+        from ..io import write_predictions
+
+        with self.timings.stage("write"):
+            write_predictions(records, classes, path)
+
+    def json(self, obj: Any, path: Path | None) -> None:
+        from ..io import write_json
+
+        if path is not None:
+            with self.timings.stage("write"):
+                write_json(path, obj)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve() or (Path(a).exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------- the classify pipeline
+@dataclass
+class Predictions:
+    """A fitted classifier's answer for every row of a table.
+
+    ``positions`` are the rows that were predicted (table positions, in order); every other row is
+    in ``errors`` with its reason. Arrays have one row per predicted position.
+    """
+
+    table: ItemTable
+    classes: list[str]
+    positions: list[int]
+    X: np.ndarray
+    proba: np.ndarray
+    logits: np.ndarray
+    labels: list[str]
+    argmax_labels: list[str]
+    errors: dict[int, str]
+    inductive_proba: np.ndarray | None = None
+    uncalibrated_proba: np.ndarray | None = None
+    transduction: dict[str, Any] | None = None
+    scores: np.ndarray | None = None
+    threshold: float | None = None
+    threshold_source: str | None = None
+    multi_labels: list[list[str]] | None = None
+    explanations: list[dict[str, Any]] | None = None
+
+    def bad_lines(self) -> list[str]:
+        """One line per row that was not predicted."""
+        return self.table.bad_lines(self.errors)
+
+    def full_proba(self) -> np.ndarray:
+        """Probabilities ``(n_rows, K)`` of every table row (NaN for bad rows)."""
+        out = np.full((len(self.table), len(self.classes)), np.nan)
+        out[self.positions] = self.proba
+        return out
+
+    def records(self, text_column: str = "text", gold: bool = False) -> list[dict[str, Any]]:
+        """One output record per table row (``row``, [``id``], ``text``, ``label``, ``confidence``, ``error``,
+        ``probabilities``; ``explanation``, ``labels`` (multi-label), ``score`` (with rejection), ``gold``)."""
+        from ..io import prediction_records
+
+        t = self.table
+        n = len(t)
+        labels: list[str | None] = [None] * n
+        for j, i in enumerate(self.positions):
+            labels[i] = self.labels[j]
+        ids = [r.get("id") for r in t.records] if any("id" in r for r in t.records) else None
+        texts = [t.raw_text(i, text_column) for i in range(n)]
+        recs = prediction_records(t.rows, texts, labels, self.full_proba(), self.classes, self.errors, ids)
+        for j, i in enumerate(self.positions):
+            if self.explanations is not None:
+                e = self.explanations[j]
+                recs[i]["explanation"] = None if e is None else e.get("concepts", e.get("attributes"))
+            if self.multi_labels is not None:
+                recs[i]["labels"] = self.multi_labels[j]
+            if self.scores is not None:
+                recs[i]["score"] = float(self.scores[j])
+        if gold and t.labels is not None:
+            for r, g in zip(recs, t.labels):
+                r["gold"] = g
+        return recs
+
+
+class ClassifyPipeline:
+    """encode -> score -> adapt -> decide for a fitted classifier, over one table of items.
+
+    Parameters
+    ----------
+    clf : ZeroShotClassifier
+        Fitted (or loaded).
+    adapt : AdaptSpec
+        Transduction settings (calibration happens before, with :meth:`AdaptStage.calibrate`).
+    decide : DecideSpec
+        Rejection, multi-label and explanation settings.
+    """
+
+    def __init__(self, clf: ZeroShotClassifier, adapt: AdaptSpec | None = None, decide: DecideSpec | None = None,
+                 timings: Timings | None = None, reporter: Reporter | None = None) -> None:
+        self.clf = clf
+        self.adapt = adapt or AdaptSpec()
+        self.decide = decide or DecideSpec()
+        self.timings = timings if timings is not None else Timings()
+        self.reporter = reporter if reporter is not None else Reporter()
+        if self.decide.explain and not hasattr(clf.method_, "explain"):
+            raise InputError(f"method {clf.method_name!r} has no explanations; use conse or wordnet")
+
+    def stage(self, cls: type[Stage]) -> Any:
+        return cls(self.timings, self.reporter)
+
+    def run(self, table: ItemTable, *, unlabeled: np.ndarray | None = None,
+            calibration_scores: np.ndarray | None = None) -> Predictions:
+        """Predict every good row of ``table``; ``unlabeled``: extra vectors to adapt on (transduction)."""
+        enc = self.stage(EncodeStage).run(self.clf, table)
+        return self.run_encoded(table, enc, unlabeled=unlabeled, calibration_scores=calibration_scores)
+
+    def run_encoded(self, table: ItemTable, enc: Encoded, *, unlabeled: np.ndarray | None = None,
+                    calibration_scores: np.ndarray | None = None) -> Predictions:
+        """:meth:`run` for rows already encoded."""
+        classes = [str(c) for c in self.clf.classes_]
+        errors = {**table.errors, **enc.errors}
+        K = len(classes)
+        if not len(enc):
+            empty = np.zeros((0, K))
+            return Predictions(table, classes, [], enc.X, empty, empty, [], [], errors)
+        s = self.stage(ScoreStage).run(self.clf, enc.X)
+        p, z = s.proba, s.logits
+        out = Predictions(table, classes, enc.positions, enc.X, p, z, [], [], errors,
+                          uncalibrated_proba=s.uncalibrated_proba)
+        if self.adapt.transduce:
+            out.inductive_proba = p
+            p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, enc.X, z, unlabeled)
+            z = np.log(np.maximum(p, 1e-300))
+            out.proba, out.logits = p, z
+        decide = self.stage(DecideStage)
+        out.threshold, out.threshold_source = decide.threshold(self.decide, p, calibration_scores)
+        d = decide.run(self.clf, p, z, self.decide, out.threshold)
+        out.labels, out.argmax_labels, out.scores, out.multi_labels = d.labels, d.argmax_labels, d.scores, d.multi_labels
+        if self.decide.explain:
+            with self.timings.stage("decide"):
+                out.explanations = self.clf.explain_encoded(enc.X, top=int(self.decide.explain))
+        return out
