@@ -82,7 +82,7 @@ def part_transductive(cache: EmbeddingCache) -> list[dict]:
     jobs.append(("cifar10", clf, *d["test"]))
     for ds, clf, items, gold in jobs:
         X = clf.encode(items)
-        Z = clf._logits(X)
+        Z = clf.decision_function_encoded(X)
         y = np.asarray([list(clf.classes_).index(g) for g in gold])
         P0 = softmax(Z.astype(np.float64), axis=1)
         row = {"dataset": ds, "encoder": clf.encoder_.name, "method": type(clf.method_).__name__, "n": len(y),
@@ -113,9 +113,9 @@ def part_open_set(cache: EmbeddingCache) -> dict:
     sup_items, sup_y = [tr.texts[pool[int(i)]] for i in pick], [tr.labels[pool[int(i)]] for i in pick]
     X, Xs = clf.encode(texts), clf.encode(sup_items)
     out = {"held_out_intents": unknown, "n_threshold_examples": len(sup_items), "target_frr": 0.05, "rows": []}
-    Z = clf._logits(X)
+    Z = clf.decision_function_encoded(X)
     P = softmax(Z.astype(np.float64), axis=1)
-    zs = clf._logits(Xs)
+    zs = clf.decision_function_encoded(Xs)
     for score in ("max_proba", "max_logit"):
         thr = threshold_for_frr(rejection_scores(softmax(zs.astype(np.float64), axis=1), zs, score), 0.05)
         s = rejection_scores(P, Z, score)

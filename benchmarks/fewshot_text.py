@@ -51,11 +51,11 @@ def setfit_run(texts: list[str], labels: list[str], test: list[str], classes: li
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
 
-    from transzero.encoders.builtin import _minilm_dir
+    from transzero.encoders.builtin import minilm_dir
 
     import tempfile
 
-    model = SetFitModel.from_pretrained(str(_minilm_dir()), labels=classes)
+    model = SetFitModel.from_pretrained(str(minilm_dir()), labels=classes)
     args = TrainingArguments(seed=seed, output_dir=tempfile.mkdtemp(prefix="setfit-"))  # checkpoints off the repo
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": texts, "label": labels}))
     t0 = time.perf_counter()

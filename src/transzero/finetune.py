@@ -168,7 +168,7 @@ class _TextAdapter(_Adapter):
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
 
-        from .encoders.text import TokenBatcher, _pool
+        from .encoders.text import TokenBatcher, pool_tokens
 
         hf_logging.set_verbosity_error()
         self.encoder = encoder
@@ -180,7 +180,7 @@ class _TextAdapter(_Adapter):
             self.ids.append(np.asarray(e.ids, dtype=np.int64))
             self.mask.append(np.ones(len(e.ids), dtype=np.int64))
         self.model = AutoModel.from_pretrained(str(encoder.model_dir), local_files_only=True)
-        self._pool = _pool
+        self._pool = pool_tokens
         self.torch = torch
 
     def parameters(self) -> Any:
@@ -271,7 +271,7 @@ def finetune(
     import torch
 
     from ._util import default_cache_dir
-    from .methods.fewshot import _choose_C
+    from .methods.fewshot import choose_C
 
     cfg = config or FineTuneConfig()
     if cfg.optimizer not in ("adamw", "sgd"):
@@ -298,13 +298,13 @@ def finetune(
     elif cfg.lp_ft and len(present) > 1:
         from sklearn.linear_model import LogisticRegression
 
-        from .methods.fewshot import _per_class_head
+        from .methods.fewshot import per_class_head
 
         with torch.no_grad():
             F_np = torch.cat([ad.features(b, False, rng) for b in np.array_split(train, max(1, len(train) // 64))]).numpy()
-        C = _choose_C(F_np, y[train], (0.01, 0.1, 1.0, 10.0), 1.0)
+        C = choose_C(F_np, y[train], (0.01, 0.1, 1.0, 10.0), 1.0)
         lr = LogisticRegression(C=C, max_iter=3000).fit(F_np, y[train])
-        W0[lr.classes_], b0[lr.classes_] = _per_class_head(lr)
+        W0[lr.classes_], b0[lr.classes_] = per_class_head(lr)
         b0[np.setdiff1d(np.arange(n_classes), lr.classes_)] = -1e4  # classes absent from training: never predicted by the head
     head = torch.nn.Linear(dim, n_classes)
     with torch.no_grad():

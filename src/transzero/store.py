@@ -140,12 +140,12 @@ class EmbeddingCache:
         try:
             self._conns[key] = self._open(path, encoder)
             return self._conns[key]
-        except sqlite3.DatabaseError as exc:
-            corrupt = not isinstance(exc, sqlite3.OperationalError)
-        except OSError as exc:
-            self._disable(key, f"cannot open it ({exc})")
+        except sqlite3.DatabaseError as e:
+            exc: Exception = e
+        except OSError as e:
+            self._disable(key, f"cannot open it ({e})")
             return None
-        if not corrupt:  # unwritable folder or file, locked, full disk
+        if isinstance(exc, sqlite3.OperationalError):  # unwritable folder or file, locked, full disk
             self._disable(key, f"cannot open it ({exc})")
             return None
         aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")

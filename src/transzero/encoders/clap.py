@@ -19,7 +19,7 @@ import numpy as np
 from .._util import l2_normalize, weights_id
 from ..errors import ModelUnavailableError
 from .audio import AudioEncoder
-from .clip import CLIPTextEncoder, _Shared
+from .clip import CLIPTextEncoder, SharedModel
 
 __all__ = ["ClapAudioEncoder", "ClapTextEncoder", "is_clap_dir"]
 
@@ -30,7 +30,7 @@ def is_clap_dir(path: str | os.PathLike[str]) -> bool:
     return cfg.is_file() and json.loads(cfg.read_text()).get("model_type") == "clap"
 
 
-class _ClapShared(_Shared):
+class _ClapShared(SharedModel):
     def logit_scale(self) -> float:
         model = self.model()
         return float(model.logit_scale_a.exp().item()) if hasattr(model, "logit_scale_a") else 100.0

@@ -23,7 +23,7 @@ from .base import ProgressCallback, TextEncoder
 from .hf_image import read_hf_preprocess
 from .image import ImageEncoder
 
-__all__ = ["CLIPImageEncoder", "CLIPTextEncoder", "is_clip_dir"]
+__all__ = ["CLIPImageEncoder", "CLIPTextEncoder", "SharedModel", "is_clip_dir"]
 
 CLIP_TYPES = {"clip", "siglip", "siglip2"}
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -38,7 +38,7 @@ def is_clip_dir(path: str | os.PathLike[str]) -> bool:
     return json.loads(cfg.read_text()).get("model_type") in CLIP_TYPES
 
 
-class _Shared:
+class SharedModel:
     """The model, loaded once and shared by the image and text towers."""
 
     def __init__(self, model_dir: Path) -> None:
@@ -85,7 +85,7 @@ class CLIPTextEncoder(TextEncoder):
 
     backend = "torch"
 
-    def __init__(self, shared: _Shared, name: str) -> None:
+    def __init__(self, shared: SharedModel, name: str) -> None:
         self._shared = shared
         self.name = name
 
@@ -134,7 +134,7 @@ class CLIPImageEncoder(ImageEncoder):
         if not is_clip_dir(d):
             raise ModelUnavailableError(f"{model_dir}: not a CLIP/SigLIP folder (config.json model_type)")
         self.name = name or f"hf:{d}"
-        self._shared = _Shared(d)
+        self._shared = SharedModel(d)
         self.num_workers = num_workers
         self.preprocess = read_hf_preprocess(d, CLIP_MEAN, CLIP_STD)
         self._text: CLIPTextEncoder | None = None

@@ -25,6 +25,7 @@ __all__ = [
     "OnnxTextEncoder",
     "E5Encoder",
     "SentenceTransformerEncoder",
+    "pool_tokens",
     "read_pooling_config",
 ]
 
@@ -106,7 +107,8 @@ class TokenBatcher:
             yield idx, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
-def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+def pool_tokens(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    """Token states ``(N, T, H)`` -> sentence vectors ``(N, H)``: ``cls``, masked ``max`` or masked ``mean``."""
     if mode == "cls":
         return hidden[:, 0]
     m = mask[..., None].astype(hidden.dtype)
@@ -207,7 +209,7 @@ class _TokenizedTextEncoder(TextEncoder):
         out = np.empty((len(items), self.dim), dtype=np.float32)
         for idx, arrays in self._batcher.batches(items, batch_size, self.max_tokens):
             h = self._forward(arrays)
-            out[idx] = _pool(h, arrays["attention_mask"], self.pooling) if h.ndim == 3 else h
+            out[idx] = pool_tokens(h, arrays["attention_mask"], self.pooling) if h.ndim == 3 else h
             if progress:
                 progress(len(idx))
         return l2_normalize(out) if self.normalize else out

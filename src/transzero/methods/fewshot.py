@@ -41,6 +41,8 @@ __all__ = [
     "TipAdapterClassifier",
     "TipAdapterFClassifier",
     "ZeroShotLinearClassifier",
+    "choose_C",
+    "per_class_head",
 ]
 
 
@@ -305,23 +307,25 @@ class LinearProbeClassifier(FewShotMethod):
         present = np.unique(ys)
         if len(present) == 1:  # one class: it wins among the supported (a single class has nothing to separate)
             return self
-        self.C_ = _choose_C(Xs, ys, tuple(float(c) for c in self.Cs), float(self.default_C))
+        self.C_ = choose_C(Xs, ys, tuple(float(c) for c in self.Cs), float(self.default_C))
         lr = LogisticRegression(C=self.C_, max_iter=2000).fit(Xs, ys)
-        self.coef_[lr.classes_], self.intercept_[lr.classes_] = _per_class_head(lr)
+        self.coef_[lr.classes_], self.intercept_[lr.classes_] = per_class_head(lr)
         return self
 
     def _fewshot_logits(self, Xn: np.ndarray, X: np.ndarray) -> np.ndarray:
         return Xn @ self.coef_.T + self.intercept_
 
 
-def _per_class_head(lr: Any) -> tuple[np.ndarray, np.ndarray]:
+def per_class_head(lr: Any) -> tuple[np.ndarray, np.ndarray]:
     """One weight row and bias per class of a fitted ``LogisticRegression`` (binary: ±half of its one row)."""
     if len(lr.classes_) > 2:
         return lr.coef_, lr.intercept_
     return np.vstack([-lr.coef_, lr.coef_]) / 2, np.r_[-lr.intercept_, lr.intercept_] / 2
 
 
-def _choose_C(Xs: np.ndarray, ys: np.ndarray, Cs: tuple[float, ...], default: float) -> float:
+def choose_C(Xs: np.ndarray, ys: np.ndarray, Cs: tuple[float, ...], default: float) -> float:
+    """The logistic-regression ``C`` of ``Cs`` with the best cross-validated accuracy on the support set
+    (``default`` when there are too few examples per class to cross-validate)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 

@@ -1,0 +1,7 @@
+"""``python -m transzero.cli`` runs the CLI."""
+
+from __future__ import annotations
+
+from . import main
+
+main()

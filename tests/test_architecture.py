@@ -1,0 +1,177 @@
+"""The package's shape: no private imports across modules, no import cycles, one method registry, a light CLI."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import transzero
+
+SRC = Path(transzero.__file__).parent
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for f in SRC.rglob("*.py"):
+        rel = f.relative_to(SRC.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = f
+    return out
+
+
+MODULES = _modules()
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+
+
+def _imports(module: str, path: Path) -> list[tuple[str, list[str]]]:
+    """(imported module, names) for every import executed at run time (``if TYPE_CHECKING`` blocks excluded)."""
+    tree = ast.parse(path.read_text())
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: list[tuple[str, list[str]]] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for sub in child.orelse:
+                    visit(sub)
+                continue
+            if isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package.split(".")
+                    base = base[: len(base) - (child.level - 1)]
+                    target = ".".join(base + ([child.module] if child.module else []))
+                else:
+                    target = child.module or ""
+                found.append((target, [a.name for a in child.names]))
+            elif isinstance(child, ast.Import):
+                found.extend((a.name, []) for a in child.names)
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def test_no_private_names_imported_across_modules() -> None:
+    offenders = []
+    for mod, path in MODULES.items():
+        for target, names in _imports(mod, path):
+            if not target.startswith("transzero"):
+                continue
+            for n in names:
+                if n.startswith("_") and not n.startswith("__"):
+                    offenders.append(f"{mod}: from {target} import {n}")
+    assert not offenders, offenders
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {m: set() for m in MODULES}
+    for mod, path in MODULES.items():
+        for target, names in _imports(mod, path):
+            if not target.startswith("transzero"):
+                continue
+            subs = [f"{target}.{n}" for n in names if f"{target}.{n}" in MODULES]
+            if subs:  # from package import submodule
+                graph[mod].update(subs)
+            if target in MODULES and (len(subs) < len(names) or not names):
+                graph[mod].add(target)
+    return graph
+
+
+def test_no_import_cycles() -> None:
+    graph = _graph()
+    # a package's __init__ re-exports its submodules; a submodule must never import its own package back
+    for mod, deps in graph.items():
+        for d in deps:
+            if mod.startswith(d + ".") and d != "transzero":
+                pytest.fail(f"{mod} imports its package {d}; import the defining module instead")
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def dfs(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for d in sorted(graph.get(m, ())):
+            if d not in graph:
+                continue
+            if state.get(d) == 1:
+                cycle = stack[stack.index(d):] + [d]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if d not in state:
+                dfs(d)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            dfs(m)
+
+
+def test_classifier_private_methods_stay_private() -> None:
+    """No module outside the classifier calls its private methods (``_prepare``, ``_encode_report``, ``_logits``)."""
+    import re
+
+    call = re.compile(r"\b(?!self\b|cls\b)(\w+)\._(prepare|encode_report|logits|resolve_\w+|fit_method|context)\b")
+    files = [(m, p) for m, p in MODULES.items() if m != "transzero.classifier"]
+    files += [(f"benchmarks/{f.name}", f) for f in (Path(__file__).parents[1] / "benchmarks").glob("*.py")]
+    bad = [f"{m}: {hit.group(0)}" for m, p in files for hit in call.finditer(p.read_text())]
+    assert not bad, bad
+
+
+def test_method_registry_and_tags_agree() -> None:
+    from transzero.methods import METHODS, ZSL_METHODS, curve_methods, get_tags, list_methods, method_info, method_name
+
+    assert sorted(METHODS) == list_methods()
+    assert set(curve_methods()) <= set(list_methods())
+    for name in list_methods():
+        cls = METHODS[name]
+        tags, family = get_tags(cls), method_info(name).family
+        assert method_name(cls) == name
+        if family == "few-shot":
+            assert tags.zero_shot_prior and tags.learns_from_labels, name
+        if family == "zsl":
+            assert tags.semantics and tags.seen_classes, name
+        if family == "speech":
+            assert tags.raw_items, name
+        if family == "zero-shot":
+            assert not tags.zero_shot_prior and not tags.semantics, name
+    assert set(ZSL_METHODS) == {"dap", "eszsl", "sae", "devise", "ale", "sje", "conse"}
+
+
+def test_help_lists_every_method_and_encoder(capsys: pytest.CaptureFixture[str]) -> None:
+    from transzero.cli import main
+    from transzero.encoders import list_encoders
+    from transzero.methods import list_methods
+
+    for cmd in ("classify", "eval"):
+        try:
+            main([cmd, "--help"])
+        except SystemExit as exc:
+            assert exc.code in (0, None)
+        text = " ".join(capsys.readouterr().out.split())
+        squashed = text.replace("│", " ")
+        squashed = " ".join(squashed.split())
+        for m in list_methods():
+            assert m in squashed, (cmd, m)
+        for e in list_encoders():
+            if not e.startswith("test-"):  # (encoders tests register after the CLI module was imported)
+                assert e in squashed, (cmd, e)
+
+
+def test_cli_import_is_light() -> None:
+    """Importing the CLI (what --help needs) loads no scikit-learn, scipy, torch, transformers or onnxruntime."""
+    code = ("import sys, json, transzero.cli, transzero.methods, transzero.pipeline; "
+            "print(json.dumps(sorted(m for m in ('sklearn', 'scipy', 'torch', 'transformers', 'onnxruntime') "
+            "if m in sys.modules)))")
+    heavy = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert heavy == []
