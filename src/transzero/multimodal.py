@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from ._util import l2_normalize
+from ._util import l2_normalize, label_indices
 from .classifier import ZeroShotClassifier
 from .errors import InputError
 
@@ -123,11 +123,7 @@ class MultiModalClassifier:
             from sklearn.linear_model import LogisticRegression
 
             Z, _, _, _ = self._features(list(X))
-            index = {c: i for i, c in enumerate(self.classes_)}
-            bad = sorted({str(v) for v in y} - set(index))
-            if bad:
-                raise InputError(f"label {bad[0]!r} is not one of the classes")
-            self.head_ = LogisticRegression(C=float(self.C), max_iter=2000).fit(Z, [index[str(v)] for v in y])
+            self.head_ = LogisticRegression(C=float(self.C), max_iter=2000).fit(Z, label_indices(self.classes_, list(y), what="record"))
         return self
 
     def _field_items(self, records: list[Mapping[str, Any]], f: str) -> tuple[list[int], list[Any]]:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax
 
+from ._util import l2_normalize
 from .errors import InputError, SavedModelError
 
 __all__ = ["MultiTaskClassifier"]
@@ -126,7 +127,7 @@ class MultiTaskClassifier:
         if all((v < 0).all() for v in Y.values()):
             raise InputError("no task has any labelled item; pass labels for at least one task")
         torch.manual_seed(int(self.seed))
-        Xn = torch.from_numpy(_l2(X))
+        Xn = torch.from_numpy(l2_normalize(X))
         Z = {t: torch.from_numpy(self._prior(t, X).astype(np.float32)) for t in self.task_names_}
         D = X.shape[1]
         B = torch.zeros((D, D), requires_grad=True)
@@ -167,8 +168,8 @@ class MultiTaskClassifier:
         """Per task, probabilities ``(N, K_t)`` from item vectors."""
         self._check()
         X = np.asarray(X, dtype=np.float32)
-        Xn = _l2(X)
-        h = _l2(Xn + Xn @ self.B_)
+        Xn = l2_normalize(X)
+        h = l2_normalize(Xn + Xn @ self.B_)
         out = {}
         for t in self.task_names_:
             z = self._prior(t, X) + h @ self.V_[t].T + self.c_[t]
@@ -265,10 +266,6 @@ class MultiTaskClassifier:
         m.c_ = {t: folder.load_array(f"c-{_safe(t)}.npy") for t in m.task_names_}
         m._check_shapes(folder.root)
         return m
-
-
-def _l2(x: np.ndarray) -> np.ndarray:
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def _safe(name: str) -> str:
