@@ -1,17 +1,88 @@
-"""Shared fixtures: a fast deterministic keyword encoder, temp caches, tiny HF models."""
+"""Shared fixtures: a fast deterministic keyword encoder, temp caches, tiny HF models; the network guard."""
 
 from __future__ import annotations
 
-import re
+import os
+
+# the test suite never reaches the model hub (transformers / sentence-transformers would otherwise look up model cards)
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+import ipaddress  # noqa: E402
+import re  # noqa: E402
+import socket  # noqa: E402
 import zlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
-from transzero.encoders import TextEncoder, register_encoder
-from transzero.encoders.registry import _REGISTRY
+from transzero.encoders import TextEncoder, register_encoder  # noqa: E402
+from transzero.encoders.registry import list_encoders  # noqa: E402
+
+# ---------------------------------------------------------------------- no test may reach the network
+#: every attempt of the running test to reach a non-loopback address (the guard below refuses it and the test fails)
+NETWORK_ATTEMPTS: list[str] = []
+
+
+def _is_loopback(host: object) -> bool:
+    if host is None:
+        return True
+    h = host.decode() if isinstance(host, bytes) else str(host)
+    if h in ("localhost", "") or h.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(h.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse(what: str) -> None:
+    NETWORK_ATTEMPTS.append(what)
+    raise OSError(f"tests must not reach the network ({what})")
+
+
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    if not _is_loopback(host):
+        _refuse(f"DNS lookup of {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _check_address(sock: socket.socket, address: object) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) and not _is_loopback(address[0]):
+        _refuse(f"connection to {address[0]}:{address[1]}")
+
+
+def _connect(self, address):  # type: ignore[no-untyped-def]
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _connect_ex(self, address):  # type: ignore[no-untyped-def]
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+socket.getaddrinfo = _getaddrinfo  # type: ignore[assignment]
+socket.socket.connect = _connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_network() -> object:
+    """Fail the test that tried to open a socket to a non-loopback address (even when a library swallowed the error)."""
+    NETWORK_ATTEMPTS.clear()
+    yield
+    attempts = list(NETWORK_ATTEMPTS)
+    NETWORK_ATTEMPTS.clear()
+    assert not attempts, f"this test tried to reach the network: {attempts[:3]}"
 
 # Words that identify the toy classes used across the tests.
 VOCAB = [
@@ -56,7 +127,7 @@ class KeywordEncoder(TextEncoder):
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-if "test-keywords" not in _REGISTRY:
+if "test-keywords" not in list_encoders():
     register_encoder("test-keywords", modality="text", description="keyword encoder for tests")(
         lambda **kw: KeywordEncoder(**kw)
     )

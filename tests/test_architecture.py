@@ -177,3 +177,23 @@ def test_cli_import_is_light() -> None:
             "if m in sys.modules)))")
     heavy = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert heavy == []
+
+
+def test_the_network_guard_refuses_outside_addresses() -> None:
+    """The suite's guard (tests/conftest.py) refuses DNS and connections beyond loopback; loopback still works."""
+    import socket
+
+    from . import conftest
+
+    with pytest.raises(OSError, match="must not reach the network"):
+        socket.getaddrinfo("huggingface.co", 443)
+    with pytest.raises(OSError, match="must not reach the network"):
+        socket.create_connection(("93.184.216.34", 80), timeout=1)
+    assert len(conftest.NETWORK_ATTEMPTS) == 2
+    conftest.NETWORK_ATTEMPTS.clear()  # (this test made them on purpose)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    client = socket.create_connection(server.getsockname(), timeout=2)
+    client.close()
+    server.close()

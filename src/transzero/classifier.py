@@ -17,7 +17,7 @@ from ._util import label_indices
 from .defaults import DEFAULT_METHOD, default_encoder
 from .encoders import Encoder, HasConceptHead, HasTextTower, ProgressCallback, create_encoder, shares_space
 from .encoders.registry import encoder_from_config
-from .errors import InputError, SavedModelError
+from .errors import InputError, SavedModelError, TranszeroError
 from .labels import ClassEmbeddings, LabelSpace
 from .methods.base import ZeroShotMethod
 from .methods.conse import ConceptHead
@@ -581,18 +581,21 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str], *, encoder: str | Encoder | None = None, cache: Any = False
+        cls, path: str | os.PathLike[str], *, encoder: str | Encoder | None = None, cache: Any = False,
+        allow_download: bool = False,
     ) -> ZeroShotClassifier:
-        """Read a folder written by :meth:`save`. Loading runs no code from the folder.
+        """Read a folder written by :meth:`save`. Loading runs no code from the folder and reads nothing outside it.
 
-        ``encoder`` overrides the saved encoder name (e.g. a model moved to another path);
-        its fingerprint must match the saved one.
+        The whole ``config.json`` is validated first, every array must be finite and of the shape the classes
+        need, and no pickle is ever read. ``encoder`` names the encoder yourself (e.g. a model moved to another
+        path, or one outside the folder such as ``hf:/models/clip``); its fingerprint must match the saved one.
+        A saved ``hub:`` encoder downloads only with ``allow_download=True``.
         """
         folder = ModelFolder(path)
         cfg = read_classifier_config(folder)
         if cfg.get("kind", "classifier") != "classifier":
             raise SavedModelError(f"{path} holds a {cfg.get('kind')} classifier; load it with transzero.load_classifier")
-        enc, label_enc = load_encoders(cfg, folder, encoder)
+        enc, label_enc = load_encoders(cfg, folder, encoder, allow_download=allow_download)
         return cls.from_task_config(cfg["tasks"][0], folder, enc, label_enc, cache=cache)
 
     @classmethod
@@ -602,9 +605,17 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """A fitted classifier from its task part of a saved folder (:meth:`task_config`) and its encoders."""
         from .calibration import Calibrator
 
-        labels = LabelSpace.from_dict(task["labels"])
+        where = str(folder.root)
+        try:
+            labels = LabelSpace.from_dict(task["labels"])
+        except TranszeroError as exc:
+            raise SavedModelError(f"{where}: config.json labels: {exc}") from None
         ce = ClassEmbeddings.from_config(task["class_embeddings"], folder, labels.names)
+        if ce.kind == "text" and ce.vectors.shape[1] != label_encoder.dim:
+            raise SavedModelError(f"{where}: class vectors have {ce.vectors.shape[1]} dims but the label encoder "
+                                  f"{label_encoder.name} gives {label_encoder.dim}; save the classifier again")
         method = load_method(task["method"], folder)
+        _check_method(method, labels.names, where)
         clf = cls(labels=labels, encoder=encoder, method=method, cache=cache, batch_size=task.get("batch_size"),
                   label_encoder=None if label_encoder is encoder else label_encoder,
                   concept_names=task.get("concept_names", "clean"), concept_templates=task.get("concept_templates"))
@@ -619,6 +630,24 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         return clf
 
 
+def _check_method(method: ZeroShotMethod, classes: Sequence[str], where: str) -> None:
+    """A loaded method must score a dry-run batch into finite ``(n, K)`` logits over the saved classes."""
+    if [str(c) for c in getattr(method, "classes_", [])] != [str(c) for c in classes]:
+        raise SavedModelError(f"{where}: the method's classes do not match the label space; save the classifier again")
+    if get_tags(method).raw_items:
+        return  # speech recognisers score clips, not vectors
+    n = int(getattr(method, "n_features_in_", 0) or 0)
+    try:
+        z = np.asarray(method.decision_function(np.zeros((2, n), np.float32)))
+    except Exception as exc:  # a state that does not fit together (shapes, types): a broken folder, said in one line
+        raise SavedModelError(f"{where}: the saved method state does not work ({type(exc).__name__}: {exc}); "
+                              "save the classifier again") from None
+    # (-inf is a class a method rules out, e.g. candidates="unseen"; NaN, +inf or no finite class is broken)
+    if z.shape != (2, len(classes)) or np.isnan(z).any() or np.isposinf(z).any() or not np.isfinite(z).any(axis=1).all():
+        raise SavedModelError(f"{where}: the saved method gives scores of shape {z.shape} (expected (n, {len(classes)}))"
+                              " or non-finite ones; save the classifier again")
+
+
 def _scatter(rows: np.ndarray, good: list[int], n: int) -> np.ndarray:
     out = np.full((n, rows.shape[1]), np.nan)
     out[good] = rows
@@ -627,16 +656,22 @@ def _scatter(rows: np.ndarray, good: list[int], n: int) -> np.ndarray:
 
 def read_classifier_config(folder: ModelFolder) -> dict[str, Any]:
     """``config.json`` of a saved classifier in the current format (format 1 folders are converted)."""
+    from .schema import validate_config
+
     cfg = folder.read_config()
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise SavedModelError(f"{folder.root}: not a transzero classifier (config.json has no format {FORMAT!r})")
     version = cfg.get("format_version")
     if version == 1:
-        return _from_format_1(cfg)
-    if version != FORMAT_VERSION:
+        try:
+            cfg = _from_format_1(cfg)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SavedModelError(f"{folder.root}: config.json (format 1) is missing or mistypes {exc}; "
+                                  "save the classifier again") from None
+    elif version != FORMAT_VERSION:
         raise SavedModelError(f"{folder.root}: unsupported format_version {version!r} (this transzero reads 1 and "
                               f"{FORMAT_VERSION}); save it again with this version")
-    return cfg
+    return validate_config(cfg, str(folder.root))
 
 
 def _from_format_1(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -656,12 +691,13 @@ def _from_format_1(cfg: dict[str, Any]) -> dict[str, Any]:
             "label_encoder": cfg.get("label_encoder") or cfg["encoder"], "tasks": [task]}
 
 
-def load_encoders(cfg: Mapping[str, Any], folder: ModelFolder, override: str | Encoder | None = None) -> tuple[Encoder, Encoder]:
+def load_encoders(cfg: Mapping[str, Any], folder: ModelFolder, override: str | Encoder | None = None, *,
+                  allow_download: bool = False) -> tuple[Encoder, Encoder]:
     """The item encoder and the label encoder a saved classifier names (fingerprints checked)."""
-    enc = encoder_from_config(cfg["encoder"], folder, override=override)
+    enc = encoder_from_config(cfg["encoder"], folder, override=override, allow_download=allow_download)
     le_cfg = cfg.get("label_encoder") or cfg["encoder"]
     if le_cfg["fingerprint"] == enc.fingerprint:
         return enc, enc
     if isinstance(enc, HasTextTower) and enc.text_encoder().fingerprint == le_cfg["fingerprint"]:
         return enc, enc.text_encoder()
-    return enc, encoder_from_config(le_cfg, folder)
+    return enc, encoder_from_config(le_cfg, folder, allow_download=allow_download)

@@ -210,8 +210,9 @@ class MultiTaskClassifier:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], cache: Any = False) -> MultiTaskClassifier:
-        """Read a folder written by :meth:`save` (or by transzero 0.1's multitask format; no pickle)."""
+    def load(cls, path: str | os.PathLike[str], cache: Any = False, *, allow_download: bool = False) -> MultiTaskClassifier:
+        """Read a folder written by :meth:`save` (or by transzero 0.1's multitask format); validated like a
+        single classifier, no pickle, nothing read outside the folder."""
         from .classifier import ZeroShotClassifier, load_encoders, read_classifier_config
         from .persistence import ModelFolder
 
@@ -221,7 +222,7 @@ class MultiTaskClassifier:
         cfg = read_classifier_config(folder)
         if cfg.get("kind") != "multitask":
             raise SavedModelError(f"{path} holds a single-task classifier; load it with transzero.load_classifier")
-        enc, label_enc = load_encoders(cfg, folder)
+        enc, label_enc = load_encoders(cfg, folder, allow_download=allow_download)
         clfs = {str(t["name"]): ZeroShotClassifier.from_task_config(t, folder, enc, label_enc, cache=cache)
                 for t in cfg["tasks"]}
         mt = cfg["multitask"]

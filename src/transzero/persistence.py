@@ -30,9 +30,11 @@ import numpy as np
 
 from .errors import SavedModelError
 
-__all__ = ["CONFIG_NAME", "ModelFolder", "json_default", "write_folder_atomically"]
+__all__ = ["CONFIG_NAME", "PICKLE_SUFFIXES", "ModelFolder", "json_default", "write_folder_atomically"]
 
 CONFIG_NAME = "config.json"
+#: files that unpickle when loaded (they can run code): never read from a saved classifier
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 
 
 def json_default(o: Any) -> Any:
@@ -75,6 +77,21 @@ class ModelFolder:
             raise SavedModelError(f"{self.root}: {name!r} points outside the folder; refusing to read it")
         return p
 
+    def check_tree(self, name: str, *, what: str = "folder") -> Path:
+        """A sub-folder whose every file resolves inside this folder and holds no pickle (weights as safetensors)."""
+        root = self.path(name, what=what)
+        if not root.is_dir():
+            raise SavedModelError(f"{self.root}: missing {what} {name!r}; the saved classifier is incomplete, save it again")
+        inside = self.root.resolve()
+        for f in sorted(root.rglob("*")):
+            rel = f.relative_to(self.root)
+            if not f.resolve().is_relative_to(inside):
+                raise SavedModelError(f"{self.root}: {rel} points outside the folder; refusing to read it")
+            if f.is_file() and f.suffix.lower() in PICKLE_SUFFIXES:
+                raise SavedModelError(f"{self.root}: {rel} is a pickle file, which is never loaded (it can run code); "
+                                      "save the weights as safetensors")
+        return root
+
     # ------------------------------------------------------------------ arrays
     def save_array(self, name: str, array: Any) -> str:
         """Write ``name.npy`` (no pickle); the bare file name to put in the config."""
@@ -87,13 +104,20 @@ class ModelFolder:
         p = self.path(fname, what="array file")
         if not p.is_file():
             raise SavedModelError(f"{self.root}: missing {fname}; the saved classifier is incomplete, save it again")
+        if not fname.endswith(".npy"):
+            raise SavedModelError(f"{self.root}: array file {fname!r} is not a .npy file")
         try:
-            return np.load(p, allow_pickle=False)
+            arr = np.load(p, allow_pickle=False)
         except ValueError as exc:
             why = "it holds Python objects (pickle), which are never loaded" if "pickle" in str(exc) else str(exc)
             raise SavedModelError(f"{self.root}: cannot read {fname}: {why}; save the classifier again") from None
         except (OSError, EOFError) as exc:
             raise SavedModelError(f"{self.root}: cannot read {fname} ({exc}); save the classifier again") from None
+        if arr.dtype.kind not in "biuf":
+            raise SavedModelError(f"{self.root}: {fname} holds {arr.dtype} values, not numbers; save the classifier again")
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise SavedModelError(f"{self.root}: {fname} contains NaN or infinite values; save the classifier again")
+        return arr
 
     # ------------------------------------------------------------------ other files
     def copy_in(self, src: str | os.PathLike[str], name: str) -> str:

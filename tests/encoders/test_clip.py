@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from transzero import LabelSpace, ZeroShotClassifier, create_encoder, load_classifier
+from transzero.errors import SavedModelError
 
 from ..conftest import VOCAB, _tiny_tokenizer
 
@@ -91,5 +92,8 @@ def test_zero_shot_similarity_end_to_end_and_save_load(tiny_vlm: Path, pictures:
     proba = clf.predict_proba(pictures)
     assert proba.shape == (4, 3)
     np.testing.assert_allclose(proba.sum(1), 1.0)
-    loaded = load_classifier(clf.save(tmp_path / "clip-clf"))
+    saved = clf.save(tmp_path / "clip-clf")
+    with pytest.raises(SavedModelError, match="reads files outside the folder"):  # the folder names a model elsewhere
+        load_classifier(saved)
+    loaded = load_classifier(saved, encoder=f"hf:{tiny_vlm}")  # named by the user: loads
     np.testing.assert_allclose(loaded.predict_proba(pictures), proba, rtol=1e-5)

@@ -57,7 +57,10 @@ TargetFrrOpt = typer.Option(0.05, "--target-frr", help="With --reject auto: frac
 NoneLabelOpt = typer.Option("none", "--none-label", help="Label given to rejected items.")
 CalibrationOpt = typer.Option(None, "--calibration", help="Labelled examples (same format as the input) used only to fit a temperature and class biases.")
 AudioColOpt = typer.Option(None, "--audio-column", help="Column (CSV/TSV) or key (JSONL) holding audio file paths (relative to the file).")
-ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--encoder/--method).")
+ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--method; "
+                                              "--encoder then names its encoder when it lives outside the folder).")
+AllowDownloadOpt = typer.Option(False, "--allow-download", help="Let a --model folder that names a hub: encoder download it "
+                                                               "(refused by default: loading never reaches the network).")
 
 
 # ---------------------------------------------------------------------- spec builders
@@ -69,8 +72,9 @@ def labels_spec(labels: str | None, labels_file: Path | None, templates: list[st
 
 
 def model_spec(encoder: str | None, backend: str | None, method: str | None, model: Path | None = None,
-               batch_size: int | None = None) -> ModelSpec:
-    return ModelSpec(encoder=encoder, backend=backend, method=method, saved=model, batch_size=batch_size)
+               batch_size: int | None = None, allow_download: bool = False) -> ModelSpec:
+    return ModelSpec(encoder=encoder, backend=backend, method=method, saved=model, batch_size=batch_size,
+                     allow_download=allow_download)
 
 
 def cache_spec(cache_dir: Path | None, no_cache: bool) -> CacheSpec:

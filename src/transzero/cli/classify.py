@@ -9,7 +9,7 @@ import typer
 
 from ..pipeline import InputSpec, JobSpec, OutputSpec, run_job
 from ._common import (
-    AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
+    AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
     TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, err, labels_spec,
     model_spec,
@@ -28,6 +28,7 @@ def classify(
     text_column: str = TextColOpt,
     templates: Optional[list[str]] = TemplatesOpt,
     model: Optional[Path] = ModelOpt,
+    allow_download: bool = AllowDownloadOpt,
     cache_dir: Optional[Path] = CacheDirOpt,
     no_cache: bool = NoCacheOpt,
     batch_size: Optional[int] = BatchOpt,
@@ -49,7 +50,7 @@ def classify(
     source = InputSpec(input, text_column, None, audio_column)
     spec = JobSpec(
         "classify", source, labels_spec(labels, labels_file, templates),
-        model_spec(encoder, backend, method, model, batch_size), cache_spec(cache_dir, no_cache),
+        model_spec(encoder, backend, method, model, batch_size, allow_download), cache_spec(cache_dir, no_cache),
         adapt_spec(transductive, unlabeled, transduction_steps, calibration, source.with_labels("label")),
         decide_spec(reject, target_frr, none_label, threshold if multi_label else None, explain),
         OutputSpec(predictions=output, overwrite=overwrite), strict=strict,

@@ -12,7 +12,7 @@ from rich.table import Table
 from ..errors import InputError
 from ..pipeline import FewShotSpec, GZSLSpec, InputSpec, JobSpec, MultiModalSpec, OutputSpec, eval_kind, run_job
 from ._common import (
-    AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
+    AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
     TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, fmt_pct, labels_spec,
     model_spec, out,
@@ -30,6 +30,7 @@ def eval_(
     method: Optional[str] = MethodOpt,
     templates: Optional[list[str]] = TemplatesOpt,
     model: Optional[Path] = ModelOpt,
+    allow_download: bool = AllowDownloadOpt,
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON to this file."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Also write per-row predictions (.csv/.jsonl)."),
     overwrite: bool = OverwriteOpt,
@@ -85,7 +86,7 @@ def eval_(
             + (("audio", audio_column),) * (audio_column is not None)
         multimodal = MultiModalSpec(tuple(fields), text_encoder, tuple(_weights(fusion_weights).items()))
     spec = JobSpec(
-        kind, source, labels_spec(labels, labels_file, templates), model_spec(encoder, backend, method, model, batch_size),
+        kind, source, labels_spec(labels, labels_file, templates), model_spec(encoder, backend, method, model, batch_size, allow_download),
         cache_spec(cache_dir, no_cache),
         adapt_spec(transductive, unlabeled, transduction_steps, calibration, source, calibration_shots),
         decide_spec(reject, target_frr, none_label),

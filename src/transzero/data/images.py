@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,20 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "ImagePreprocess", "load_image", "is_image_item"]
+__all__ = ["IMAGE_SUFFIXES", "MAX_DECODE_BYTES", "MAX_PIXELS", "ImagePreprocess", "load_image", "is_image_item"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 #: images above this many pixels are decoded at reduced scale (JPEG) or refused (other formats)
 MAX_PIXELS = 64_000_000
+#: a non-JPEG image whose decoded pixels would need more memory than this is refused (JPEGs decode at reduced scale)
+MAX_DECODE_BYTES = 256 * 2**20
+#: decoded pixel buffers above this are box-reduced right away (one such image at a time per process), so a
+#: job's memory is bounded by the pixels the model needs, not by the file
+LARGE_BYTES = 96 * 2**20
+_LARGE_DECODE = threading.BoundedSemaphore(1)
+#: bytes per pixel of PIL's modes (for the memory a decode needs)
+_BPP = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2, "RGB": 3,
+        "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBA": 4, "RGBa": 4, "RGBX": 4, "CMYK": 4, "I": 4, "F": 4}
 
 
 def is_image_item(item: Any) -> bool:
@@ -79,20 +90,63 @@ def load_image(item: Any, *, target: int = 224) -> Any:
     w, h = img.size
     if w < 1 or h < 1:
         raise InputError(f"{name}: image has no pixels ({w}x{h})")
-    if w * h > MAX_PIXELS:
-        if getattr(img, "format", None) == "JPEG":
-            img.draft("RGB", (max(target, w * target // min(w, h)), max(target, h * target // min(w, h))))
-        if img.size[0] * img.size[1] > MAX_PIXELS:
-            raise InputError(
-                f"{name}: {w}x{h} pixels is too large to decode safely (limit {MAX_PIXELS:,}); downscale it first"
-            )
-    try:
-        img.load()
-    except Image.DecompressionBombError:
-        raise InputError(f"{name}: {w}x{h} pixels is too large to decode safely; downscale it first") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{name}: corrupt or truncated image ({exc}); re-export it") from None
-    return _to_rgb(img)
+    is_jpeg = getattr(img, "format", None) == "JPEG"
+    need = w * h * _BPP.get(img.mode, 4)
+    if is_jpeg and (w * h > MAX_PIXELS or need > LARGE_BYTES):  # decode at reduced scale (DCT scaling)
+        img.draft("RGB", (max(target, w * target // min(w, h)), max(target, h * target // min(w, h))))
+        need = img.size[0] * img.size[1] * 3
+    if img.size[0] * img.size[1] > MAX_PIXELS or need > MAX_DECODE_BYTES:
+        raise InputError(
+            f"{name}: {w}x{h} {img.mode} pixels need {need / 2**20:.0f} MB to decode (limit {MAX_PIXELS:,} pixels, "
+            f"{MAX_DECODE_BYTES // 2**20} MB); downscale it first"
+        )
+    big = need > LARGE_BYTES and not isinstance(item, Image.Image)
+    with _LARGE_DECODE if big else nullcontext():
+        try:
+            img.load()
+        except Image.DecompressionBombError:
+            raise InputError(f"{name}: {w}x{h} pixels is too large to decode safely; downscale it first") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise InputError(f"{name}: corrupt or truncated image ({exc}); re-export it") from None
+        if big:
+            img = _reduce(img, max(1, min(img.size) // (4 * target)))
+        return _to_rgb(img)
+
+
+_ROWS = 512  # rows converted at a time: high-bit-depth conversions stay bounded in memory
+
+
+def _reduce(img: Any, k: int) -> Any:
+    """Box-reduce by ``k`` (k = 1: unchanged); 16-bit grey becomes 8-bit grey on the way (strip by strip)."""
+    from PIL import Image
+
+    if k < 2:
+        return img
+    if img.mode.startswith("I;16"):
+        w, h = img.size
+        rows = []
+        step = _ROWS // k * k or k
+        for y0 in range(0, h - h % k, step):
+            strip = np.asarray(img.crop((0, y0, w - w % k, min(y0 + step, h - h % k))), dtype=np.float64)
+            rows.append(strip.reshape(strip.shape[0] // k, k, strip.shape[1] // k, k).mean(axis=(1, 3)))
+        arr = np.concatenate(rows)
+        return Image.fromarray(np.clip(arr / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    if img.mode in ("1", "P", "PA"):
+        img = img.convert("RGBA" if "transparency" in img.info or img.mode == "PA" else "RGB")
+    return img.reduce(k)
+
+
+def _scale_to_8bit(img: Any, lo: float, hi: float, offset: float) -> Any:
+    """8-bit grey ``(x - lo) / (hi - lo) * 255 + offset`` (clipped, truncated) of a 16/32-bit or float image,
+    computed a strip of rows at a time so memory stays bounded."""
+    from PIL import Image
+
+    w, h = img.size
+    out = np.empty((h, w), dtype=np.uint8)
+    for y0 in range(0, h, _ROWS):
+        strip = np.asarray(img.crop((0, y0, w, min(y0 + _ROWS, h))), dtype=np.float64)
+        out[y0 : y0 + len(strip)] = np.clip((strip - lo) / max(hi - lo, 1e-12) * 255.0 + offset, 0, 255).astype(np.uint8)
+    return Image.fromarray(out)
 
 
 def _to_rgb(img: Any) -> Any:
@@ -102,15 +156,11 @@ def _to_rgb(img: Any) -> Any:
     if mode == "RGB":
         return img
     if mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-        arr = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr).convert("RGB")
+        hi = 65535.0 if mode.startswith("I;16") or img.getextrema()[1] > 255 else 255.0
+        return _scale_to_8bit(img, 0.0, hi, 0.5).convert("RGB")
     if mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min(initial=0)), float(arr.max(initial=1))
-        arr = ((arr - lo) / max(hi - lo, 1e-12) * 255.0).astype(np.uint8)
-        return Image.fromarray(arr).convert("RGB")
+        lo, hi = img.getextrema()
+        return _scale_to_8bit(img, min(float(lo), 0.0), max(float(hi), 1.0), 0.0).convert("RGB")
     if mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
         mode = "RGBA"

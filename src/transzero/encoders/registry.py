@@ -173,12 +173,19 @@ def create_encoder(name: str, /, **kwargs: Any) -> Encoder:
     raise AssertionError("unreachable")
 
 
+#: encoder options that name files (a saved classifier may only name files inside its own folder)
+PATH_OPTIONS = ("weights", "tokenizer_dir")
+
+
 def encoder_from_config(
-    config: Mapping[str, Any], folder: ModelFolder, *, override: str | Encoder | None = None
+    config: Mapping[str, Any], folder: ModelFolder, *, override: str | Encoder | None = None,
+    allow_download: bool = False,
 ) -> Encoder:
     """The encoder a saved classifier names (:meth:`Encoder.save_config`); its fingerprint must match.
 
-    ``override`` replaces the saved name (e.g. a model moved to another path).
+    A saved folder is untrusted: it may name registered encoders (they ship in installed packages) and files
+    inside itself. An encoder elsewhere on disk (``hf:/models/clip``) loads only when the caller names it
+    (``override``, the CLI's ``--encoder``); one from the hub only with ``allow_download``.
     """
     if isinstance(override, Encoder):
         enc = override
@@ -187,10 +194,27 @@ def encoder_from_config(
     else:
         kwargs = dict(config.get("kwargs") or {})
         name = str(config["name"])
+        scheme, sep, rest = name.partition(":")
         if config.get("weights_in_folder"):
-            kwargs["weights"] = str(folder.path(str(kwargs["weights"]), what="weights file"))
+            weights = str(kwargs.get("weights"))
+            if not weights.endswith(".safetensors"):
+                raise SavedModelError(f"{folder.root}: encoder weights {weights!r} are not .safetensors; only "
+                                      "safetensors weights are loaded from a saved classifier")
+            kwargs["weights"] = str(folder.path(weights, what="weights file"))
+        outside = [k for k in PATH_OPTIONS if k in kwargs and not (k == "weights" and config.get("weights_in_folder"))]
+        if outside:
+            raise SavedModelError(f"{folder.root}: encoder option {outside[0]}={kwargs[outside[0]]!r} names a file "
+                                  "outside the folder; refusing to read it (pass the encoder yourself to use it)")
         if config.get("dir_in_folder"):
-            name = "hf:" + str(folder.path(name.split(":", 1)[1], what="encoder folder"))
+            folder.check_tree(rest, what="encoder folder")
+            name = "hf:" + str(folder.path(rest, what="encoder folder"))
+        elif sep and scheme == "hub":
+            if not allow_download:
+                raise SavedModelError(f"{folder.root}: the saved encoder {name!r} downloads from the network; pass "
+                                      "allow_download=True (CLI: --allow-download) or the encoder yourself (--encoder)")
+        elif sep and scheme in _SCHEMES:
+            raise SavedModelError(f"{folder.root}: the saved encoder {name!r} reads files outside the folder; "
+                                  f"name it yourself to load it from there: encoder={name!r} (CLI: --encoder {name})")
         enc = create_encoder(name, **kwargs)
     if enc.fingerprint != config["fingerprint"]:
         raise SavedModelError(

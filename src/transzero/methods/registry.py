@@ -123,10 +123,28 @@ def create_method(name: str, **params: Any) -> ZeroShotMethod:
 
 
 def load_method(config: Mapping[str, Any], folder: ModelFolder) -> ZeroShotMethod:
-    """A fitted method from its part of a saved classifier (:meth:`ZeroShotMethod.save_config`)."""
-    method = create_method(str(config["name"]), **dict(config.get("params") or {}))
+    """A fitted method from its part of a saved classifier (:meth:`ZeroShotMethod.save_config`).
+
+    The name must be registered and the parameters fit the method's signature; a state that cannot be
+    restored is one :class:`~transzero.errors.SavedModelError` line.
+    """
+    from ..errors import SavedModelError
+    from ..schema import check_method_params
+
+    where = str(folder.root)
+    name = str(config["name"])
+    if name not in _REGISTRY:
+        raise SavedModelError(f"{where}: unknown method {name!r} in config.json; this transzero has {', '.join(list_methods())}")
+    cls = method_class(name)
+    method = cls(**check_method_params(cls, dict(config.get("params") or {}), where))
     arrays = {k: folder.load_array(f) for k, f in dict(config.get("arrays") or {}).items()}
-    return method.set_state(dict(config.get("state") or {}), arrays)
+    try:
+        return method.set_state(dict(config.get("state") or {}), arrays)
+    except SavedModelError:
+        raise
+    except Exception as exc:  # a state of the wrong shape or types: a broken folder, said in one line
+        raise SavedModelError(f"{where}: the state of method {name!r} cannot be restored ({type(exc).__name__}: {exc}); "
+                              "save the classifier again") from None
 
 
 def method_name(method: Any) -> str:

@@ -85,6 +85,8 @@ class Job:
     """Base of the job kinds: the spec, one :class:`Timings`, one :class:`Reporter`, the stages."""
 
     kind = "job"
+    #: the option that names this job's predictions file (in error messages)
+    predictions_flag = "--predictions"
 
     def __init__(self, spec: JobSpec, reporter: Reporter | None = None) -> None:
         self.spec = spec
@@ -102,7 +104,7 @@ class Job:
     def check_outputs(self, *extra_inputs: Path | None) -> None:
         s = self.spec
         inputs = [s.input.path, *extra_inputs]
-        self.stage(WriteStage).check(s.output, inputs)
+        self.stage(WriteStage).check(s.output, inputs, self.predictions_flag)
 
     def read(self, spec: InputSpec) -> ItemTable:
         return self.stage(ReadStage).run(spec)
@@ -162,6 +164,7 @@ class ClassifyJob(Job):
     """Predict every row of the input and write the predictions (JSONL on stdout without an output)."""
 
     kind = "classify"
+    predictions_flag = "--output"
 
     def run(self) -> JobResult:
         s = self.spec
@@ -173,8 +176,8 @@ class ClassifyJob(Job):
         unl = self.unlabeled(clf, table)
         pipe = ClassifyPipeline(clf, s.adapt, s.decide, self.timings, self.reporter)
         preds = pipe.run(table, unlabeled=unl, calibration_scores=cal_scores)
-        col = "text" if s.input.path.suffix.lower() == ".txt" or table.modality == "image" else s.input.text_column
-        self.stage(WriteStage).predictions(preds.records(col), preds.classes, s.output.predictions)
+        self.stage(WriteStage).predictions(preds.records(_item_column(s.input, table)), preds.classes,
+                                           s.output.predictions)
         bad = preds.bad_lines()
         self.report_bad(bad)
         if preds.transduction and preds.transduction.get("fallback"):
@@ -190,6 +193,15 @@ class ClassifyJob(Job):
         if n and len(preds.errors) == n:
             raise InputError(f"{s.input.path}: none of the {n} rows could be classified (first: {bad[0]})")
         return JobResult(self.kind, metrics, n, len(preds.errors), int(s.strict and bool(preds.errors)), preds)
+
+
+def _item_column(spec: InputSpec, table: ItemTable) -> str:
+    """The record field holding a row's item (shown for bad rows too)."""
+    if table.modality == "image" or spec.path.suffix.lower() == ".txt":
+        return "text"
+    if table.modality == "audio":
+        return spec.audio_column or "audio"
+    return spec.text_column
 
 
 def _cache_stats(clf: Any) -> dict[str, int] | None:
@@ -241,7 +253,7 @@ class EvalJob(Job):
             "cache": _cache_stats(clf),
         }
         if s.output.predictions is not None:
-            self.stage(WriteStage).predictions(preds.records(s.input.text_column, gold=True), classes,
+            self.stage(WriteStage).predictions(preds.records(_item_column(s.input, table), gold=True), classes,
                                                s.output.predictions)
         self.report_bad(preds.bad_lines())
         self.finish(metrics)

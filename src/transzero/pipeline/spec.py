@@ -68,6 +68,8 @@ class ModelSpec:
     method_params: tuple[tuple[str, Any], ...] = ()
     saved: Path | None = None
     batch_size: int | None = None
+    #: a saved classifier may name a ``hub:`` encoder: download it (never by default)
+    allow_download: bool = False
 
     @property
     def methods(self) -> list[str]:

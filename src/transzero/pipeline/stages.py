@@ -167,11 +167,12 @@ class FitStage(Stage):
         from ..defaults import default_method
 
         if model.saved is not None:
-            if labels is not None or model.encoder or model.method or model.backend:
-                raise InputError("--model already fixes labels, encoder and method; "
-                                 "drop --labels/--encoder/--method/--backend")
+            if labels is not None or model.method or model.backend:
+                raise InputError("--model already fixes labels, encoder and method; drop --labels/--method/--backend "
+                                 "(--encoder names where its encoder is, when the saved folder cannot)")
             with self.timings.stage("load"):
-                clf = ZeroShotClassifier.load(model.saved, cache=cache or False)
+                clf = ZeroShotClassifier.load(model.saved, encoder=model.encoder, cache=cache or False,
+                                              allow_download=model.allow_download)
             if model.batch_size:
                 clf.batch_size = model.batch_size
             return clf
@@ -253,13 +254,13 @@ class DecideStage(Stage):
 class WriteStage(Stage):
     """Check outputs before any work; write them atomically at the end."""
 
-    def check(self, output: OutputSpec, inputs: Sequence[Path | None] = ()) -> None:
-        """Refuse bad prediction outputs (suffix, folder, an input file, an existing file) and missing folders."""
+    def check(self, output: OutputSpec, inputs: Sequence[Path | None] = (), flag: str = "--output") -> None:
+        """Refuse bad prediction outputs (suffix, folder, an input file, an existing file) and missing folders;
+        ``flag`` names the predictions option in the errors."""
         from ..io import check_output, check_writable_folder
 
         srcs = [p for p in inputs if p is not None]
-        check_output(output.predictions, inputs=srcs, overwrite=output.overwrite,
-                     flag="--predictions" if output.json is not None or output.plot is not None else "--output")
+        check_output(output.predictions, inputs=srcs, overwrite=output.overwrite, flag=flag)
         for path, flag in ((output.json, "--json"), (output.plot, "--plot"), (output.reliability, "--reliability")):
             if path is not None:
                 check_writable_folder(path, flag)
