@@ -96,9 +96,17 @@ def test_labels_file_list_and_txt(tmp_path: Path) -> None:
         ("bad.json", b'{"a": "x",}', r"bad.json line 1: invalid JSON"),
         ("bad.yaml", b"\xff\xfe\x00a", "not UTF-8"),
         ("bad.yaml", b"   \n", "is empty"),
-        ("bad.yaml", b"a: x\na: y\nb: z\n", None),  # YAML keeps the last duplicate key: still valid
+        ("bad.yaml", b"a: x\na: y\nb: z\n", r"bad.yaml line 2: key 'a' appears twice"),  # not last-wins
+        ("bad.json", b'{"a": "x", "b": "y", "a": "z"}', "key 'a' appears twice"),
         ("bad.yaml", b"just some words", "got plain text"),
-        ("bad.yaml", b"a: 3\nb: x\n", "description string or a list"),
+        ("bad.yaml", b"a: {x: 1}\nb: x\n", "description string or a list"),
+        ("bad.yaml", b"a: 3\nb: x\n", None),  # YAML scalars stay text: "3" is a description
+        ("bad.yaml", b"sports: x\nSports: y\n", "differ only in case, spacing or punctuation"),
+        ("bad.yaml", b"templates: 5\nlabels: [a, b]\n", "unknown template set '5'"),
+        ("bad.json", b'{"templates": 5, "labels": ["a", "b"]}', "templates must be"),
+        ("bad.json", b'{"labels": 7}', "expected a list of labels or a mapping"),
+        ("bad.yaml", b"use_names: maybe\nlabels: {a: x, b: y}\n", "use_names must be true or false"),
+        ("bad.json", b'[["a"], "b"]', "not text"),
         ("bad.yaml", b"- a\n- a\n", "appears twice"),
     ],
 )
@@ -211,3 +219,26 @@ def test_read_attributes(tmp_path) -> None:
     p.write_text("class,furry,barks\ncat,1,0\ndog,1\n")
     with pytest.raises(LabelError, match="row 3: 2 cells"):
         read_attributes(p)
+
+
+def test_yaml_scalars_stay_labels(tmp_path: Path) -> None:
+    """yes/no/null/1.0 keys are labels as written (YAML 1.1 would make them True/False/None/1.0)."""
+    p = tmp_path / "l.yaml"
+    p.write_text("yes: agreement\nno: disagreement\nnull: nothing\n1.0: version one\n1: one\n")
+    ls = LabelSpace.from_file(p)
+    assert ls.names == ["yes", "no", "null", "1.0", "1"]
+    assert ls.descriptions["1.0"] == ["version one"] and ls.descriptions["null"] == ["nothing"]
+    p.write_text("use_names: 'false'\nlabels: {a: alpha, b: beta}\n")
+    assert LabelSpace.from_file(p).use_names is False  # a quoted 'false' is false, not a true non-empty string
+    p.write_text("sports: null\npolitics: ~\ntech:\n")
+    assert LabelSpace.from_file(p).descriptions == {}
+
+
+def test_near_duplicate_labels_are_refused() -> None:
+    for names in (["sports", "Sports"], ["Sci/Tech", "sci tech"], ["card_arrival", "card arrival"]):
+        with pytest.raises(LabelError, match="differ only in case, spacing or punctuation"):
+            LabelSpace(names)
+    with pytest.raises(LabelError, match="templates must be"):
+        LabelSpace(["a", "b"], templates=5)  # type: ignore[arg-type]
+    with pytest.raises(LabelError, match="use_names must be true or false"):
+        LabelSpace(["a", "b"], descriptions={"a": "x", "b": "y"}, use_names="false")  # type: ignore[arg-type]

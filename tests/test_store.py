@@ -57,7 +57,7 @@ def test_progress_counts_every_item(tmp_path: Path) -> None:
 
 
 def test_bad_items_are_rejected_before_encoding(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="item 1: text is empty"):
+    with pytest.raises(InputError, match=r"items\[1\]: text is empty"):
         EmbeddingCache(tmp_path).encode(KeywordEncoder(), ["ok", "  "])
 
 

@@ -34,14 +34,18 @@ def label_indices(
     for i, lab in enumerate(labels):
         k = index.get(str(lab))
         if k is None:
-            raise InputError(f"{what} {i}: label {lab!r} {problem}; {fix}")
+            raise InputError(f"{what} {i} (counting from 0): label {lab!r} {problem}; {fix}")
         out[i] = k
     return out
 
 
 def item_error(message: str) -> str:
-    """``"item 3: text is empty"`` -> ``"text is empty"``: the caller names the row itself."""
-    return message.split(": ", 1)[1] if message.startswith("item ") and ": " in message else message
+    """``"items[3]: text is empty"`` -> ``"text is empty"``: the caller names the row itself.
+
+    The Python API names items by their 0-based position in the list (``items[3]``); the CLI names
+    rows of a file, counted from 1 (``row 4``).
+    """
+    return message.split(": ", 1)[1] if message.startswith("items[") and "]: " in message else message
 
 
 def row_line(source: str, row: int, message: str) -> str:

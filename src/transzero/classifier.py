@@ -349,7 +349,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         X, errors = self.encode_report(items, progress)
         if errors:
             i = min(errors)
-            raise InputError(f"item {i}: {errors[i]}")
+            raise InputError(f"items[{i}]: {errors[i]}")
         return X
 
     # ------------------------------------------------------------------ scoring encoded items

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 from .errors import InputError
 
 __all__ = [
-    "OUTPUT_SUFFIXES", "atomic_path", "check_output", "check_writable_folder", "prediction_records", "write_json",
-    "write_predictions",
+    "FORMULA_STARTS", "OUTPUT_SUFFIXES", "atomic_path", "check_output", "check_writable_folder", "prediction_records",
+    "spreadsheet_safe", "write_json", "write_predictions",
 ]
 
 OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
@@ -57,6 +57,17 @@ def prediction_records(
             )
         out.append(rec)
     return out
+
+
+#: a spreadsheet runs a cell starting with one of these as a formula (OWASP's CSV injection rule)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A string cell a spreadsheet would run as a formula, prefixed with ``'`` (OWASP); other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _flat(rec: dict[str, Any], classes: list[str]) -> dict[str, Any]:
@@ -167,7 +178,7 @@ def write_predictions(
         elif suffix == ".json":
             json.dump(_finite(records), f, ensure_ascii=False, indent=1, allow_nan=False)
         else:
-            flat = [_flat(r, classes) for r in records]
+            flat = [{k: spreadsheet_safe(v) for k, v in _flat(r, classes).items()} for r in records]
             fields = list(flat[0]) if flat else ["row", "text", "label", "confidence", "error"]
             w = csv.DictWriter(f, fieldnames=fields, delimiter="\t" if suffix == ".tsv" else ",")
             w.writeheader()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,12 @@ def parse_label_list(text: str) -> list[str]:
     return [p.strip() for p in text.split(",")]
 
 
+def label_key(name: str) -> str:
+    """What makes two labels the same class: case, spacing and punctuation ignored (``"Sci/Tech"`` ~ ``"sci tech"``)."""
+    key = re.sub(r"[\W_]+", "", name.casefold())
+    return key or name
+
+
 def _check_names(names: Sequence[Any], source: str) -> list[str]:
     out: list[str] = []
     seen: dict[str, int] = {}
@@ -57,11 +64,16 @@ def _check_names(names: Sequence[Any], source: str) -> list[str]:
         n = n.strip()
         if not n:
             raise LabelError(f"{source}: label {i + 1} is empty; remove the stray comma or name the class")
-        if n in seen:
+        key = label_key(n)
+        if key in seen:
+            first = out[seen[key]]
+            if first == n:
+                raise LabelError(f"{source}: label {n!r} appears twice (positions {seen[key] + 1} and {i + 1}); keep one")
             raise LabelError(
-                f"{source}: label {n!r} appears twice (positions {seen[n] + 1} and {i + 1}); keep one"
+                f"{source}: labels {first!r} (position {seen[key] + 1}) and {n!r} (position {i + 1}) differ only in "
+                "case, spacing or punctuation, so they would split one class's probability; keep one"
             )
-        seen[n] = i
+        seen[key] = i
         out.append(n)
     if len(out) < 2:
         raise LabelError(f"{source}: need at least 2 labels to classify, got {len(out)}")
@@ -184,8 +196,15 @@ class LabelSpace:
         wnids: Mapping[str, str] | Sequence[str | None] | None = None,
         semantics: str = "auto",
     ) -> None:
+        if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+            raise LabelError(f"labels must be a list of names, got {type(names).__name__}")
         self.names = _check_names(list(names), "labels")
+        if not (templates is None or isinstance(templates, str) or (
+                isinstance(templates, Iterable) and all(isinstance(t, str) for t in templates))):
+            raise LabelError(f"templates must be a set name, a template with {{}} or a list of them, got {templates!r}")
         self.templates = resolve_templates(templates if templates is None or isinstance(templates, str) else list(templates))
+        if not isinstance(use_names, (bool, np.bool_)):
+            raise LabelError(f"use_names must be true or false, got {use_names!r}")
         self.use_names = bool(use_names)
         self.descriptions = self._normalise_descriptions(descriptions)
         for n in self.names:
@@ -342,7 +361,7 @@ class LabelSpace:
             names, desc = data, None
         elif isinstance(data, Mapping):
             names = [str(k) for k in data]
-            desc = {str(k): v for k, v in data.items() if v is not None}
+            desc = {str(k): v for k, v in data.items() if not _is_null(v)}
             for k, v in desc.items():
                 if not (isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))):
                     raise LabelError(
@@ -351,9 +370,9 @@ class LabelSpace:
         else:
             raise LabelError(f"labels file {p.name}: expected a list of labels or a mapping label -> description")
         tmpl = templates if templates is not None else options.get("templates")
-        un = use_names if use_names is not None else options.get("use_names", True)
         try:
-            return cls(names, descriptions=desc, templates=tmpl, use_names=bool(un))
+            un = use_names if use_names is not None else _parse_bool(options.get("use_names", True), "use_names")
+            return cls(names, descriptions=desc, templates=tmpl, use_names=un)
         except LabelError as exc:
             raise LabelError(f"labels file {p.name}: {exc}") from None
 
@@ -481,18 +500,69 @@ class LabelSpace:
     __hash__ = None  # type: ignore[assignment]
 
 
+def _is_null(v: Any) -> bool:
+    """A description that means "name only": JSON null, or YAML's null / ~ / nothing (read as strings)."""
+    return v is None or (isinstance(v, str) and v.strip() in ("", "~", "null", "Null", "NULL"))
+
+
+def _parse_bool(v: Any, what: str) -> bool:
+    """A true/false option (YAML's yes/no/on/off too), refusing anything else instead of guessing."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return v.strip().lower() in ("true", "yes", "on", "1")
+    raise LabelError(f"{what} must be true or false, got {v!r}")
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise LabelError(f"key {k!r} appears twice; keep one (a later one would silently replace the first)")
+        out[k] = v
+    return out
+
+
+def _yaml_loader() -> type:
+    """A YAML loader that keeps every scalar a string (``yes``, ``1.0``, ``null`` stay labels) and refuses duplicate keys."""
+    import yaml
+
+    class StrictLoader(yaml.BaseLoader):
+        pass
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k_node, v_node in node.value:
+            k = loader.construct_object(k_node, deep=True)
+            if not isinstance(k, str):
+                raise LabelError(f"line {k_node.start_mark.line + 1}: a key must be a plain label, not a "
+                                 f"{type(k).__name__}")
+            if k in out:
+                raise LabelError(f"line {k_node.start_mark.line + 1}: key {k!r} appears twice; keep one "
+                                 "(a later one would silently replace the first)")
+            out[k] = loader.construct_object(v_node, deep=True)
+        return out
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return StrictLoader
+
+
 def _parse_structured(text: str, p: Path) -> Any:
     if p.suffix.lower() == ".txt":  # one label per line
         return [line.strip() for line in text.splitlines() if line.strip()]
     if p.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_json_object)
         except json.JSONDecodeError as exc:
             raise LabelError(f"labels file {p.name} line {exc.lineno}: invalid JSON ({exc.msg}); fix it") from None
+        except LabelError as exc:
+            raise LabelError(f"labels file {p.name}: {exc}") from None
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a BaseLoader: strings, lists and dicts only
+    except LabelError as exc:
+        raise LabelError(f"labels file {p.name} {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

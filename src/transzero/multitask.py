@@ -90,7 +90,7 @@ class MultiTaskClassifier:
                 if v is None or (isinstance(v, float) and np.isnan(v)) or v == "":
                     continue
                 if str(v) not in index:
-                    raise InputError(f"task {t!r}, item {i}: label {v!r} is not one of its classes; add it to the task's labels")
+                    raise InputError(f"task {t!r}, items[{i}]: label {v!r} is not one of its classes; add it to the task's labels")
                 idx[i] = index[str(v)]
             out[t] = idx
         return out

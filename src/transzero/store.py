@@ -222,7 +222,7 @@ class EmbeddingCache:
         out, errors = self.encode_report(encoder, items, batch_size=batch_size, progress=progress)
         if errors:
             i = min(errors)
-            raise InputError(f"item {i}: {errors[i]}")
+            raise InputError(f"items[{i}]: {errors[i]}")
         return out
 
     def encode_report(

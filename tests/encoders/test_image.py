@@ -48,9 +48,9 @@ def test_bad_image_in_batch_is_named(images: list[Path], tmp_path: Path) -> None
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"")
     enc = create_encoder("efficientnet-lite0")
-    with pytest.raises(InputError, match=r"item 2: .*bad.jpg: file is empty"):
+    with pytest.raises(InputError, match=r"items\[2\]: .*bad.jpg: file is empty"):
         enc.encode([images[0], images[1], bad])
-    with pytest.raises(InputError, match="item 0: 'notes.txt' is not an image"):
+    with pytest.raises(InputError, match=r"items\[0\]: 'notes.txt' is not an image"):
         enc.encode(["notes.txt"])
 
 

@@ -136,7 +136,7 @@ class CliReporter(Reporter):
         for line in lines[: self.max_bad]:
             err.print(f"[yellow]skipped[/] {_escape(line)}", highlight=False, soft_wrap=True)
         if len(lines) > self.max_bad:
-            err.print(f"[yellow]... and {len(lines) - self.max_bad} more bad rows[/]")
+            err.print(f"[yellow]... and {plural(len(lines) - self.max_bad, 'more bad row')}[/]")
 
     def warning(self, message: str) -> None:
         err.print(f"[yellow]warning:[/] {_escape(message)}", highlight=False)
@@ -154,6 +154,11 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 bad row"``, ``"3 bad rows"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def fmt_pct(v: Any) -> str:

@@ -12,7 +12,7 @@ from ._common import (
     AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
     TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, err, labels_spec,
-    model_spec,
+    model_spec, plural,
 )
 
 
@@ -59,7 +59,7 @@ def classify(
     if not quiet:
         m = result.metrics
         dest = f" -> {output}" if output else ""
-        bad = f"; {result.n_bad} bad rows reported" if result.n_bad else ""
+        bad = f"; {plural(result.n_bad, 'bad row')} reported" if result.n_bad else ""
         err.print(f"classified {result.n_rows - result.n_bad}/{result.n_rows} rows with {m['encoder']} + {m['method']} "
                   f"in {m['seconds']:.1f}s{dest}{bad}", highlight=False)
     if result.exit_code:

@@ -50,6 +50,8 @@ def read_items(
     from .text import read_text_table
 
     p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file or folder; check the path")
     modality = detect_modality(p, audio_column=audio_column)
     with_labels = label_column is not None
     if modality == "audio":

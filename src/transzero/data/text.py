@@ -13,6 +13,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,27 +192,67 @@ def _label(value: Any, column: str) -> tuple[str | None, str | None]:
     return str(value).strip(), None
 
 
+def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[int, list[str] | None]]:
+    """``(first line index, fields)`` per CSV record; ``fields`` is None for a record whose quoted field never
+    closes. Such a field swallows the rest of the file, so the record is reported on its own and reading
+    starts again on the line after the one where it began (the rows after it are not lost)."""
+    start = 0
+    while start < len(lines):
+        reader = csv.reader(lines[start:], delimiter=delimiter)
+        records: list[tuple[int, int, list[str]]] = []
+        prev = 0
+        for fields in reader:
+            records.append((start + prev, start + reader.line_num, fields))
+            prev = reader.line_num
+        if records:
+            first, last, _ = records[-1]
+            if last - first > 1 and last == len(lines) and "".join(lines[first:last]).count('"') % 2 == 1:
+                yield from ((f, r) for f, _, r in records[:-1])
+                yield first, None
+                start = first + 1
+                continue
+        yield from ((f, r) for f, _, r in records)
+        return
+
+
 def _read_csv(name: str, text: str, delimiter: str, text_column: str, label_column: str | None) -> TextTable:
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = reader.fieldnames or []
-    header = [h.strip() if isinstance(h, str) else h for h in header]
-    reader.fieldnames = header
-    for col, flag in ((text_column, "--text-column"), (label_column, "--label-column")):
-        if col is not None and col not in header:
-            raise InputError(f"{name}: no column {col!r} (columns: {', '.join(map(str, header))}); pass {flag} NAME")
+    lines = io.StringIO(text, newline="").readlines()
+    records = _csv_records(lines, delimiter)
     table = TextTable(name, [], [], labels=[] if label_column else None)
     try:
-        for i, row in enumerate(reader):
+        header: list[str] = []
+        for _, fields in records:
+            if fields is None:
+                raise InputError(f"{name}: a quoted field in the header never closes; fix the quoting")
+            if fields:
+                header = [h.strip() for h in fields]
+                break
+        for col, flag in ((text_column, "--text-column"), (label_column, "--label-column")):
+            if col is not None and col not in header:
+                raise InputError(f"{name}: no column {col!r} (columns: {', '.join(map(str, header))}); pass {flag} NAME")
+        for line, fields in records:
+            if fields == []:
+                continue  # a blank line
+            i = len(table.rows)
             table.rows.append(i + 1)
-            table.records.append({k: v for k, v in row.items() if k is not None})
-            value, err = _check_text(row.get(text_column), text_column)
-            if err is None and None in row:
-                err = f"{len(header) + len(row[None])} fields but the header has {len(header)}; quote fields that contain '{delimiter}'"
-            if label_column is not None:
-                lab, lerr = _label(row.get(label_column), label_column)
-                table.labels.append(lab)  # type: ignore[union-attr]
-                err = err or lerr
-            table.texts.append(value if err is None else None)
+            if fields is None:
+                raw = lines[line].rstrip("\r\n")
+                table.records.append({text_column: raw})
+                err: str | None = (f"a quoted field opens but never closes (line {line + 1} of the file); "
+                                   "close the quote or double it (\"\"), the rows after it were read on their own")
+                if label_column is not None:
+                    table.labels.append(None)  # type: ignore[union-attr]
+            else:
+                row = {h: (fields[j] if j < len(fields) else None) for j, h in enumerate(header)}
+                table.records.append(row)
+                value, err = _check_text(row.get(text_column), text_column)
+                if err is None and len(fields) > len(header):
+                    err = f"{len(fields)} fields but the header has {len(header)}; quote fields that contain '{delimiter}'"
+                if label_column is not None:
+                    lab, lerr = _label(row.get(label_column), label_column)
+                    table.labels.append(lab)  # type: ignore[union-attr]
+                    err = err or lerr
+            table.texts.append(value if fields is not None and err is None else None)
             if err:
                 table.errors[i] = err
     except csv.Error as exc:
@@ -235,7 +276,7 @@ def _read_jsonl(name: str, text: str, text_column: str, label_column: str | None
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            obj, err = None, f"invalid JSON ({exc.msg}); fix the line"
+            obj, err = None, f"invalid JSON at column {exc.colno} ({exc.msg}); fix the line"
         if obj is not None and not isinstance(obj, dict):
             obj, err = None, "expected a JSON object per line, like {\"text\": \"...\"}"
         table.records.append(obj or {})

@@ -44,11 +44,11 @@ class AudioEncoder(Encoder):
         for i, it in enumerate(out):
             if isinstance(it, (str, os.PathLike)):
                 if isinstance(it, str) and not it.strip():
-                    raise InputError(f"item {i}: empty path; give an audio file")
+                    raise InputError(f"items[{i}]: empty path; give an audio file")
                 continue
             if isinstance(it, bytes) or (isinstance(it, tuple) and len(it) == 2 and isinstance(it[0], np.ndarray)):
                 continue
-            raise InputError(f"item {i}: expected an audio file path, bytes or (samples, rate), got {type(it).__name__}")
+            raise InputError(f"items[{i}]: expected an audio file path, bytes or (samples, rate), got {type(it).__name__}")
         return out
 
     def cache_key(self, item: Any) -> str:
@@ -68,7 +68,7 @@ class AudioEncoder(Encoder):
         vecs, errors = self._encode_report(items, batch_size, progress)
         if errors:
             i, msg = next(iter(errors.items()))
-            raise InputError(f"item {i}: {msg}")
+            raise InputError(f"items[{i}]: {msg}")
         return vecs
 
     def _encode_report(
@@ -143,6 +143,17 @@ class MFCCEncoder(AudioEncoder):
         return np.concatenate([mean, std]).astype(np.float32)
 
 
+def _import_resemblyzer() -> Any:
+    """``import resemblyzer`` without the pkg_resources deprecation warning its webrtcvad dependency prints."""
+    import importlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="pkg_resources")
+        return importlib.import_module("resemblyzer")
+
+
 class SpeakerGE2EEncoder(AudioEncoder):
     """GE2E speaker embeddings from ``resemblyzer`` (256 dims; voice-activity trimming, 16 kHz).
 
@@ -172,7 +183,8 @@ class SpeakerGE2EEncoder(AudioEncoder):
     def _load(self) -> Any:
         if self._model is None:
             try:
-                from resemblyzer import VoiceEncoder
+                resemblyzer = _import_resemblyzer()
+                VoiceEncoder = resemblyzer.VoiceEncoder
             except ImportError as exc:
                 raise ModelUnavailableError(
                     f"speaker-ge2e needs the resemblyzer package (and setuptools<81): pip install resemblyzer ({exc})"
@@ -185,11 +197,11 @@ class SpeakerGE2EEncoder(AudioEncoder):
         return self._model
 
     def _embed(self, item: Any) -> np.ndarray:
-        from resemblyzer import preprocess_wav
-
         model = self._load()
-        vecs, weights = [], []
+        from resemblyzer import preprocess_wav
         from resemblyzer.audio import normalize_volume
+
+        vecs, weights = [], []
 
         for c in self._chunks(item):
             wav = preprocess_wav(c, source_sr=self.sample_rate)  # volume normalisation + VAD trimming

@@ -98,6 +98,10 @@ class Encoder(ABC):
         """Check every item; raise :class:`InputError` naming the first bad one."""
         return list(items)
 
+    def prepare_items(self, items: list[Any]) -> list[Any]:
+        """Validated items as the model will see them (text encoders clip huge texts to the model's window)."""
+        return items
+
     def cache_key(self, item: Any) -> str:
         """Content hash of an item for the embedding cache (texts by their characters)."""
         return item_key(item)
@@ -126,7 +130,7 @@ class Encoder(ABC):
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.ensure_loaded()
-        out = self._encode(items, int(batch_size or self.default_batch_size), progress)
+        out = self._encode(self.prepare_items(items), int(batch_size or self.default_batch_size), progress)
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def encode_report(
@@ -160,7 +164,8 @@ class Encoder(ABC):
         out = np.full((len(items), self.dim), np.nan, dtype=np.float32)
         if good:
             self.ensure_loaded()
-            vecs, errs = self._encode_report([items[i] for i in good], int(batch_size or self.default_batch_size), progress)
+            vecs, errs = self._encode_report(self.prepare_items([items[i] for i in good]),
+                                             int(batch_size or self.default_batch_size), progress)
             out[good] = vecs
             errors.update({good[j]: m for j, m in errs.items()})
         return out, errors
@@ -192,16 +197,40 @@ class Encoder(ABC):
         return f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r})"
 
 
+#: at most this many characters per token of the model's window are tokenised: a WordPiece word over 100
+#: characters is one [UNK] token, so cutting a text there (after collapsing whitespace runs) leaves the tokens the
+#: model reads unchanged while a 5 MB cell never reaches the tokenizer whole
+CHARS_PER_TOKEN = 100
+
+
+def clip_text(text: str, max_tokens: int) -> str:
+    """``text`` cut to ``max_tokens * CHARS_PER_TOKEN`` characters (whitespace runs collapsed first) when longer."""
+    budget = max(1, int(max_tokens)) * CHARS_PER_TOKEN
+    if len(text) <= budget:
+        return text
+    return " ".join(text[: 4 * budget].split())[:budget]
+
+
 class TextEncoder(Encoder):
-    """Base class of text encoders: validates that every item is a non-blank string."""
+    """Base class of text encoders: validates that every item is a non-blank string; clips huge texts."""
 
     modality = "text"
+    #: tokens the model reads (subclasses set the real window)
+    max_length: int = 512
+
+    def prepare_items(self, items: list[Any]) -> list[Any]:
+        return [clip_text(t, self.max_length) for t in items]
 
     def validate(self, items: Sequence[Any]) -> list[Any]:
         out = list(items)
         for i, t in enumerate(out):
             if not isinstance(t, str):
-                raise InputError(f"item {i}: expected a string, got {type(t).__name__}; convert it with str() first")
+                raise InputError(f"items[{i}]: expected a string, got {type(t).__name__}; convert it with str() first")
             if not t.strip():
-                raise InputError(f"item {i}: text is empty or whitespace only; remove it or fill it in")
+                raise InputError(f"items[{i}]: text is empty or whitespace only; remove it or fill it in")
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(f"items[{i}]: character {exc.start + 1} ({t[exc.start]!r}) is a lone surrogate, not "
+                                 "valid Unicode; decode the text with errors='replace' or fix its source") from None
         return out

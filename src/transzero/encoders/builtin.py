@@ -113,10 +113,14 @@ def efficientnet_lite0(**kwargs: Any) -> Encoder:
     return EfficientNetLiteEncoder(**kwargs)
 
 
-def _ge2e_file() -> Path:
-    import resemblyzer
+def _ge2e_file() -> Path | None:
+    """resemblyzer's weights file, found without importing it (its webrtcvad import warns about pkg_resources)."""
+    import importlib.util
 
-    return Path(resemblyzer.__file__).parent / "pretrained.pt"
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "pretrained.pt"
 
 
 @register_encoder(

@@ -41,7 +41,7 @@ class ImageEncoder(Encoder):
         for i, it in enumerate(out):
             if not (is_image_item(it) or isinstance(it, (bytes, bytearray))):
                 raise InputError(
-                    f"item {i}: {str(it)[:60]!r} is not an image (path with an image suffix, bytes, PIL image or array)"
+                    f"items[{i}]: {str(it)[:60]!r} is not an image (path with an image suffix, bytes, PIL image or array)"
                 )
         return out
 
@@ -132,7 +132,7 @@ class ImageEncoder(Encoder):
         out, errors = self._encode_report(items, batch_size, progress)
         if errors:
             i = min(errors)
-            raise InputError(f"item {i}: {errors[i]}")
+            raise InputError(f"items[{i}]: {errors[i]}")
         return out
 
 

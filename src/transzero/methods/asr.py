@@ -65,7 +65,7 @@ class _ASRBase(ZeroShotMethod):
         clips = list(X)
         for i, c in enumerate(clips):
             if not isinstance(c, np.ndarray) or c.ndim != 1:
-                raise InputError(f"item {i}: asr methods take 16 kHz mono clips (from the classifier); got {type(c).__name__}")
+                raise InputError(f"items[{i}]: asr methods take 16 kHz mono clips (from the classifier); got {type(c).__name__}")
         return clips
 
     def decision_function(self, X: Any) -> np.ndarray:
