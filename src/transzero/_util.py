@@ -48,6 +48,18 @@ def item_error(message: str) -> str:
     return message.split(": ", 1)[1] if message.startswith("items[") and "]: " in message else message
 
 
+def safe_text(text: str) -> str:
+    """``text`` with lone surrogates (bytes a file could not decode, kept by ``surrogateescape``) shown as U+FFFD,
+    so it can be written as UTF-8 and printed."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        escapes_only = all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
+        raw = text.encode("utf-8", "surrogateescape" if escapes_only else "replace")
+        return raw.decode("utf-8", "replace")
+
+
 def row_line(source: str, row: int, message: str) -> str:
     """The one line that reports a bad row everywhere: ``"<source>: row <row>: <message>"``."""
     return f"{source}: row {row}: {message}"

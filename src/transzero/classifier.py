@@ -632,13 +632,16 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
 
 def _check_method(method: ZeroShotMethod, classes: Sequence[str], where: str) -> None:
     """A loaded method must score a dry-run batch into finite ``(n, K)`` logits over the saved classes."""
-    if [str(c) for c in getattr(method, "classes_", [])] != [str(c) for c in classes]:
-        raise SavedModelError(f"{where}: the method's classes do not match the label space; save the classifier again")
-    if get_tags(method).raw_items:
-        return  # speech recognisers score clips, not vectors
-    n = int(getattr(method, "n_features_in_", 0) or 0)
     try:
+        same = [str(c) for c in np.atleast_1d(getattr(method, "classes_", []))] == [str(c) for c in classes]
+        if not same:
+            raise SavedModelError(f"{where}: the method's classes do not match the label space; save the classifier again")
+        if get_tags(method).raw_items:
+            return  # speech recognisers score clips, not vectors
+        n = int(getattr(method, "n_features_in_", 0) or 0)
         z = np.asarray(method.decision_function(np.zeros((2, n), np.float32)))
+    except SavedModelError:
+        raise
     except Exception as exc:  # a state that does not fit together (shapes, types): a broken folder, said in one line
         raise SavedModelError(f"{where}: the saved method state does not work ({type(exc).__name__}: {exc}); "
                               "save the classifier again") from None
@@ -659,7 +662,10 @@ def read_classifier_config(folder: ModelFolder) -> dict[str, Any]:
     from .schema import validate_config
 
     cfg = folder.read_config()
-    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+    if not isinstance(cfg, dict):
+        raise SavedModelError(f"{folder.root}: config.json holds a {type(cfg).__name__}, not an object; "
+                              "save the classifier again")
+    if cfg.get("format") != FORMAT:
         raise SavedModelError(f"{folder.root}: not a transzero classifier (config.json has no format {FORMAT!r})")
     version = cfg.get("format_version")
     if version == 1:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._util import safe_text
 from .errors import InputError
 
 __all__ = [
@@ -147,8 +148,11 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 def _finite(o: Any) -> Any:
+    """JSON-safe: NaN/inf as null, undecodable bytes in strings as U+FFFD."""
     if isinstance(o, float):
         return o if math.isfinite(o) else None
+    if isinstance(o, str):
+        return safe_text(o)
     if isinstance(o, dict):
         return {k: _finite(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
@@ -178,7 +182,8 @@ def write_predictions(
         elif suffix == ".json":
             json.dump(_finite(records), f, ensure_ascii=False, indent=1, allow_nan=False)
         else:
-            flat = [{k: spreadsheet_safe(v) for k, v in _flat(r, classes).items()} for r in records]
+            flat = [{k: spreadsheet_safe(safe_text(v) if isinstance(v, str) else v) for k, v in _flat(r, classes).items()}
+                    for r in records]
             fields = list(flat[0]) if flat else ["row", "text", "label", "confidence", "error"]
             w = csv.DictWriter(f, fieldnames=fields, delimiter="\t" if suffix == ".tsv" else ",")
             w.writeheader()

@@ -111,8 +111,10 @@ class ModelFolder:
         except ValueError as exc:
             why = "it holds Python objects (pickle), which are never loaded" if "pickle" in str(exc) else str(exc)
             raise SavedModelError(f"{self.root}: cannot read {fname}: {why}; save the classifier again") from None
-        except (OSError, EOFError) as exc:
-            raise SavedModelError(f"{self.root}: cannot read {fname} ({exc}); save the classifier again") from None
+        except Exception as exc:  # a damaged header parses into anything (SyntaxError, EOFError, struct errors...)
+            why = " ".join(str(exc).split())[:120]
+            raise SavedModelError(f"{self.root}: cannot read {fname} ({type(exc).__name__}: {why}); "
+                                  "save the classifier again") from None
         if arr.dtype.kind not in "biuf":
             raise SavedModelError(f"{self.root}: {fname} holds {arr.dtype} values, not numbers; save the classifier again")
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):

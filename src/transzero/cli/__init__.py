@@ -80,7 +80,9 @@ def main(argv: Optional[list[str]] = None) -> None:
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    from ._common import printable
+
+    return escape(printable(text))
 
 
 if __name__ == "__main__":  # pragma: no cover

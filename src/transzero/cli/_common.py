@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from .._util import safe_text
 from ..defaults import DEFAULT_ENCODERS
 from ..methods.registry import methods_help
 from ..pipeline.report import LineProgress, ProgressFn, Reporter
@@ -151,9 +152,14 @@ class CliReporter(Reporter):
 
 
 def _escape(text: str) -> str:
+    """Text for the console: rich markup escaped, undecodable bytes (surrogates) shown as U+FFFD."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(printable(text))
+
+
+#: text made safe to print (undecodable bytes as U+FFFD)
+printable = safe_text
 
 
 def plural(n: int, noun: str) -> str:
