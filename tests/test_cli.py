@@ -266,8 +266,13 @@ def test_classify_explain_images(tmp_path: Path, capsys) -> None:
     assert code == 0 and "explanation" in out_csv.read_text().splitlines()[0]
     texts = tmp_path / "t.txt"
     texts.write_text("a goal\n")
-    code, _, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords", "--explain", "2"], capsys)
-    assert code == 2 and "has no explanations" in err
+    code, out, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords", "--explain", "2"], capsys)
+    assert code == 0, err  # similarity explains by the nearest class prompts
+    ex = json.loads(out.splitlines()[0])["explanation"]
+    assert ex[0]["prompt"] == "sports" and ex[0]["class"] == "sports" and len(ex) == 2
+    code, _, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords",
+                        "--method", "eszsl", "--explain", "2"], capsys)
+    assert code == 2
 
 
 def _topic_csv(path: Path, n_per: int, seed: int) -> Path:

@@ -371,12 +371,35 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """Probabilities ``(N, K)`` of item vectors."""
         return self.score_encoded(X).proba
 
+    @property
+    def can_explain(self) -> bool:
+        """True when :meth:`explain` works: the method explains itself, or items and prompts share a space."""
+        return hasattr(self.method_, "explain") or shares_space(self.encoder_, self.label_encoder_)
+
     def explain_encoded(self, X: np.ndarray, top: int = 5) -> list[dict[str, Any]]:
-        """The method's explanation of each encoded item (its top ``top`` sources)."""
+        """Why each encoded item got its label, with its top ``top`` sources.
+
+        Bridges explain by concepts (``concepts``), classical ZSL by attributes (``attributes``); methods that
+        compare items with class descriptions in one space by the nearest class prompts (``prompts``: the
+        prompt, its class and the cosine).
+        """
         check_is_fitted(self, "method_")
-        if not hasattr(self.method_, "explain"):
-            raise InputError(f"method {method_name(self.method_)!r} has no explanations; use conse or wordnet")
-        return self.method_.explain(X, top=top)
+        if hasattr(self.method_, "explain"):
+            return self.method_.explain(X, top=top)
+        if not shares_space(self.encoder_, self.label_encoder_):
+            raise InputError(f"method {method_name(self.method_)!r} has no explanations here; use conse or wordnet")
+        from ._util import l2_normalize
+
+        ce = self.class_embeddings_
+        sims = l2_normalize(np.asarray(X, dtype=np.float32)) @ l2_normalize(ce.prompt_vectors).T
+        labels = self.classes_[np.argmax(self.decision_function_encoded(X), axis=1)]
+        out = []
+        for i in range(len(sims)):
+            order = np.argsort(-sims[i])[: int(top)]
+            out.append({"label": str(labels[i]), "prompts": [
+                {"prompt": ce.prompts[j] if j < len(ce.prompts) else f"prompt {j}",
+                 "class": str(ce.classes[int(ce.prompt_labels[j])]), "similarity": float(sims[i, j])} for j in order]})
+        return out
 
     # ------------------------------------------------------------------ scikit-learn API
     def decision_function(self, X: Sequence[Any]) -> np.ndarray:
@@ -485,8 +508,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         from .decisions import check_threshold, decide
 
         check_is_fitted(self, "method_")
-        if explain and not hasattr(self.method_, "explain"):
-            raise InputError(f"method {method_name(self.method_)!r} has no explanations; use conse or wordnet")
+        if explain and not self.can_explain:
+            raise InputError(f"method {method_name(self.method_)!r} has no explanations here; use conse or wordnet")
         if reject is not None:
             reject = check_threshold(reject, reject_score)
         if transduction is not None and self._reads_items():
@@ -567,16 +590,20 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         label = enc if self.label_encoder_ is self.encoder_ else self.label_encoder_.save_config(folder)
         return {"encoder": enc, "label_encoder": label}
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
+    def save(self, path: str | os.PathLike[str], *, extras: Mapping[str, bytes] | None = None) -> Path:
         """Write the fitted classifier as a folder of JSON + ``.npy`` files (no pickle), atomically.
 
         An existing saved classifier at ``path`` is replaced; a folder holding other files is refused.
+        ``extras`` (bare file name -> bytes) are written into the folder in the same step (a service keeps
+        its own state beside the classifier); loading never reads them.
         """
         check_is_fitted(self, "method_")
         with write_folder_atomically(path) as folder:
             config = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": "classifier",
                       **self.encoder_configs(folder), "tasks": [{"name": None, **self.task_config(folder)}]}
             folder.write_config(config)
+            for name, data in (extras or {}).items():
+                folder.path(name).write_bytes(data)
         return Path(path)
 
     @classmethod

@@ -75,13 +75,20 @@ def _flat(rec: dict[str, Any], classes: list[str]) -> dict[str, Any]:
     flat = {k: ("" if v is None else v) for k, v in rec.items() if k not in ("probabilities", "explanation", "labels")}
     if "labels" in rec:  # multi-label: "a;b"
         flat["labels"] = ";".join(rec["labels"] or [])
-    if "explanation" in rec:  # CSV: "concept (contribution); ..."
-        flat["explanation"] = "; ".join(f"{c['concept']} ({c['contribution']:.3f})" for c in rec["explanation"] or [])
+    if "explanation" in rec:  # CSV: "source (weight); ..."
+        flat["explanation"] = "; ".join(_source(c) for c in rec["explanation"] or [])
     probs = rec.get("probabilities") or {}
     for c in classes:
         v = probs.get(c)
         flat[f"p:{c}"] = "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
     return flat
+
+
+def _source(c: dict[str, Any]) -> str:
+    """One explanation source as ``"name (weight)"``: a concept, an attribute or a prompt."""
+    name = c.get("concept", c.get("attribute", c.get("prompt", "?")))
+    weight = c.get("contribution", c.get("similarity"))
+    return f"{name} ({weight:.3f})" if isinstance(weight, (int, float)) else str(name)
 
 
 def check_writable_folder(path: str | os.PathLike[str], flag: str) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -87,6 +88,7 @@ class EmbeddingCache:
         self.warn = warn or _warn
         self._conns: dict[str, sqlite3.Connection | None] = {}  # None: this file is off for the run
         self._read_only: set[str] = set()
+        self._lock = threading.RLock()  # one cache may serve several threads (a service's encoders)
 
     def path_for(self, encoder: Encoder) -> Path:
         """The SQLite file holding ``encoder``'s vectors."""
@@ -105,7 +107,7 @@ class EmbeddingCache:
         self.warn(f"embedding cache {key}: {why}; continuing without the cache (results are the same, only slower)")
 
     def _open(self, path: Path, encoder: Encoder) -> sqlite3.Connection:
-        conn = sqlite3.connect(str(path), timeout=60)
+        conn = sqlite3.connect(str(path), timeout=60, check_same_thread=False)  # used under self._lock
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -163,6 +165,10 @@ class EmbeddingCache:
     # ------------------------------------------------------------------ reads and writes
     def lookup(self, encoder: Encoder, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """Vectors already stored for ``keys`` (missing or unusable ones are absent from the result)."""
+        with self._lock:
+            return self._lookup(encoder, keys)
+
+    def _lookup(self, encoder: Encoder, keys: Sequence[str]) -> dict[str, np.ndarray]:
         conn = self._conn(encoder)
         found: dict[str, np.ndarray] = {}
         if conn is None:
@@ -189,6 +195,10 @@ class EmbeddingCache:
 
     def put(self, encoder: Encoder, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Store ``vectors[i]`` under ``keys[i]`` (a failed write warns once and turns writing off)."""
+        with self._lock:
+            self._put(encoder, keys, vectors)
+
+    def _put(self, encoder: Encoder, keys: Sequence[str], vectors: np.ndarray) -> None:
         key = str(self.path_for(encoder))
         conn = self._conn(encoder)
         if conn is None or key in self._read_only or not len(keys):
@@ -290,10 +300,11 @@ class EmbeddingCache:
 
     def close(self) -> None:
         """Close the open SQLite connections."""
-        for conn in self._conns.values():
-            if conn is not None:
-                conn.close()
-        self._conns.clear()
+        with self._lock:
+            for conn in self._conns.values():
+                if conn is not None:
+                    conn.close()
+            self._conns.clear()
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         try:

@@ -1,4 +1,4 @@
-"""Command-line interface: ``transzero classify | eval | models | demo | save``.
+"""Command-line interface: ``transzero classify | eval | models | demo | save | serve``.
 
 Thin wiring in the manner of huggingface_hub's ``cli/``: one module per command, shared options
 in :mod:`._common`; each command parses its flags into a :class:`~transzero.pipeline.JobSpec`,
@@ -22,6 +22,7 @@ from .demo import demo
 from .eval import eval_
 from .models import models
 from .save import save
+from .serve import serve
 
 __all__ = ["app", "main"]
 
@@ -36,6 +37,7 @@ app.command(name="eval")(eval_)
 app.command()(models)
 app.command()(demo)
 app.command()(save)
+app.command()(serve)
 
 
 def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:

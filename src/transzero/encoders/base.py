@@ -90,9 +90,16 @@ class Encoder(ABC):
 
     @property
     def fingerprint(self) -> str:
-        """Stable id of the exact vectors this encoder produces (for caches and saved models)."""
-        cfg = {"name": self.name, "backend": self.backend, "version": self.version, **self._config()}
-        return sha256_text(json.dumps(cfg, sort_keys=True, default=str))[:16]
+        """Stable id of the exact vectors this encoder produces (for caches and saved models).
+
+        Computed once (reading a model folder's file sizes is not free, and a service asks per request): an
+        encoder's configuration is fixed when it is created.
+        """
+        fp = self.__dict__.get("_fingerprint")
+        if fp is None:
+            cfg = {"name": self.name, "backend": self.backend, "version": self.version, **self._config()}
+            fp = self.__dict__["_fingerprint"] = sha256_text(json.dumps(cfg, sort_keys=True, default=str))[:16]
+        return fp
 
     def validate(self, items: Sequence[Any]) -> list[Any]:
         """Check every item; raise :class:`InputError` naming the first bad one."""

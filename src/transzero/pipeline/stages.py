@@ -162,7 +162,9 @@ class FitStage(Stage):
     """Build the classifier: a saved one, or labels + encoder + method fitted zero-shot; :meth:`fit` fits it on examples."""
 
     def build(self, model: ModelSpec, labels: LabelSpace | None, cache: EmbeddingCache | None,
-              modality: str) -> ZeroShotClassifier:
+              modality: str, encoder: Encoder | None = None) -> ZeroShotClassifier:
+        """The job's classifier; ``encoder`` is an encoder object to use instead of creating ``model.encoder``
+        (a service shares one loaded model between many classifiers)."""
         from ..classifier import ZeroShotClassifier
         from ..defaults import default_method
 
@@ -178,7 +180,10 @@ class FitStage(Stage):
             return clf
         if labels is None:
             raise LabelError('no classes given; pass --labels "a,b,c" or --labels-file FILE')
-        clf = ZeroShotClassifier(labels, encoder=make_encoder(modality, model.encoder, model.backend),
+        if encoder is not None and encoder.modality != modality:
+            raise InputError(f"the items are {modality} but encoder {encoder.name} encodes {encoder.modality}")
+        enc = encoder if encoder is not None else make_encoder(modality, model.encoder, model.backend)
+        clf = ZeroShotClassifier(labels, encoder=enc,
                                  method=model.method or default_method(modality), method_params=dict(model.method_params),
                                  cache=cache or False, batch_size=model.batch_size)
         with self.timings.stage("fit"):
@@ -288,6 +293,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def explanation_sources(e: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The sources of one explanation: its ``concepts``, ``attributes`` or nearest ``prompts``."""
+    for key in ("concepts", "attributes", "prompts"):
+        if key in e:
+            return list(e[key])
+    return None
+
+
 # ---------------------------------------------------------------------- the classify pipeline
 @dataclass
 class Predictions:
@@ -341,7 +354,7 @@ class Predictions:
         for j, i in enumerate(self.positions):
             if self.explanations is not None:
                 e = self.explanations[j]
-                recs[i]["explanation"] = None if e is None else e.get("concepts", e.get("attributes"))
+                recs[i]["explanation"] = None if e is None else explanation_sources(e)
             if self.multi_labels is not None:
                 recs[i]["labels"] = self.multi_labels[j]
             if self.scores is not None:
@@ -372,8 +385,8 @@ class ClassifyPipeline:
         self.decide = decide or DecideSpec()
         self.timings = timings if timings is not None else Timings()
         self.reporter = reporter if reporter is not None else Reporter()
-        if self.decide.explain and not hasattr(clf.method_, "explain"):
-            raise InputError(f"method {clf.method_name!r} has no explanations; use conse or wordnet")
+        if self.decide.explain and not clf.can_explain:
+            raise InputError(f"method {clf.method_name!r} has no explanations here; use conse or wordnet")
 
     def stage(self, cls: type[Stage]) -> Any:
         return cls(self.timings, self.reporter)

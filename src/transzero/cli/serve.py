@@ -1,0 +1,61 @@
+"""``transzero serve``: the HTTP API and the studio page (``pip install "transzero[serve]"``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import InputError
+from ._common import CacheDirOpt, NoCacheOpt, err
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default; 0.0.0.0 exposes it)."),
+    port: int = typer.Option(8000, "--port", help="Port."),
+    model: Optional[list[str]] = typer.Option(None, "--model", help="NAME=DIR: serve a saved classifier read-only under NAME. Repeatable."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Folder of the classifiers made through the API and the studio "
+                                                             "(default: $TRANSZERO_STORE or ~/.local/share/transzero/classifiers)."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="Require 'Authorization: Bearer KEY' on every /v1 route "
+                                                                 "(or set TRANSZERO_API_KEY)."),
+    cors: Optional[list[str]] = typer.Option(None, "--cors", help="Allow browser requests from ORIGIN (off by default). Repeatable."),
+    max_body_mb: float = typer.Option(20.0, "--max-body-mb", help="Larger request bodies get 413."),
+    max_items: int = typer.Option(1024, "--max-items", help="Requests with more items get 413."),
+    encoder: Optional[list[str]] = typer.Option(None, "--encoder", help="Default encoder of its modality when a request names "
+                                                                        "none (a registered name). Repeatable."),
+    max_batch: int = typer.Option(128, "--max-batch", help="Micro-batching: items per encoder call at most."),
+    max_wait_ms: float = typer.Option(50.0, "--max-wait-ms", help="Micro-batching: how long a request waits for company "
+                                                                  "under load (an idle server does not wait)."),
+    cache_dir: Optional[Path] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
+) -> None:
+    """Serve classifiers over HTTP (FastAPI; OpenAPI at /docs) with the studio web page at /."""
+    try:
+        import uvicorn
+
+        from ..serve import ServeSettings, create_app
+        from ..serve.store import check_name
+    except ImportError as exc:
+        raise InputError(f"`transzero serve` needs the service extra: pip install \"transzero[serve]\" ({exc.name} is missing)") from None
+    from ..encoders.registry import create_encoder
+
+    models: dict[str, Path] = {}
+    for m in model or []:
+        name, sep, folder = m.partition("=")
+        if not sep or not name or not folder:
+            raise InputError(f"--model {m!r}: give NAME=DIR")
+        models[check_name(name.strip())] = Path(folder.strip())
+    encoders: dict[str, str] = {}
+    for e in encoder or []:
+        encoders[create_encoder(e).modality] = e
+    settings = ServeSettings(host=host, port=port, models=models, store=store,
+                             api_key=api_key or os.environ.get("TRANSZERO_API_KEY") or None, cors=list(cors or []),
+                             max_body_mb=max_body_mb, max_items=max_items, cache_dir=cache_dir, no_cache=no_cache,
+                             encoders=encoders, max_batch=max_batch, max_wait_ms=max_wait_ms)
+    app = create_app(settings)
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    err.print(f"transzero studio on http://{shown}:{port}/ · API docs at /docs · store {app.state.service.store.root}"
+              + (" · API key required" if settings.api_key else ""), highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

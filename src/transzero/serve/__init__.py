@@ -1,0 +1,18 @@
+"""``transzero serve``: an HTTP API (FastAPI) and a web studio over the job pipeline.
+
+Install with ``pip install "transzero[serve]"``. ``create_app(ServeSettings(...))`` builds the app;
+:mod:`.service` holds what it does, :mod:`.batcher` the micro-batching, :mod:`.store` the saved classifiers.
+"""
+
+from __future__ import annotations
+
+from .service import ServeSettings
+
+__all__ = ["ServeSettings", "create_app"]
+
+
+def create_app(settings: ServeSettings | None = None):  # type: ignore[no-untyped-def]
+    """The FastAPI app (imports FastAPI only when called)."""
+    from .app import create_app as make
+
+    return make(settings)

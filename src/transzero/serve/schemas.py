@@ -1,0 +1,123 @@
+"""The HTTP API's request and response bodies (pydantic; they are the OpenAPI schema at ``/docs``).
+
+These names and keys are a public contract used by scripts: extend them, never rename them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ClassifierInfo", "ClassifierPut", "ClassifyRequest", "ClassifyResponse", "EmbedRequest", "EmbedResponse",
+    "ErrorBody", "ExamplesRequest", "Example", "NextResponse", "PoolRequest", "Prediction",
+]
+
+#: class names, or name -> description or list of descriptions
+Labels = list[str] | dict[str, str | list[str] | None]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemsMixin(_Body):
+    items: list[str] | None = Field(default=None, description="Texts.")
+    images: list[str] | None = Field(default=None, description="Images as base64 strings (data: URLs too).")
+    audio: list[str] | None = Field(default=None, description="Audio clips (WAV, FLAC, OGG) as base64 strings.")
+
+
+class ClassifyRequest(ItemsMixin):
+    labels: Labels | None = Field(default=None, description="Required unless `classifier` names a saved classifier.")
+    encoder: str | None = Field(default=None, description="A registered encoder name (GET /v1/models).")
+    method: str | None = None
+    classifier: str | None = Field(default=None, description="A saved classifier (GET /v1/classifiers).")
+    top_k: int | None = Field(default=None, ge=1, description="Only the k most probable classes in `scores`.")
+    explain: bool | int = Field(default=False, description="Add each prediction's sources (true = 5, or a number).")
+    reject: float | None = Field(default=None, ge=0, le=1, description="'None of these' below this probability.")
+    multi_label: float | None = Field(default=None, ge=0, le=1, description="Per-label threshold: adds `labels`.")
+
+
+class Prediction(BaseModel):
+    label: str | None
+    scores: dict[str, float] | None
+    error: str | None = None
+    explanation: list[dict[str, Any]] | None = None
+    labels: list[str] | None = None
+
+
+class ClassifyResponse(BaseModel):
+    predictions: list[Prediction]
+    encoder: str
+    method: str
+    timings: dict[str, float]
+
+
+class EmbedRequest(ItemsMixin):
+    encoder: str | None = None
+
+
+class EmbedResponse(BaseModel):
+    vectors: list[list[float] | None]
+    errors: dict[str, str] = Field(default_factory=dict, description="Position (as text) -> why that item failed.")
+    encoder: str
+    dim: int
+
+
+class Example(_Body):
+    item: str = Field(description="A text, or an image/clip as base64 for image/audio classifiers.")
+    label: str
+
+
+class ClassifierPut(_Body):
+    labels: Labels
+    encoder: str | None = None
+    method: str | None = Field(default=None, description="Default: zero-shot for the modality; with examples, "
+                                                         "`prototype` (a frozen few-shot method: refits in milliseconds).")
+    modality: str = Field(default="text", pattern="^(text|image|audio)$")
+    examples: list[Example] = Field(default_factory=list)
+
+
+class ExamplesRequest(_Body):
+    examples: list[Example]
+
+
+class PoolRequest(ItemsMixin):
+    pass
+
+
+class ClassifierInfo(BaseModel):
+    name: str
+    classes: list[str]
+    encoder: str
+    method: str
+    modality: str
+    n_examples: int
+    n_pool: int
+    cv_accuracy: float | None = None
+    zero_shot_accuracy: float | None = None
+    history: list[list[float]] = Field(default_factory=list)
+    read_only: bool = False
+    path: str | None = None
+
+
+class NextItem(BaseModel):
+    index: int
+    item: str
+    label: str
+    confidence: float
+    scores: dict[str, float]
+
+
+class NextResponse(BaseModel):
+    items: list[NextItem]
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

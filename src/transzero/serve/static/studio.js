@@ -1,0 +1,335 @@
+/* transzero studio: one page over the HTTP API (no build step, no network beyond this server). */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  modality: "text",     // of the items on screen
+  items: [],            // texts, or base64 of images / clips
+  shown: [],            // what each row displays (text, or a data URL)
+  predictions: [],
+  classes: [],
+  examples: [],         // {item, label} the user gave
+  history: [],
+  zeroShot: null,
+  next: null,
+};
+
+// ------------------------------------------------------------------ API
+async function api(method, path, body) {
+  const headers = { "Content-Type": "application/json" };
+  const key = $("api-key").value.trim();
+  if (key) headers.Authorization = "Bearer " + key;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  if (!res.ok) {
+    if (res.status === 401) $("key-field").hidden = false;
+    const msg = data && data.error ? data.error.message : res.status + " " + res.statusText;
+    throw new Error(msg);
+  }
+  return data;
+}
+
+function name() { return $("name").value.trim() || "studio"; }
+
+function setStatus(text, error) {
+  const s = $("status");
+  s.textContent = text;
+  s.className = "status" + (error ? " error" : "");
+}
+
+// ------------------------------------------------------------------ inputs
+function parseLabels(text) {
+  // "a, b, c" or one per line; a line "name: description" describes the class
+  const lines = text.split(/\n/).map((l) => l.trim()).filter(Boolean);
+  const parts = lines.length === 1 && !lines[0].includes(":") ? lines[0].split(",") : lines;
+  const names = [], desc = {};
+  for (const raw of parts) {
+    const p = raw.trim();
+    if (!p) continue;
+    const i = p.indexOf(":");
+    if (i > 0) { const n = p.slice(0, i).trim(); names.push(n); const d = p.slice(i + 1).trim(); desc[n] = d || null; }
+    else names.push(p);
+  }
+  if (names.length < 2) throw new Error("type at least two class names");
+  if (Object.keys(desc).length === 0) return names;
+  const out = {};
+  for (const n of names) out[n] = desc[n] === undefined ? null : desc[n];
+  return out;
+}
+
+function parseCsv(text) {
+  // RFC-4180-ish: quoted fields, doubled quotes, newlines inside quotes
+  const rows = []; let row = [], field = "", q = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '"') { if (text[i + 1] === '"') { field += '"'; i++; } else q = false; }
+      else field += c;
+    } else if (c === '"') q = true;
+    else if (c === "," || c === "\t") { row.push(field); field = ""; }
+    else if (c === "\n" || c === "\r") { if (c === "\r" && text[i + 1] === "\n") i++; row.push(field); rows.push(row); row = []; field = ""; }
+    else field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  if (!rows.length) return [];
+  const header = rows[0].map((h) => h.trim().toLowerCase());
+  const col = Math.max(0, header.indexOf("text"));
+  return rows.slice(1).map((r) => (r[col] || "").trim()).filter(Boolean);
+}
+
+function readFile(file, asText) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(new Error("cannot read " + file.name));
+    if (asText) r.readAsText(file); else r.readAsDataURL(file);
+  });
+}
+
+async function onUpload() {
+  const files = Array.from($("upload").files);
+  if (!files.length) return;
+  const texts = files.filter((f) => /\.(csv|tsv|txt)$/i.test(f.name));
+  if (texts.length) {
+    const all = [];
+    for (const f of texts) {
+      const t = await readFile(f, true);
+      all.push(...(/\.txt$/i.test(f.name) ? t.split(/\n/).map((s) => s.trim()).filter(Boolean) : parseCsv(t)));
+    }
+    $("items").value = all.join("\n");
+    state.upload = null;
+    $("upload-note").textContent = all.length + " texts from " + texts.map((f) => f.name).join(", ");
+    return;
+  }
+  const audio = files.filter((f) => f.type.startsWith("audio/") || /\.(wav|flac|ogg)$/i.test(f.name)).length;
+  const modality = audio > files.length / 2 ? "audio" : "image";
+  const urls = [];
+  for (const f of files) urls.push({ name: f.name, url: await readFile(f, false) });
+  state.upload = { modality, urls };
+  $("items").value = "";
+  $("upload-note").textContent = files.length + (modality === "audio" ? " audio clips" : " images") + " ready";
+}
+
+function currentItems() {
+  if (state.upload && !$("items").value.trim()) {
+    const { modality, urls } = state.upload;
+    return { modality, items: urls.map((u) => u.url.split(",", 2)[1] || ""), shown: urls.map((u) => modality === "image" ? u.url : u.name) };
+  }
+  const texts = $("items").value.split(/\n/).map((s) => s.trim()).filter(Boolean);
+  if (!texts.length) throw new Error("paste some texts (one per line) or upload files");
+  return { modality: "text", items: texts, shown: texts };
+}
+
+function itemField(modality) { return modality === "text" ? "items" : modality === "image" ? "images" : "audio"; }
+
+// ------------------------------------------------------------------ classify
+async function classify() {
+  const btn = $("classify");
+  btn.disabled = true;
+  try {
+    const labels = parseLabels($("labels").value);
+    const { modality, items, shown } = currentItems();
+    const classes = Array.isArray(labels) ? labels : Object.keys(labels);
+    if (modality !== state.modality) state.examples = [];
+    state.examples = state.examples.filter((e) => classes.includes(e.label));
+    setStatus("classifying…");
+    const info = await api("PUT", "/v1/classifiers/" + encodeURIComponent(name()),
+                           { labels, modality, examples: state.examples });
+    await api("POST", "/v1/classifiers/" + encodeURIComponent(name()) + "/pool", { [itemField(modality)]: items });
+    Object.assign(state, { modality, items, shown, classes, history: info.history, zeroShot: info.zero_shot_accuracy });
+    await predict();
+    $("label-next").hidden = false;
+    $("download").hidden = false;
+    $("save").hidden = false;
+  } catch (e) {
+    setStatus(e.message, true);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function predict() {
+  const t0 = performance.now();
+  const res = await api("POST", "/v1/classify",
+                        { classifier: name(), [itemField(state.modality)]: state.items, explain: 3 });
+  state.predictions = res.predictions;
+  render();
+  const bad = res.predictions.filter((p) => p.error).length;
+  setStatus(`${res.predictions.length - bad}/${res.predictions.length} classified with ${res.encoder} + ${res.method} in ` +
+            `${Math.round(performance.now() - t0)} ms` + (bad ? ` · ${bad} could not be read` : ""));
+  return performance.now() - t0;
+}
+
+function pct(p) { return (100 * p).toFixed(1) + "%"; }
+
+function render() {
+  const rows = $("rows");
+  rows.textContent = "";
+  state.predictions.forEach((p, i) => {
+    const tr = document.createElement("tr");
+    tr.className = "result" + (p.error ? " bad" : "");
+    tr.dataset.testid = "result-row";
+    tr.setAttribute("data-testid", "result-row");
+    tr.setAttribute("data-label", p.label || "");
+    const shown = state.shown[i];
+    const itemCell = state.modality === "image"
+      ? `<img alt="" src="${shown}">` : escapeHtml(shown);
+    const conf = p.scores && p.label ? p.scores[p.label] : 0;
+    tr.innerHTML = `<td>${i + 1}</td><td class="item">${itemCell}</td>` +
+      `<td class="label">${p.error ? "—" : escapeHtml(p.label)}</td>` +
+      `<td>${p.error ? `<span class="bar-text">${escapeHtml(p.error)}</span>` :
+        `<div class="bar" title="${pct(conf)}"><span style="width:${(100 * conf).toFixed(1)}%"></span></div>` +
+        `<span class="bar-text">${pct(conf)}</span>`}</td>`;
+    tr.addEventListener("click", () => toggleExplain(tr, p));
+    rows.appendChild(tr);
+  });
+  $("table").hidden = false;
+  $("empty").hidden = true;
+}
+
+function toggleExplain(tr, p) {
+  const next = tr.nextElementSibling;
+  if (next && next.classList.contains("explain")) { next.remove(); return; }
+  const ex = document.createElement("tr");
+  ex.className = "explain";
+  ex.setAttribute("data-testid", "explanation");
+  const sources = (p.explanation || []).map((s) => {
+    const nm = s.concept || s.attribute || s.prompt || "?";
+    const w = s.contribution !== undefined ? s.contribution : s.similarity;
+    const cls = s.class ? ` → ${escapeHtml(s.class)}` : "";
+    return `<span class="source">${escapeHtml(nm)}${cls} <b>${w !== undefined ? w.toFixed(3) : ""}</b></span>`;
+  }).join("");
+  const scores = p.scores ? Object.entries(p.scores).sort((a, b) => b[1] - a[1])
+    .map(([c, v]) => `${escapeHtml(c)} ${pct(v)}`).join(" · ") : "";
+  ex.innerHTML = `<td></td><td colspan="3">${sources ? "why: " + sources + "<br>" : ""}${scores}</td>`;
+  tr.after(ex);
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+// ------------------------------------------------------------------ label next
+async function labelNext() {
+  try {
+    const res = await api("GET", "/v1/classifiers/" + encodeURIComponent(name()) + "/next?k=1");
+    $("teach").hidden = false;
+    if (!res.items.length) {
+      $("next-item").textContent = "Every item is labelled. Add more items and classify again.";
+      $("choices").textContent = "";
+      state.next = null;
+      drawChart();
+      return;
+    }
+    const n = res.items[0];
+    state.next = n;
+    const at = state.items.indexOf(n.item);
+    $("next-item").innerHTML = state.modality === "image" ? `<img alt="" src="${at >= 0 ? state.shown[at] : ""}">`
+      : escapeHtml(state.modality === "text" ? n.item : (at >= 0 ? state.shown[at] : "clip"));
+    const choices = $("choices");
+    choices.textContent = "";
+    for (const c of state.classes) {
+      const b = document.createElement("button");
+      b.textContent = c;
+      b.setAttribute("data-testid", "label-choice");
+      b.setAttribute("data-class", c);
+      if (c === n.label) { b.className = "suggested"; b.title = "the classifier's guess (" + pct(n.confidence) + ")"; }
+      b.addEventListener("click", () => teach(c));
+      choices.appendChild(b);
+    }
+    drawChart();
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+async function teach(label) {
+  if (!state.next) return;
+  const t0 = performance.now();
+  document.body.dataset.busy = "1";
+  try {
+    const example = { item: state.next.item, label };
+    const info = await api("POST", "/v1/classifiers/" + encodeURIComponent(name()) + "/examples", { examples: [example] });
+    state.examples.push(example);
+    state.history = info.history;
+    state.zeroShot = info.zero_shot_accuracy;
+    await predict();
+    const ms = Math.round(performance.now() - t0);
+    setStatus($("status").textContent + ` · refit on ${info.n_examples} labels + updated in ${ms} ms`);
+    document.body.dataset.lastRefitMs = String(ms);
+    await labelNext();
+  } catch (e) {
+    setStatus(e.message, true);
+  } finally {
+    delete document.body.dataset.busy;
+  }
+}
+
+function drawChart() {
+  const svg = $("chart");
+  const W = 260, H = 150, L = 30, B = 20, T = 10, R = 10;
+  const pts = state.history || [];
+  const maxN = Math.max(4, ...pts.map((p) => p[0]));
+  const x = (n) => L + (W - L - R) * n / maxN;
+  const y = (a) => T + (H - T - B) * (1 - a);
+  let s = `<line x1="${L}" y1="${y(0)}" x2="${W - R}" y2="${y(0)}" stroke="#cfd6de"/>` +
+          `<line x1="${L}" y1="${T}" x2="${L}" y2="${y(0)}" stroke="#cfd6de"/>`;
+  for (const a of [0, 0.5, 1]) s += `<text x="${L - 4}" y="${y(a) + 3}" font-size="9" text-anchor="end" fill="#5d6b7e">${a * 100}%</text>`;
+  s += `<text x="${W - R}" y="${H - 4}" font-size="9" text-anchor="end" fill="#5d6b7e">labels</text>`;
+  if (state.zeroShot !== null && state.zeroShot !== undefined)
+    s += `<line x1="${L}" y1="${y(state.zeroShot)}" x2="${W - R}" y2="${y(state.zeroShot)}" stroke="#9aa6b5" stroke-dasharray="4 3"/>`;
+  if (pts.length) {
+    s += `<polyline fill="none" stroke="#2f6fdf" stroke-width="2" points="${pts.map((p) => x(p[0]) + "," + y(p[1])).join(" ")}"/>`;
+    for (const p of pts) s += `<circle cx="${x(p[0])}" cy="${y(p[1])}" r="3" fill="#2f6fdf"><title>${p[0]} labels: ${pct(p[1])}</title></circle>`;
+  } else {
+    s += `<text x="${(W + L) / 2}" y="${H / 2}" font-size="10" text-anchor="middle" fill="#5d6b7e">estimates start at 4 labels</text>`;
+  }
+  svg.innerHTML = s;
+}
+
+// ------------------------------------------------------------------ download and save
+function csvCell(v) {
+  let s = v === null || v === undefined ? "" : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;               // OWASP: no formulas in spreadsheets
+  return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+
+function download() {
+  const head = ["row", "item", "label", "confidence", "error", ...state.classes.map((c) => "p:" + c)];
+  const lines = [head.map(csvCell).join(",")];
+  state.predictions.forEach((p, i) => {
+    const item = state.modality === "text" ? state.items[i] : (state.upload ? state.upload.urls[i].name : "");
+    lines.push([i + 1, item, p.label, p.scores && p.label ? p.scores[p.label] : "", p.error,
+                ...state.classes.map((c) => (p.scores && c in p.scores ? p.scores[c] : ""))].map(csvCell).join(","));
+  });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }));
+  a.download = "predictions.csv";
+  a.setAttribute("data-testid", "download-link");
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+async function save() {
+  const target = window.prompt("Save the classifier as", name());
+  if (!target) return;
+  try {
+    const labels = parseLabels($("labels").value);
+    const info = await api("PUT", "/v1/classifiers/" + encodeURIComponent(target.trim()),
+                           { labels, modality: state.modality, examples: state.examples });
+    const note = $("saved");
+    note.hidden = false;
+    note.innerHTML = `Saved <b>${escapeHtml(info.name)}</b> (${info.n_examples} labels, ${escapeHtml(info.method)}). ` +
+      `Use it: <code>transzero classify FILE --model ${escapeHtml(info.path || info.name)}</code>`;
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+$("classify").addEventListener("click", classify);
+$("label-next").addEventListener("click", labelNext);
+$("download").addEventListener("click", download);
+$("save").addEventListener("click", save);
+$("upload").addEventListener("change", () => onUpload().catch((e) => setStatus(e.message, true)));
