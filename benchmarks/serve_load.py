@@ -60,6 +60,15 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) ->
     raise SystemExit(f"{url} did not come up in {timeout}s")
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ask a server to stop (SIGINT), kill it if it does not within 20 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 async def load(url: str, bodies: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
     import httpx
 
@@ -120,11 +129,7 @@ def run_transzero(texts: list[str], per: int, concurrency: int, tmp: Path) -> di
                                   if ln.startswith("transzero_batch_items_sum") or ln.startswith("transzero_batch_items_count")]
         return out
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def run_infinity(exe: str, texts: list[str], per: int, concurrency: int) -> dict[str, Any]:
@@ -151,11 +156,7 @@ def run_infinity(exe: str, texts: list[str], per: int, concurrency: int) -> dict
         print("infinity", r, flush=True)
         return r
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def offline_rate(texts: list[str], tmp: Path) -> dict[str, Any]:
