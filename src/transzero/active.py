@@ -35,6 +35,7 @@ def select_for_labelling(
     labelled: np.ndarray | None = None,
     candidates: int | None = None,
     diversity: float = 1.0,
+    index: str = "auto",
 ) -> list[int]:
     """Indices of up to ``k`` items to label next.
 
@@ -50,6 +51,8 @@ def select_for_labelling(
         How many of the most uncertain items to choose among (default ``max(4k, 20)``).
     diversity : float
         Weight of distance against uncertainty (0: the ``k`` most uncertain items).
+    index : {"auto", "exact", "ann"}
+        Search of the nearest labelled item (:func:`transzero.neighbors.knn`; an HNSW index above ~50k).
     """
     n = len(proba)
     if n == 0 or k <= 0:
@@ -58,9 +61,13 @@ def select_for_labelling(
     m = min(n, candidates if candidates is not None else max(4 * k, 20))
     pool = np.argsort(-u, kind="stable")[:m]
     Xn = l2_normalize(np.asarray(X, dtype=np.float32)[pool])
-    anchors = l2_normalize(np.asarray(labelled, dtype=np.float32)) if labelled is not None and len(labelled) else None
-    # distance of each candidate to its nearest anchor (labelled or already picked), in [0, 1]
-    near = np.ones(m) if anchors is None else (1.0 - (Xn @ anchors.T).max(axis=1)) / 2.0
+    # distance of each candidate to its nearest labelled item (then also to those already picked), in [0, 1]
+    near = np.ones(m)
+    if labelled is not None and len(labelled):
+        from .neighbors import knn
+
+        sims, _ = knn(np.asarray(labelled, dtype=np.float32), 1, queries=Xn, index=index)
+        near = (1.0 - sims[:, 0].astype(np.float64)) / 2.0
     picked: list[int] = []
     for _ in range(min(k, m)):
         score = u[pool] * (near ** float(diversity) if diversity else 1.0)

@@ -23,7 +23,8 @@ from ._util import safe_text
 from .errors import InputError
 
 __all__ = [
-    "FORMULA_STARTS", "OUTPUT_SUFFIXES", "atomic_path", "check_output", "check_writable_folder", "prediction_records",
+    "FORMULA_STARTS", "OUTPUT_SUFFIXES", "atomic_path", "check_output", "check_writable_folder", "flat_record",
+    "prediction_records",
     "spreadsheet_safe", "write_json", "write_predictions",
 ]
 
@@ -71,7 +72,8 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def _flat(rec: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+def flat_record(rec: dict[str, Any], classes: Sequence[str]) -> dict[str, Any]:
+    """A prediction record as one flat row (CSV/TSV/Parquet): lists joined, explanations as text, ``p:<class>`` columns."""
     flat = {k: ("" if v is None else v) for k, v in rec.items() if k not in ("probabilities", "explanation", "labels")}
     if "labels" in rec:  # multi-label: "a;b"
         flat["labels"] = ";".join(rec["labels"] or [])
@@ -189,7 +191,7 @@ def write_predictions(
         elif suffix == ".json":
             json.dump(_finite(records), f, ensure_ascii=False, indent=1, allow_nan=False)
         else:
-            flat = [{k: spreadsheet_safe(safe_text(v) if isinstance(v, str) else v) for k, v in _flat(r, classes).items()}
+            flat = [{k: spreadsheet_safe(safe_text(v) if isinstance(v, str) else v) for k, v in flat_record(r, classes).items()}
                     for r in records]
             fields = list(flat[0]) if flat else ["row", "text", "label", "confidence", "error"]
             w = csv.DictWriter(f, fieldnames=fields, delimiter="\t" if suffix == ".tsv" else ",")

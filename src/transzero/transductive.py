@@ -108,23 +108,22 @@ def sinkhorn_balance(P: np.ndarray, marginal: np.ndarray | None = None, n_iter: 
     return Q
 
 
-def knn_graph(X: np.ndarray, k: int = 20, power: float = 3.0, chunk: int = 2048) -> sparse.csr_matrix:
-    """Symmetric, normalised k-NN affinity ``D^-1/2 W D^-1/2`` over unit-normalised rows (sparse, chunked)."""
-    Xn = l2_normalize(np.asarray(X, dtype=np.float32))
-    N = len(Xn)
-    k = int(min(k, N - 1))
-    if k < 1:
+def knn_graph(X: np.ndarray, k: int = 20, power: float = 3.0, chunk: int = 2048, index: str = "auto") -> sparse.csr_matrix:
+    """Symmetric, normalised k-NN affinity ``D^-1/2 W D^-1/2`` over unit-normalised rows (sparse).
+
+    The neighbours come from :func:`transzero.neighbors.knn`: exact below ~50k items, an HNSW index above
+    (``index``), so a million items need O(N k) memory, not O(N²) time.
+    """
+    from .neighbors import knn
+
+    N = len(X)
+    if min(k, N - 1) < 1:
         raise InputError("a neighbour graph needs at least 2 items")
-    rows, cols, vals = [], [], []
-    for s in range(0, N, chunk):
-        S = Xn[s:s + chunk] @ Xn.T
-        S[np.arange(len(S)), np.arange(s, s + len(S))] = -np.inf  # no self loops
-        idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
-        w = np.maximum(np.take_along_axis(S, idx, axis=1), 0.0) ** power
-        rows.append(np.repeat(np.arange(s, s + len(S)), k))
-        cols.append(idx.ravel())
-        vals.append(w.ravel())
-    W = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+    sims, idx = knn(X, int(k), index=index, chunk=chunk)
+    ok = idx >= 0
+    w = np.maximum(np.where(ok, sims, 0.0), 0.0) ** power
+    rows = np.repeat(np.arange(N), idx.shape[1])[ok.ravel()]
+    W = sparse.csr_matrix((w.ravel()[ok.ravel()], (rows, idx.ravel()[ok.ravel()])), shape=(N, N))
     W = W + W.T
     d = np.asarray(W.sum(axis=1)).ravel()
     d[d == 0] = 1.0
@@ -190,6 +189,9 @@ class Transduction:
         log-loss of the default recipe on SST-2 dev, Banking77-train and CIFAR-10 train500
         (per set the best was 5.2 / 2.2 / 2.7). It never changes the predicted class. Use 1
         to keep the adapted probabilities as they are.
+    index : {"auto", "exact", "ann"}
+        Neighbour search of the graph (:func:`transzero.neighbors.knn`): ``auto`` is exact up to ~50k items
+        and an HNSW index above.
     """
 
     steps: tuple[str, ...] = ("propagate", "balance")
@@ -199,6 +201,7 @@ class Transduction:
     min_items: int | None = None
     self_train_fraction: float = 0.5
     sharpen: float = 2.5
+    index: str = "auto"
     info: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -247,7 +250,7 @@ class Transduction:
                 P, prior = class_prior_em(P)
                 self.info["prior"] = [round(float(p), 6) for p in prior]
             elif step == "propagate":
-                P = label_propagation(P, knn_graph(X, self.k, self.power), self.alpha)
+                P = label_propagation(P, knn_graph(X, self.k, self.power, index=self.index), self.alpha)
             elif step == "balance":
                 P = sinkhorn_balance(P)
             elif step == "self-train":

@@ -1,4 +1,4 @@
-"""Command-line interface: ``transzero classify | eval | models | demo | save | serve``.
+"""Command-line interface: ``transzero classify | eval | embed | models | demo | save | serve``.
 
 Thin wiring in the manner of huggingface_hub's ``cli/``: one module per command, shared options
 in :mod:`._common`; each command parses its flags into a :class:`~transzero.pipeline.JobSpec`,
@@ -19,6 +19,7 @@ from ..errors import TranszeroError, TranszeroWarning
 from ._common import EXIT_USER_ERROR, err
 from .classify import classify
 from .demo import demo
+from .embed import embed
 from .eval import eval_
 from .models import models
 from .save import save
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.command()(classify)
 app.command(name="eval")(eval_)
+app.command()(embed)
 app.command()(models)
 app.command()(demo)
 app.command()(save)

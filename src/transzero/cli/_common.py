@@ -19,7 +19,8 @@ from .._util import safe_text
 from ..defaults import DEFAULT_ENCODERS
 from ..methods.registry import methods_help
 from ..pipeline.report import LineProgress, ProgressFn, Reporter
-from ..pipeline.spec import AdaptSpec, CacheSpec, DecideSpec, InputSpec, LabelsSpec, ModelSpec
+from ..errors import InputError
+from ..pipeline.spec import AdaptSpec, CacheSpec, DecideSpec, EngineSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -60,6 +61,16 @@ CalibrationOpt = typer.Option(None, "--calibration", help="Labelled examples (sa
 AudioColOpt = typer.Option(None, "--audio-column", help="Column (CSV/TSV) or key (JSONL) holding audio file paths (relative to the file).")
 ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--method; "
                                               "--encoder then names its encoder when it lives outside the folder).")
+FormatOpt = typer.Option(None, "--format", help="Sharded output: parquet (default), csv or jsonl files in the -o folder.")
+ShardSizeOpt = typer.Option(None, "--shard-size", help="Sharded output: items per part-NNNNN file (default 10000).")
+EngineOpt = typer.Option("local", "--engine", help="Where a sharded job encodes: local (this process) or ray (Ray Data).")
+RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: a cluster to join (auto, or host:port); "
+                                                         "default a local Ray instance on loopback.")
+WorkersOpt = typer.Option(None, "--workers", help="With --engine ray: encoder actors (single-threaded; default: the CPUs).")
+IndexOpt = typer.Option("auto", "--index", help="Nearest-neighbour search of the transductive graph and of the knn / "
+                                                "tip-adapter methods: exact, ann (an HNSW index) or auto (ann above ~50k).")
+SummaryOpt = typer.Option(None, "--json", help="Write a JSON summary (n_items, n_bad, n_shards, n_shards_reused, seconds, "
+                                               "timings, engine).")
 AllowDownloadOpt = typer.Option(False, "--allow-download", help="Let a --model folder that names a hub: encoder download it "
                                                                "(refused by default: loading never reaches the network).")
 
@@ -73,9 +84,9 @@ def labels_spec(labels: str | None, labels_file: Path | None, templates: list[st
 
 
 def model_spec(encoder: str | None, backend: str | None, method: str | None, model: Path | None = None,
-               batch_size: int | None = None, allow_download: bool = False) -> ModelSpec:
+               batch_size: int | None = None, allow_download: bool = False, index: str = "auto") -> ModelSpec:
     return ModelSpec(encoder=encoder, backend=backend, method=method, saved=model, batch_size=batch_size,
-                     allow_download=allow_download)
+                     allow_download=allow_download, index=index)
 
 
 def cache_spec(cache_dir: Path | None, no_cache: bool) -> CacheSpec:
@@ -83,9 +94,13 @@ def cache_spec(cache_dir: Path | None, no_cache: bool) -> CacheSpec:
 
 
 def adapt_spec(transductive: bool, unlabeled: Path | None, steps: str, calibration: Path | None, like: InputSpec,
-               calibration_shots: int | None = None) -> AdaptSpec:
+               calibration_shots: int | None = None, index: str = "auto") -> AdaptSpec:
     """Unlabelled and calibration files are read like the input (same columns)."""
-    return AdaptSpec(
+    from ..neighbors import INDEXES
+
+    if index not in INDEXES:
+        raise InputError(f"--index must be one of {', '.join(INDEXES)}, got {index!r}")
+    return AdaptSpec(index=index, 
         transductive=transductive,
         unlabeled=InputSpec(unlabeled, like.text_column, None, like.audio_column) if unlabeled is not None else None,
         steps=tuple(s.strip() for s in steps.split(",") if s.strip()),
@@ -93,6 +108,27 @@ def adapt_spec(transductive: bool, unlabeled: Path | None, steps: str, calibrati
         if calibration is not None else None,
         calibration_shots=calibration_shots,
     )
+
+
+def output_spec(output: str | None, overwrite: bool, fmt: str | None, shard_size: int | None,
+                summary: Path | None) -> OutputSpec:
+    """``-o``: a shard folder when --format or --shard-size is given, or the path ends in /, has no suffix or is
+    an existing folder; otherwise one file (``None``: standard output)."""
+    from ..shards import is_shard_output
+
+    shards = is_shard_output(output, fmt, shard_size)
+    if shard_size is not None and shard_size < 1:
+        raise InputError(f"--shard-size must be at least 1, got {shard_size}")
+    return OutputSpec(predictions=Path(output) if output else None, json=summary, overwrite=overwrite, shards=shards,
+                      format=fmt, shard_size=shard_size)
+
+
+def engine_spec(engine: str, address: str | None, workers: int | None) -> EngineSpec:
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine must be local or ray, got {engine!r}")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    return EngineSpec(engine, address, workers)
 
 
 def decide_spec(reject: str | None, target_frr: float, none_label: str, multi_label: float | None = None,

@@ -7,12 +7,13 @@ from typing import Optional
 
 import typer
 
-from ..pipeline import InputSpec, JobSpec, OutputSpec, run_job
+from ..pipeline import InputSpec, JobSpec, run_job
 from ._common import (
     AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
     TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, err, labels_spec,
-    model_spec, plural,
+    model_spec, plural, output_spec, engine_spec, FormatOpt, ShardSizeOpt, EngineOpt, RayAddressOpt, WorkersOpt,
+    IndexOpt, SummaryOpt,
 )
 
 
@@ -23,8 +24,16 @@ def classify(
     encoder: Optional[str] = EncoderOpt,
     backend: Optional[str] = BackendOpt,
     method: Optional[str] = MethodOpt,
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Predictions file (.csv, .tsv, .jsonl, .json); default JSONL on stdout."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Predictions file (.csv, .tsv, .jsonl, .json; default JSONL "
+                                         "on stdout), or a folder of resumable shards (OUT_DIR/, or with --format/--shard-size)."),
     overwrite: bool = OverwriteOpt,
+    fmt: Optional[str] = FormatOpt,
+    shard_size: Optional[int] = ShardSizeOpt,
+    engine: str = EngineOpt,
+    ray_address: Optional[str] = RayAddressOpt,
+    workers: Optional[int] = WorkersOpt,
+    index: str = IndexOpt,
+    summary: Optional[Path] = SummaryOpt,
     text_column: str = TextColOpt,
     templates: Optional[list[str]] = TemplatesOpt,
     model: Optional[Path] = ModelOpt,
@@ -50,17 +59,20 @@ def classify(
     source = InputSpec(input, text_column, None, audio_column)
     spec = JobSpec(
         "classify", source, labels_spec(labels, labels_file, templates),
-        model_spec(encoder, backend, method, model, batch_size, allow_download), cache_spec(cache_dir, no_cache),
-        adapt_spec(transductive, unlabeled, transduction_steps, calibration, source.with_labels("label")),
+        model_spec(encoder, backend, method, model, batch_size, allow_download, index), cache_spec(cache_dir, no_cache),
+        adapt_spec(transductive, unlabeled, transduction_steps, calibration, source.with_labels("label"), index=index),
         decide_spec(reject, target_frr, none_label, threshold if multi_label else None, explain),
-        OutputSpec(predictions=output, overwrite=overwrite), strict=strict,
+        output_spec(output, overwrite, fmt, shard_size, summary), engine=engine_spec(engine, ray_address, workers),
+        strict=strict,
     )
     result = run_job(spec, CliReporter(quiet))
     if not quiet:
         m = result.metrics
         dest = f" -> {output}" if output else ""
         bad = f"; {plural(result.n_bad, 'bad row')} reported" if result.n_bad else ""
+        shards = f" in {plural(m['n_shards'], 'shard')} ({m['n_shards_reused']} reused, {m['engine']} engine)" \
+            if m.get("n_shards", 1) > 1 or m.get("n_shards_reused") else ""
         err.print(f"classified {result.n_rows - result.n_bad}/{result.n_rows} rows with {m['encoder']} + {m['method']} "
-                  f"in {m['seconds']:.1f}s{dest}{bad}", highlight=False)
+                  f"in {m['seconds']:.1f}s{shards}{dest}{bad}", highlight=False)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
-from .text import ItemTable
+from .parquet import PARQUET_SUFFIXES, iter_parquet_rows
+from .text import ItemTable, rows_table
 
 __all__ = ["MANIFEST_SUFFIXES", "detect_modality", "has_column", "read_items"]
 
@@ -60,6 +61,9 @@ def read_items(
                                  label_column=label_column if manifest else None)
     elif modality == "image":
         table = read_image_table(p, with_labels=with_labels)
+    elif p.suffix.lower() in PARQUET_SUFFIXES:
+        table = rows_table(str(path), iter_parquet_rows(p, text_column=text_column, label_column=label_column),
+                           with_labels)
     else:
         table = read_text_table(p, text_column=text_column, label_column=label_column)
     table.path = str(path)

@@ -13,7 +13,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,8 @@ from typing import Any
 from .._util import row_line
 from ..errors import InputError
 
-__all__ = ["ItemTable", "TextTable", "read_text_table", "SUPPORTED_SUFFIXES"]
+__all__ = ["ItemTable", "Row", "SUPPORTED_SUFFIXES", "TextTable", "check_label", "check_text", "iter_text_rows",
+           "read_text_table", "rows_table"]
 
 SUPPORTED_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -72,6 +73,14 @@ class ItemTable:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def slice(self, start: int, end: int) -> ItemTable:
+        """Rows ``[start, end)`` as a table of their own (errors re-indexed)."""
+        end = min(end, len(self.texts))
+        return ItemTable(self.path, self.texts[start:end], self.rows[start:end],
+                         None if self.labels is None else self.labels[start:end],
+                         {i - start: m for i, m in self.errors.items() if start <= i < end},
+                         self.records[start:end], self.modality)
+
     def bad_lines(self, extra: dict[int, str] | None = None) -> list[str]:
         """One line per bad row (``"<path>: row <row>: <why>"``), with ``extra`` errors found later (by position)."""
         errors = {**self.errors, **(extra or {})}
@@ -115,7 +124,8 @@ def _bad_utf8(s: str) -> str | None:
     return None
 
 
-def _check_text(value: Any, column: str) -> tuple[str | None, str | None]:
+def check_text(value: Any, column: str) -> tuple[str | None, str | None]:
+    """``(text, None)`` for a usable item, ``(None, why)`` otherwise (missing, not text, not UTF-8, blank)."""
     if value is None:
         return None, f"no '{column}' field; fill it in"
     if not isinstance(value, str):
@@ -129,6 +139,17 @@ def _check_text(value: Any, column: str) -> tuple[str | None, str | None]:
     if not value.strip():
         return None, "text is empty or whitespace only; fill it in or delete the row"
     return value, None
+
+
+@dataclass
+class Row:
+    """One row of an input: its 1-based number, the item (None when bad), gold label, error, raw fields."""
+
+    number: int
+    text: str | None
+    label: str | None = None
+    error: str | None = None
+    record: dict[str, Any] = field(default_factory=dict)
 
 
 def read_text_table(
@@ -147,6 +168,36 @@ def read_text_table(
     label_column : str, optional
         Column or key with gold labels (for evaluation).
     """
+    rows = iter_text_rows(path, text_column=text_column, label_column=label_column)
+    table = rows_table(str(path), rows, label_column is not None)
+    if not table.texts:
+        raise InputError(f"{path} has no rows; put one item per row")
+    return table
+
+
+def rows_table(name: str, rows: Iterable[Row], with_labels: bool, modality: str = "text") -> ItemTable:
+    """An :class:`ItemTable` of ``rows``."""
+    table = ItemTable(name, [], [], labels=[] if with_labels else None, modality=modality)
+    for r in rows:
+        i = len(table.texts)
+        table.rows.append(r.number)
+        table.texts.append(r.text if r.error is None else None)
+        table.records.append(r.record)
+        if table.labels is not None:
+            table.labels.append(r.label)
+        if r.error:
+            table.errors[i] = r.error
+    return table
+
+
+def iter_text_rows(
+    path: str | os.PathLike[str], *, text_column: str = "text", label_column: str | None = None
+) -> Iterator[Row]:
+    """The rows of a .txt, .csv, .tsv or .jsonl file, read as a stream (the file is never in memory whole).
+
+    Structural problems (missing file, empty file, unknown column) raise one-line ``InputError``; bad rows
+    come with their ``error``.
+    """
     p = Path(path).expanduser()
     name = str(path)
     if not p.exists():
@@ -156,120 +207,60 @@ def read_text_table(
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InputError(f"{name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
-    raw = p.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    text = raw.decode("utf-8", errors="surrogateescape")
-    if not text.strip():
-        raise InputError(f"{name} is empty; put one item per row")
+    if suffix == ".txt" and label_column:
+        raise InputError(f"{name}: a .txt file has no '{label_column}' column; use a .csv or .jsonl with labels")
+    return _rows(p, name, suffix, text_column, label_column)
+
+
+def _lines(p: Path, newline: str | None) -> Iterator[str]:
+    """Decoded lines (undecodable bytes kept as surrogates, reported per row), BOM stripped."""
+    with p.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline=newline) as f:
+        first = True
+        for line in f:
+            if first:
+                line = line.removeprefix("\ufeff")
+                first = False
+            yield line
+
+
+def _rows(p: Path, name: str, suffix: str, text_column: str, label_column: str | None) -> Iterator[Row]:
+    n = 0
     if suffix == ".txt":
-        if label_column:
-            raise InputError(f"{name}: a .txt file has no '{label_column}' column; use a .csv or .jsonl with labels")
-        return _read_txt(name, text)
-    if suffix == ".jsonl" or suffix == ".ndjson":
-        return _read_jsonl(name, text, text_column, label_column)
-    return _read_csv(name, text, "\t" if suffix == ".tsv" else ",", text_column, label_column)
-
-
-def _read_txt(name: str, text: str) -> TextTable:
-    table = TextTable(name, [], [])
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()  # trailing blank lines are the end of the file, not rows
-    for i, line in enumerate(lines):
-        value, err = _check_text(line, "text")
-        table.texts.append(value)
-        table.rows.append(i + 1)
-        table.records.append({"text": line})
-        if err:
-            table.errors[i] = err
-    return table
-
-
-def _label(value: Any, column: str) -> tuple[str | None, str | None]:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None, f"gold label '{column}' is empty; fill it in or delete the row"
-    return str(value).strip(), None
-
-
-def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[int, list[str] | None]]:
-    """``(first line index, fields)`` per CSV record; ``fields`` is None for a record whose quoted field never
-    closes. Such a field swallows the rest of the file, so the record is reported on its own and reading
-    starts again on the line after the one where it began (the rows after it are not lost)."""
-    start = 0
-    while start < len(lines):
-        reader = csv.reader(lines[start:], delimiter=delimiter)
-        records: list[tuple[int, int, list[str]]] = []
-        prev = 0
-        for fields in reader:
-            records.append((start + prev, start + reader.line_num, fields))
-            prev = reader.line_num
-        if records:
-            first, last, _ = records[-1]
-            if last - first > 1 and last == len(lines) and "".join(lines[first:last]).count('"') % 2 == 1:
-                yield from ((f, r) for f, _, r in records[:-1])
-                yield first, None
-                start = first + 1
-                continue
-        yield from ((f, r) for f, _, r in records)
-        return
-
-
-def _read_csv(name: str, text: str, delimiter: str, text_column: str, label_column: str | None) -> TextTable:
-    lines = io.StringIO(text, newline="").readlines()
-    records = _csv_records(lines, delimiter)
-    table = TextTable(name, [], [], labels=[] if label_column else None)
-    try:
-        header: list[str] = []
-        for _, fields in records:
-            if fields is None:
-                raise InputError(f"{name}: a quoted field in the header never closes; fix the quoting")
-            if fields:
-                header = [h.strip() for h in fields]
-                break
-        for col, flag in ((text_column, "--text-column"), (label_column, "--label-column")):
-            if col is not None and col not in header:
-                raise InputError(f"{name}: no column {col!r} (columns: {', '.join(map(str, header))}); pass {flag} NAME")
-        for line, fields in records:
-            if fields == []:
-                continue  # a blank line
-            i = len(table.rows)
-            table.rows.append(i + 1)
-            if fields is None:
-                raw = lines[line].rstrip("\r\n")
-                table.records.append({text_column: raw})
-                err: str | None = (f"a quoted field opens but never closes (line {line + 1} of the file); "
-                                   "close the quote or double it (\"\"), the rows after it were read on their own")
-                if label_column is not None:
-                    table.labels.append(None)  # type: ignore[union-attr]
-            else:
-                row = {h: (fields[j] if j < len(fields) else None) for j, h in enumerate(header)}
-                table.records.append(row)
-                value, err = _check_text(row.get(text_column), text_column)
-                if err is None and len(fields) > len(header):
-                    err = f"{len(fields)} fields but the header has {len(header)}; quote fields that contain '{delimiter}'"
-                if label_column is not None:
-                    lab, lerr = _label(row.get(label_column), label_column)
-                    table.labels.append(lab)  # type: ignore[union-attr]
-                    err = err or lerr
-            table.texts.append(value if fields is not None and err is None else None)
-            if err:
-                table.errors[i] = err
-    except csv.Error as exc:
-        raise InputError(f"{name}: row {len(table.rows) + 1}: broken CSV ({exc}); fix the quoting") from None
-    if not table.texts:
+        it: Iterator[Row] = _txt_rows(_lines(p, None))
+    elif suffix in (".jsonl", ".ndjson"):
+        it = _jsonl_rows(name, _lines(p, None), text_column, label_column)
+    else:
+        it = _csv_rows(name, _lines(p, ""), "\t" if suffix == ".tsv" else ",", text_column, label_column)
+    for row in it:
+        n += 1
+        yield row
+    if n == 0:
+        if not p.stat().st_size or not any(line.strip() for line in _lines(p, None)):
+            raise InputError(f"{name} is empty; put one item per row")
         raise InputError(f"{name} has a header but no rows; add items below the header")
-    return table
 
 
-def _read_jsonl(name: str, text: str, text_column: str, label_column: str | None) -> TextTable:
-    table = TextTable(name, [], [], labels=[] if label_column else None)
+def _txt_rows(lines: Iterator[str]) -> Iterator[Row]:
+    blanks: list[Row] = []  # blank lines are rows only when more text follows (trailing ones end the file)
+    for i, line in enumerate(lines):
+        line = line.rstrip("\n")
+        value, err = check_text(line, "text")
+        row = Row(i + 1, value, None, err, {"text": line})
+        if not line.strip():
+            blanks.append(row)
+            continue
+        yield from blanks
+        blanks = []
+        yield row
+
+
+def _jsonl_rows(name: str, lines: Iterator[str], text_column: str, label_column: str | None) -> Iterator[Row]:
     seen_text_key = False
-    for i, line in enumerate(text.splitlines()):
+    any_good = False
+    keys: set[str] = set()
+    for i, line in enumerate(lines):
         if not line.strip():
             continue
-        table.rows.append(i + 1)
-        n = len(table.texts)
         err: str | None = None
         value: str | None = None
         lab: str | None = None
@@ -279,20 +270,100 @@ def _read_jsonl(name: str, text: str, text_column: str, label_column: str | None
             obj, err = None, f"invalid JSON at column {exc.colno} ({exc.msg}); fix the line"
         if obj is not None and not isinstance(obj, dict):
             obj, err = None, "expected a JSON object per line, like {\"text\": \"...\"}"
-        table.records.append(obj or {})
         if obj is not None:
             seen_text_key = seen_text_key or text_column in obj
-            value, err = _check_text(obj.get(text_column), text_column)
+            if len(keys) < 50:
+                keys.update(obj)
+            value, err = check_text(obj.get(text_column), text_column)
             if label_column is not None:
-                lab, lerr = _label(obj.get(label_column), label_column)
+                lab, lerr = check_label(obj.get(label_column), label_column)
                 err = err or lerr
-        if table.labels is not None:
-            table.labels.append(lab)
-        table.texts.append(value if err is None else None)
-        if err:
-            table.errors[n] = err
-    if table.texts and not seen_text_key and len(table.errors) == len(table.texts):
-        keys = sorted({k for r in table.records for k in r})
-        if keys:
-            raise InputError(f"{name}: no key {text_column!r} in any line (keys: {', '.join(keys)}); pass --text-column NAME")
-    return table
+        any_good = any_good or err is None
+        yield Row(i + 1, value if err is None else None, lab, err, obj or {})
+    if not seen_text_key and not any_good and keys:
+        raise InputError(f"{name}: no key {text_column!r} in any line (keys: {', '.join(sorted(keys))}); "
+                         "pass --text-column NAME")
+
+
+def check_label(value: Any, column: str) -> tuple[str | None, str | None]:
+    """``(label, None)`` for a gold label, ``(None, why)`` when it is empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, f"gold label '{column}' is empty; fill it in or delete the row"
+    return str(value).strip(), None
+
+
+def _csv_records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str] | None, str]]:
+    """``(first line index, fields, first raw line)`` per CSV record, read as a stream.
+
+    ``fields`` is None for a record whose quoted field never closes: such a field swallows the rest of the file,
+    so the record is reported on its own and reading starts again on the line after the one where it began (the
+    rows after it are not lost). Only the last record can do that, so one record is held back until the next.
+    """
+    source: Iterator[str] = iter(lines)
+    offset = 0
+    while True:
+        buf: list[str] = []
+
+        def feed() -> Iterator[str]:
+            for line in source:
+                buf.append(line)
+                yield line
+
+        reader = csv.reader(feed(), delimiter=delimiter)
+        held: tuple[int, list[str], list[str]] | None = None
+        consumed = 0
+        for fields in reader:
+            raw = list(buf)
+            buf.clear()
+            if held is not None:
+                yield held[0], held[1], held[2][0]
+            held = (offset + consumed, fields, raw)
+            consumed = reader.line_num
+        if held is None:
+            return
+        first, fields, raw = held
+        if len(raw) > 1 and "".join(raw).count('"') % 2 == 1:
+            yield first, None, raw[0]
+            offset = first + 1
+            source = iter(raw[1:])  # the rest of the file was read into that one field: read it again as rows
+            continue
+        yield first, fields, raw[0]
+        return
+
+
+def _csv_rows(name: str, lines: Iterator[str], delimiter: str, text_column: str, label_column: str | None) -> Iterator[Row]:
+    records = _csv_records(lines, delimiter)
+    header: list[str] = []
+    try:
+        for _, fields, _raw in records:
+            if fields is None:
+                raise InputError(f"{name}: a quoted field in the header never closes; fix the quoting")
+            if fields:
+                header = [h.strip() for h in fields]
+                break
+        if not header:
+            return
+        for col, flag in ((text_column, "--text-column"), (label_column, "--label-column")):
+            if col is not None and col not in header:
+                raise InputError(f"{name}: no column {col!r} (columns: {', '.join(map(str, header))}); pass {flag} NAME")
+        n = 0
+        for line, fields, raw in records:
+            if fields == []:
+                continue  # a blank line
+            n += 1
+            if fields is None:
+                yield Row(n, None, None, f"a quoted field opens but never closes (line {line + 1} of the file); close the "
+                                         "quote or double it (\"\"), the rows after it were read on their own",
+                          {text_column: raw.rstrip("\r\n")})
+                continue
+            row = {h: (fields[j] if j < len(fields) else None) for j, h in enumerate(header)}
+            value, err = check_text(row.get(text_column), text_column)
+            if err is None and len(fields) > len(header):
+                err = f"{len(fields)} fields but the header has {len(header)}; quote fields that contain '{delimiter}'"
+            lab = None
+            if label_column is not None:
+                lab, lerr = check_label(row.get(label_column), label_column)
+                err = err or lerr
+            yield Row(n, value if err is None else None, lab, err, row)
+    except csv.Error as exc:
+        raise InputError(f"{name}: broken CSV ({exc}); fix the quoting") from None

@@ -466,13 +466,14 @@ class TipAdapterClassifier(FewShotMethod):
 
     def __init__(self, alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
                  betas: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0), finetune: bool = False,
-                 epochs: int = 20, lr: float = 1e-3, zero_shot: str = "auto") -> None:
+                 epochs: int = 20, lr: float = 1e-3, zero_shot: str = "auto", index: str = "auto") -> None:
         self.alphas = alphas
         self.betas = betas
         self.finetune = finetune
         self.epochs = epochs
         self.lr = lr
         self.zero_shot = zero_shot
+        self.index = index
 
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> TipAdapterClassifier:
         """Build the cache, choose alpha/beta by leave-one-out, optionally train the keys."""
@@ -539,6 +540,16 @@ class TipAdapterClassifier(FewShotMethod):
         Z = np.zeros((len(Xn), K)) if Z is None else Z
         if len(self.keys_) == 0:
             return Z
+        from ..neighbors import knn, resolve_index
+
+        if resolve_index(getattr(self, "index", "auto"), len(self.keys_)) == "ann":
+            # a huge cache: the affinity of the 256 nearest keys (the others add exp(-beta (1 - cos)) ~ 0)
+            sims, idx = knn(self.keys_, 256, queries=Xn, index="ann")
+            votes = np.zeros((len(Xn), K))
+            ok = idx >= 0
+            rows = np.repeat(np.arange(len(Xn)), idx.shape[1]).reshape(idx.shape)
+            np.add.at(votes, (rows[ok], self.key_labels_[idx[ok]]), np.exp(-self.beta_ * (1.0 - sims[ok].astype(np.float64))))
+            return Z + self.alpha_ * votes
         aff = np.exp(-self.beta_ * (1.0 - Xn.astype(np.float64) @ self.keys_.T.astype(np.float64)))
         return Z + self.alpha_ * aff @ np.eye(K)[self.key_labels_]
 
@@ -548,5 +559,6 @@ class TipAdapterFClassifier(TipAdapterClassifier):
 
     def __init__(self, alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
                  betas: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0), finetune: bool = True,
-                 epochs: int = 20, lr: float = 1e-3, zero_shot: str = "auto") -> None:
-        super().__init__(alphas=alphas, betas=betas, finetune=finetune, epochs=epochs, lr=lr, zero_shot=zero_shot)
+                 epochs: int = 20, lr: float = 1e-3, zero_shot: str = "auto", index: str = "auto") -> None:
+        super().__init__(alphas=alphas, betas=betas, finetune=finetune, epochs=epochs, lr=lr, zero_shot=zero_shot,
+                         index=index)

@@ -59,14 +59,18 @@ class KNNClassifier(FewShotMethod):
         See :class:`SimilarityClassifier`.
     zero_shot : str
         The prior for classes without examples when there are no prompts in the bank.
+    index : {"auto", "exact", "ann"}
+        Neighbour search over the bank (:func:`transzero.neighbors.knn`; ``auto``: an HNSW index above ~50k).
     """
 
     _state_attrs = FewShotMethod._state_attrs + ("bank_vectors_", "bank_labels_")
 
-    def __init__(self, n_neighbors: int = 5, logit_scale: float | None = None, zero_shot: str = "auto") -> None:
+    def __init__(self, n_neighbors: int = 5, logit_scale: float | None = None, zero_shot: str = "auto",
+                 index: str = "auto") -> None:
         self.n_neighbors = n_neighbors
         self.logit_scale = logit_scale
         self.zero_shot = zero_shot
+        self.index = index
 
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> KNNClassifier:
         """Build the neighbour bank from the class prompts (when aligned) plus labelled ``(X, y)``."""
@@ -91,10 +95,12 @@ class KNNClassifier(FewShotMethod):
         return self
 
     def _fewshot_logits(self, Xn: np.ndarray, X: np.ndarray) -> np.ndarray:
-        sims = Xn @ self.bank_vectors_.T
-        k = min(int(self.n_neighbors), sims.shape[1])
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
+        from ..neighbors import knn
+
+        k = min(int(self.n_neighbors), len(self.bank_vectors_))
+        top_sims, top = knn(self.bank_vectors_, k, queries=Xn, index=getattr(self, "index", "auto"))
+        top = np.maximum(top, 0)  # (an approximate index may return fewer than k: those get weight ~0 below)
+        top_sims = np.where(top_sims > -1.5, top_sims, -1.0)
         # log-sum-exp of each class's neighbour logits; stable and exact
         z = self.logit_scale_ * top_sims
         zmax = z.max(axis=1, keepdims=True)

@@ -14,13 +14,15 @@ over :meth:`ItemTable.from_items <transzero.data.ItemTable.from_items>`.
 
 from __future__ import annotations
 
-from .jobs import JOBS, Job, JobResult, eval_kind, run_job
+from .jobs import JOBS, Job, JobResult, eval_kind
+from .run import job_class, run_job
 from .report import CollectingReporter, LineProgress, Reporter, Timings, format_progress
 from .spec import (
     JOB_KINDS,
     AdaptSpec,
     CacheSpec,
     DecideSpec,
+    EngineSpec,
     FewShotSpec,
     GZSLSpec,
     InputSpec,
@@ -46,7 +48,7 @@ from .stages import (
 
 __all__ = [
     "JOBS", "JOB_KINDS", "AdaptSpec", "AdaptStage", "CacheSpec", "CachedEncoder", "ClassifyPipeline", "CollectingReporter",
-    "DecideSpec", "DecideStage", "EncodeStage", "Encoded", "FewShotSpec", "FitStage", "GZSLSpec", "InputSpec", "Job",
+    "DecideSpec", "DecideStage", "EncodeStage", "Encoded", "EngineSpec", "job_class", "FewShotSpec", "FitStage", "GZSLSpec", "InputSpec", "Job",
     "JobResult", "JobSpec", "LabelsSpec", "LineProgress", "ModelSpec", "MultiModalSpec", "OutputSpec", "Predictions",
     "ReadStage", "Reporter", "ScoreStage", "Timings", "WriteStage", "eval_kind", "format_progress", "run_job",
 ]

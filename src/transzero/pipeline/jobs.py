@@ -34,7 +34,7 @@ from .stages import (
     resolve_templates,
 )
 
-__all__ = ["JOBS", "Job", "JobResult", "eval_kind", "run_job"]
+__all__ = ["JOBS", "Job", "JobResult", "eval_kind", "item_column"]
 
 
 @dataclass
@@ -176,14 +176,15 @@ class ClassifyJob(Job):
         unl = self.unlabeled(clf, table)
         pipe = ClassifyPipeline(clf, s.adapt, s.decide, self.timings, self.reporter)
         preds = pipe.run(table, unlabeled=unl, calibration_scores=cal_scores)
-        self.stage(WriteStage).predictions(preds.records(_item_column(s.input, table)), preds.classes,
+        self.stage(WriteStage).predictions(preds.records(item_column(s.input, table)), preds.classes,
                                            s.output.predictions)
         bad = preds.bad_lines()
         self.report_bad(bad)
         if preds.transduction and preds.transduction.get("fallback"):
             self.reporter.note(str(preds.transduction["fallback"]))
         n = len(table)
-        metrics = {"kind": self.kind, "n_items": n, "n_bad": len(preds.errors), "encoder": clf.encoder_.name,
+        metrics = {"kind": self.kind, "n_items": n, "n_bad": len(preds.errors), "n_shards": 1, "n_shards_reused": 0,
+                   "engine": "local", "encoder": clf.encoder_.name,
                    "method": clf.method_name, "classes": preds.classes,
                    "output": str(s.output.predictions) if s.output.predictions else None,
                    "cache": _cache_stats(clf)}
@@ -195,8 +196,9 @@ class ClassifyJob(Job):
         return JobResult(self.kind, metrics, n, len(preds.errors), int(s.strict and bool(preds.errors)), preds)
 
 
-def _item_column(spec: InputSpec, table: ItemTable) -> str:
-    """The record field holding a row's item (shown for bad rows too)."""
+def item_column(spec: InputSpec, table: ItemTable) -> str:
+    """The record field holding a row's item (shown for bad rows too): ``text`` for images and ``.txt`` lists,
+    the audio column for audio manifests, the text column otherwise."""
     if table.modality == "image" or spec.path.suffix.lower() == ".txt":
         return "text"
     if table.modality == "audio":
@@ -253,7 +255,7 @@ class EvalJob(Job):
             "cache": _cache_stats(clf),
         }
         if s.output.predictions is not None:
-            self.stage(WriteStage).predictions(preds.records(_item_column(s.input, table), gold=True), classes,
+            self.stage(WriteStage).predictions(preds.records(item_column(s.input, table), gold=True), classes,
                                                s.output.predictions)
         self.report_bad(preds.bad_lines())
         self.finish(metrics)
@@ -694,18 +696,9 @@ class MultiModalJob(Job):
         return JobResult(self.kind, metrics, len(records), len(res.errors))
 
 
-#: job kind -> job class
+#: job kind -> job class (the sharded ``classify`` and ``embed`` live in :mod:`.batch`; :func:`.run.run_job` picks)
 JOBS: dict[str, type[Job]] = {
     "classify": ClassifyJob, "eval": EvalJob, "curve": CurveJob, "gzsl": GZSLJob, "multitask": MultiTaskJob,
     "multimodal": MultiModalJob,
 }
-
-
-def run_job(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
-    """Run the job ``spec`` describes (its ``kind`` picks the job class); see :class:`JobResult`."""
-    try:
-        cls = JOBS[spec.kind]
-    except KeyError:
-        raise InputError(f"unknown job kind {spec.kind!r}; one of {', '.join(JOBS)}") from None
-    return cls(spec, reporter).run()
 

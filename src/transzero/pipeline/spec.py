@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "AdaptSpec", "CacheSpec", "DecideSpec", "FewShotSpec", "GZSLSpec", "InputSpec", "JOB_KINDS", "JobSpec", "LabelsSpec",
+    "AdaptSpec", "CacheSpec", "DecideSpec", "EngineSpec", "FewShotSpec", "GZSLSpec", "InputSpec", "JOB_KINDS", "JobSpec", "LabelsSpec",
     "ModelSpec", "MultiModalSpec", "OutputSpec",
 ]
 
 #: what a job does: classify items; evaluate against gold labels; a few-shot learning curve; generalized
 #: zero-shot evaluation; several tasks on one encoder; records with several fields
-JOB_KINDS = ("classify", "eval", "curve", "gzsl", "multitask", "multimodal")
+JOB_KINDS = ("classify", "eval", "curve", "gzsl", "multitask", "multimodal", "embed")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ class ModelSpec:
     batch_size: int | None = None
     #: a saved classifier may name a ``hub:`` encoder: download it (never by default)
     allow_download: bool = False
+    #: nearest-neighbour search of methods that have one (knn, tip-adapter): exact, ann or auto
+    index: str = "auto"
 
     @property
     def methods(self) -> list[str]:
@@ -94,6 +96,8 @@ class AdaptSpec:
     steps: tuple[str, ...] = ("propagate", "balance")
     calibration: InputSpec | None = None
     calibration_shots: int | None = None
+    #: nearest-neighbour search of the transductive graph: exact, ann (an HNSW index) or auto (ann above ~50k items)
+    index: str = "auto"
 
     @property
     def transduce(self) -> bool:
@@ -114,13 +118,30 @@ class DecideSpec:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """Where results go. ``predictions`` None: classify writes JSONL on stdout, eval writes none."""
+    """Where results go. ``predictions`` None: classify writes JSONL on stdout, eval writes none.
+
+    ``shards``: ``predictions`` is a folder of ``part-NNNNN.<format>`` files of ``shard_size`` items each plus
+    ``_manifest.json`` (resumable); otherwise one file.
+    """
 
     predictions: Path | None = None
     json: Path | None = None
     plot: Path | None = None
     reliability: Path | None = None
     overwrite: bool = False
+    shards: bool = False
+    format: str | None = None
+    shard_size: int | None = None
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Where a batch job runs: ``local`` (this process) or ``ray`` (Ray Data: a local instance, or the cluster at
+    ``address``), with ``workers`` encoder actors."""
+
+    name: str = "local"
+    address: str | None = None
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +190,7 @@ class JobSpec:
     fewshot: FewShotSpec | None = None
     gzsl: GZSLSpec | None = None
     multimodal: MultiModalSpec | None = None
+    engine: EngineSpec = field(default_factory=EngineSpec)
     #: a bad row makes the job's exit status 1 (the rows are still reported and written)
     strict: bool = False
 

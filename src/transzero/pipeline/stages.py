@@ -183,9 +183,15 @@ class FitStage(Stage):
         if encoder is not None and encoder.modality != modality:
             raise InputError(f"the items are {modality} but encoder {encoder.name} encodes {encoder.modality}")
         enc = encoder if encoder is not None else make_encoder(modality, model.encoder, model.backend)
-        clf = ZeroShotClassifier(labels, encoder=enc,
-                                 method=model.method or default_method(modality), method_params=dict(model.method_params),
-                                 cache=cache or False, batch_size=model.batch_size)
+        method = model.method or default_method(modality)
+        params = dict(model.method_params)
+        if model.index != "auto":
+            from ..methods.registry import method_class
+
+            if "index" in method_class(method).__init__.__code__.co_varnames:
+                params.setdefault("index", model.index)
+        clf = ZeroShotClassifier(labels, encoder=enc, method=method, method_params=params, cache=cache or False,
+                                 batch_size=model.batch_size)
         with self.timings.stage("fit"):
             clf.fit_encoded()  # zero-shot: the classes embedded, the method set up
         return clf
@@ -226,7 +232,7 @@ class AdaptStage(Stage):
             raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduction needs item vectors "
                              "(use an audio encoder with a vector method)")
         with self.timings.stage("adapt"):
-            return clf.adapt_encoded(Transduction(steps=tuple(spec.steps)), X, logits, unlabeled)
+            return clf.adapt_encoded(Transduction(steps=tuple(spec.steps), index=spec.index), X, logits, unlabeled)
 
 
 # ---------------------------------------------------------------------- decide
@@ -398,8 +404,13 @@ class ClassifyPipeline:
         return self.run_encoded(table, enc, unlabeled=unlabeled, calibration_scores=calibration_scores)
 
     def run_encoded(self, table: ItemTable, enc: Encoded, *, unlabeled: np.ndarray | None = None,
-                    calibration_scores: np.ndarray | None = None) -> Predictions:
-        """:meth:`run` for rows already encoded."""
+                    calibration_scores: np.ndarray | None = None, adapted: np.ndarray | None = None,
+                    adaptation: dict[str, Any] | None = None) -> Predictions:
+        """:meth:`run` for rows already encoded.
+
+        ``adapted``: probabilities of these rows already adapted over a larger pool (a sharded job transduces
+        over every shard at once), with ``adaptation`` saying what ran.
+        """
         classes = [str(c) for c in self.clf.classes_]
         errors = {**table.errors, **enc.errors}
         K = len(classes)
@@ -410,7 +421,12 @@ class ClassifyPipeline:
         p, z = s.proba, s.logits
         out = Predictions(table, classes, enc.positions, enc.X, p, z, [], [], errors,
                           uncalibrated_proba=s.uncalibrated_proba)
-        if self.adapt.transduce:
+        if adapted is not None:
+            out.inductive_proba, out.transduction = p, adaptation
+            p = np.asarray(adapted, dtype=np.float64)
+            z = np.log(np.maximum(p, 1e-300))
+            out.proba, out.logits = p, z
+        elif self.adapt.transduce:
             out.inductive_proba = p
             p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, enc.X, z, unlabeled)
             z = np.log(np.maximum(p, 1e-300))

@@ -1,0 +1,193 @@
+"""The distributed engine: a batch job's encoding as one Ray Data pipeline (``--engine ray``).
+
+read (:class:`ShardSource`: the input streamed shard by shard, finished shards skipped) → ``map_batches`` with an
+actor pool (:class:`EncodeActor`: the encoder loaded once per actor, single-threaded by default) → the driver, which
+receives the vectors in input order, scores, decides and writes the shards exactly as the local engine does. The
+output and the manifest are the same, so a job can resume on either engine. Killed actors are restarted and their
+batches retried (``max_restarts=-1``, ``max_task_retries=-1``).
+
+Without ``--ray-address`` a local Ray instance starts, bound to loopback; with one, the job joins that cluster
+(every node must see the input path and have transzero installed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..data.text import ItemTable
+from ..errors import InputError
+from ..pipeline.report import Reporter, Timings
+from ..pipeline.stages import Encoded
+
+__all__ = ["EncodeActor", "RayEngine", "ShardSource"]
+
+
+def _datasource_base() -> type:
+    from ray.data import Datasource
+
+    return Datasource
+
+
+class ShardSource(_datasource_base()):  # type: ignore[misc]
+    """The input as Ray Data blocks: one pyarrow table (``shard``, ``pos``, ``item``) per pending shard, read by
+    transzero's own streaming reader so the rows are exactly the local engine's."""
+
+    def __init__(self, path: str, shard_size: int, text_column: str, audio_column: str | None,
+                 skip: frozenset[int]) -> None:
+        self.path, self.shard_size = path, shard_size
+        self.text_column, self.audio_column = text_column, audio_column
+        self.skip = skip
+
+    def estimate_inmemory_data_size(self) -> int | None:
+        return None
+
+    def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
+                       data_context: Any = None) -> list[Any]:
+        from ray.data import ReadTask
+        from ray.data.block import BlockMetadata
+
+        args = (self.path, self.shard_size, self.text_column, self.audio_column, self.skip)
+
+        def read() -> Iterator[Any]:
+            return _read_blocks(*args)
+
+        return [ReadTask(read, BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=(self.path,)))]
+
+
+def _read_blocks(path: str, shard_size: int, text_column: str, audio_column: str | None,
+                 skip: frozenset[int]) -> Iterator[Any]:
+    import pyarrow as pa
+
+    from ..data.stream import iter_shards
+
+    for i, table in enumerate(iter_shards(path, shard_size, text_column=text_column, audio_column=audio_column)):
+        good = table.good
+        if i in skip or not good:
+            continue
+        yield pa.table({"shard": pa.array([i] * len(good), pa.int64()), "pos": pa.array(good, pa.int64()),
+                        "item": pa.array([table.texts[j] for j in good], pa.string())})
+
+
+class EncodeActor:
+    """Holds one encoder (loaded once) and encodes batches; bad items come back with their error."""
+
+    def __init__(self, encoder: str, kwargs: dict[str, Any], fingerprint: str, cache_dir: str | None, cache: bool,
+                 batch_size: int | None, threads: int | None) -> None:
+        if threads:
+            os.environ["OMP_NUM_THREADS"] = str(threads)
+            import torch
+
+            torch.set_num_threads(int(threads))
+        from ..encoders.registry import create_encoder
+        from ..pipeline.stages import CachedEncoder
+        from ..store import EmbeddingCache
+
+        enc = create_encoder(encoder, **kwargs)
+        if enc.fingerprint != fingerprint:
+            raise InputError(f"encoder {encoder} on this Ray worker has fingerprint {enc.fingerprint}, the driver's "
+                             f"{fingerprint}; install the same transzero and models on every node")
+        self.source = CachedEncoder(enc, EmbeddingCache(cache_dir) if cache else None, batch_size)
+        self.dim = enc.dim
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        items = [str(x) for x in batch["item"]]
+        X, errors = self.source.encode_report(items)
+        return {"shard": batch["shard"], "pos": batch["pos"], "vec": np.asarray(X, dtype=np.float32),
+                "error": np.asarray([errors.get(i, "") for i in range(len(items))], dtype=object)}
+
+
+class RayEngine:
+    """Encode a batch job's shards on Ray Data actors; the driver writes them (see the module docstring)."""
+
+    name = "ray"
+
+    def __init__(self, source_config: dict[str, Any], *, address: str | None = None, workers: int | None = None,
+                 cache_dir: Any = None, cache: bool = True, batch_size: int | None = None, threads: int | None = 1,
+                 timings: Timings | None = None, reporter: Reporter | None = None) -> None:
+        import ray
+
+        if "encoder" not in source_config:
+            raise InputError("--engine ray encodes vectors; this method reads raw clips (use --engine local)")
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        self._owns = False
+        if not ray.is_initialized():
+            kw: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False,
+                                  "configure_logging": True}
+            if address:
+                ray.init(address=address, **kw)
+            else:
+                ray.init(num_cpus=max(int(workers or os.cpu_count() or 1), 1), _node_ip_address="127.0.0.1", **kw)
+            self._owns = True
+        self.ray = ray
+        self.workers = int(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
+        self.source = source_config
+        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.cache = cache
+        self.batch_size = batch_size
+        self.threads = threads
+        self.timings = timings if timings is not None else Timings()
+        self.reporter = reporter if reporter is not None else Reporter()
+
+    def stream(self, tables: Iterator[ItemTable], skip: set[int], *, path: str, shard_size: int, text_column: str,
+               audio_column: str | None) -> Iterator[tuple[int, ItemTable, Encoded | None]]:
+        """Every shard with its encoding (None for the shards in ``skip``), in input order."""
+        from ray.data import ActorPoolStrategy, DataContext
+
+        ctx = DataContext.get_current()
+        ctx.execution_options.preserve_order = True
+        ctx.enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        # the reader takes no CPU slot: with one per actor, a reader waiting for a free CPU would stall the pipeline
+        ds = self.ray.data.read_datasource(ShardSource(path, shard_size, text_column, audio_column, frozenset(skip)),
+                                           ray_remote_args={"num_cpus": 0})
+        ds = ds.map_batches(
+            EncodeActor,
+            fn_constructor_kwargs={"encoder": self.source["encoder"], "kwargs": self.source.get("kwargs", {}),
+                                   "fingerprint": self.source["fingerprint"], "cache_dir": self.cache_dir,
+                                   "cache": self.cache, "batch_size": self.batch_size, "threads": self.threads},
+            batch_size=int(self.batch_size or 64), compute=ActorPoolStrategy(size=self.workers), num_cpus=1,
+            max_restarts=-1, max_task_retries=-1)
+        batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy"))
+        pending: list[dict[str, np.ndarray]] = []
+        for i, table in enumerate(tables):
+            if i in skip:
+                yield i, table, None
+                continue
+            need = len(table.good)
+            got = sum(int((b["shard"] == i).sum()) for b in pending)
+            with self.reporter.progress(f"encode shard {i} (ray, {self.workers} workers)", need) as advance, \
+                    self.timings.stage("encode"):
+                if advance and got:
+                    advance(got)
+                while got < need:
+                    try:
+                        b = next(batches)
+                    except StopIteration:
+                        break
+                    pending.append(b)
+                    mine = int((b["shard"] == i).sum())
+                    got += mine
+                    if advance:
+                        advance(mine)
+            rows = {k: np.concatenate([b[k] for b in pending]) for k in ("shard", "pos", "vec", "error")}
+            take = rows["shard"] == i
+            if int(take.sum()) != need:
+                raise InputError(f"shard {i}: the Ray pipeline returned {int(take.sum())} rows for {need} items; "
+                                 "rerun the job (finished shards are kept)")
+            pending = [{k: v[~take] for k, v in rows.items()}] if (~take).any() else []
+            order = np.argsort(rows["pos"][take], kind="stable")
+            pos = rows["pos"][take][order]
+            vec = rows["vec"][take][order]
+            err = rows["error"][take][order]
+            ok = np.asarray([not e for e in err])
+            yield i, table, Encoded(vec[ok], [int(p) for p in pos[ok]],
+                                   {int(p): str(e) for p, e in zip(pos, err) if e})
+
+    def close(self) -> None:
+        if self._owns:
+            self.ray.shutdown()

@@ -1,0 +1,340 @@
+"""Batch jobs at any size: ``classify`` and ``embed`` into a folder of shards that resumes.
+
+The input is read as a stream of shards (:func:`transzero.data.stream.iter_shards`); each shard is encoded by an
+*engine* - this process (:class:`LocalEngine`), or Ray Data actors across a cluster
+(:class:`transzero.engines.ray.RayEngine`) - then scored, decided and written by the same stages as every other
+job, so both engines give the same output and share one manifest: a job started on one resumes on the other.
+
+Transduction needs every item: with ``--transductive`` the job first encodes all shards (vectors of the whole
+input in memory: N x D float32, e.g. 1.5 GB for a million 384-d vectors), adapts on the k-NN graph (an HNSW
+index above ~50k items), then writes the shards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..data.text import ItemTable
+from ..errors import InputError
+from .jobs import Job, JobResult, item_column
+from .report import Reporter, Timings
+from .spec import JobSpec
+from .stages import (
+    AdaptStage,
+    CachedEncoder,
+    ClassifyPipeline,
+    Encoded,
+    EncodeStage,
+    FitStage,
+    Predictions,
+    ScoreStage,
+    VectorSource,
+    WriteStage,
+    build_label_space,
+    make_encoder,
+)
+
+__all__ = ["EmbedJob", "Engine", "LocalEngine", "ShardedClassifyJob", "make_engine"]
+
+DEFAULT_SHARD_SIZE = 10_000
+
+
+class Engine(Protocol):
+    """Encodes the shards of a job (everything else a batch job does runs in the driver)."""
+
+    name: str
+
+    def stream(self, tables: Iterator[ItemTable], skip: set[int], *, path: str, shard_size: int, text_column: str,
+               audio_column: str | None) -> Iterator[tuple[int, ItemTable, Encoded | None]]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class LocalEngine:
+    """This process: the job's :class:`EncodeStage` with its cache and progress lines."""
+
+    name = "local"
+
+    def __init__(self, source: VectorSource, timings: Timings, reporter: Reporter) -> None:
+        self.source = source
+        self.stage = EncodeStage(timings, reporter)
+
+    def stream(self, tables: Iterator[ItemTable], skip: set[int], **_: Any) -> Iterator[tuple[int, ItemTable, Encoded | None]]:
+        """Every shard with its encoding (None for the shards in ``skip``), in input order."""
+        for i, table in enumerate(tables):
+            yield i, table, None if i in skip else self.stage.run(self.source, table)
+
+    def close(self) -> None:
+        pass
+
+
+def make_engine(spec: JobSpec, source: VectorSource, source_config: dict[str, Any], timings: Timings,
+                reporter: Reporter) -> Engine:
+    """The engine a spec asks for (``--engine local|ray``)."""
+    if spec.engine.name == "local":
+        return LocalEngine(source, timings, reporter)
+    if spec.engine.name == "ray":
+        try:
+            from ..engines.ray import RayEngine
+        except ImportError as exc:
+            raise InputError(f"--engine ray needs Ray: pip install \"transzero[ray]\" ({exc.name} is missing)") from None
+        from .._util import default_cache_dir
+
+        return RayEngine(source_config, address=spec.engine.address, workers=spec.engine.workers,
+                         cache_dir=spec.cache.folder or default_cache_dir() if spec.cache.enabled else None,
+                         cache=spec.cache.enabled, batch_size=spec.model.batch_size, timings=timings, reporter=reporter)
+    raise InputError(f"--engine must be local or ray, got {spec.engine.name!r}")
+
+
+class _ShardedJob(Job):
+    """The shard loop shared by ``classify`` and ``embed``."""
+
+    kind = "sharded"
+
+    def shards(self) -> Iterator[ItemTable]:
+        from ..data.stream import iter_shards
+
+        s = self.spec
+        size = s.output.shard_size or DEFAULT_SHARD_SIZE
+        t0 = time.perf_counter()
+        for table in iter_shards(s.input.path, size, text_column=s.input.text_column, audio_column=s.input.audio_column):
+            self.timings.add("read", time.perf_counter() - t0)
+            yield table
+            t0 = time.perf_counter()
+
+    def encoded(self, engine: Engine, skip: set[int]) -> Iterator[tuple[int, ItemTable, Encoded | None]]:
+        """The input's shards with their encodings from ``engine`` (None for the shards in ``skip``)."""
+        s = self.spec
+        return engine.stream(self.shards(), skip, path=str(s.input.path),
+                             shard_size=s.output.shard_size or DEFAULT_SHARD_SIZE, text_column=s.input.text_column,
+                             audio_column=s.input.audio_column)
+
+    def identity(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """What the manifest compares on resume: inputs, model, decisions, format, shard size - not the JSON
+        summary, quiet, cache flags, engine or workers."""
+        from ..data.stream import input_fingerprint
+
+        s = self.spec
+        return {"kind": self.kind, "input": {"path": str(Path(s.input.path).resolve()),
+                                             "fingerprint": input_fingerprint(s.input.path),
+                                             "text_column": s.input.text_column, "audio_column": s.input.audio_column},
+                "format": self.fmt, "shard_size": s.output.shard_size or DEFAULT_SHARD_SIZE, **extra}
+
+    @property
+    def fmt(self) -> str:
+        from ..shards import FORMATS
+
+        fmt = (self.spec.output.format or "parquet").lower()
+        if fmt not in FORMATS:
+            raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        return fmt
+
+    def summary(self, n_items: int, n_bad: int, n_shards: int, reused: int, engine: str,
+                extra: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": self.kind, "n_items": n_items, "n_bad": n_bad, "n_shards": n_shards,
+                "n_shards_reused": reused, "engine": engine, "output": str(self.spec.output.predictions), **extra}
+
+
+class ShardedClassifyJob(_ShardedJob):
+    """``transzero classify INPUT -o OUT_DIR/``: predictions shard by shard, resumable."""
+
+    kind = "classify"
+
+    def run(self) -> JobResult:
+        from ..data.readers import detect_modality
+        from ..shards import ShardManifest, write_shard
+
+        s = self.spec
+        if s.adapt.calibration is not None or s.adapt.unlabeled is not None:
+            raise InputError("sharded output takes --transductive, but not --calibration or --unlabeled (yet); "
+                             "write a single output file for those")
+        fmt = self.fmt
+        modality = detect_modality(s.input.path, audio_column=s.input.audio_column)
+        clf = self.stage(FitStage).build(s.model, build_label_space(s.labels), self.cache(), modality)
+        self.stage(WriteStage).check(type(s.output)(json=s.output.json), [s.input.path])
+        ident = self.identity({
+            "labels": clf.label_space_.to_dict(), "encoder": {"name": clf.encoder_.name, "backend": clf.encoder_.backend,
+                                                              "fingerprint": clf.encoder_.fingerprint},
+            "method": {"name": clf.method_name, "params": clf.method_.get_params()},
+            "decide": {"reject": s.decide.reject, "target_frr": s.decide.target_frr, "none_label": s.decide.none_label,
+                       "multi_label": s.decide.multi_label, "explain": s.decide.explain},
+            "adapt": {"transductive": s.adapt.transductive, "steps": list(s.adapt.steps) if s.adapt.transductive else [],
+                      "index": s.adapt.index if s.adapt.transductive else None}})
+        out = Path(s.output.predictions or "")
+        manifest = ShardManifest.open(out, kind=self.kind, job=ident, fmt=fmt,
+                                      shard_size=s.output.shard_size or DEFAULT_SHARD_SIZE,
+                                      overwrite=s.output.overwrite, warn=self.reporter.warning)
+        manifest.data["classes"] = [str(c) for c in clf.classes_]
+        source_config = _classifier_source(clf)
+        engine = make_engine(s, clf, source_config, self.timings, self.reporter)
+        pipe = ClassifyPipeline(clf, s.adapt, s.decide, self.timings, self.reporter)
+        col = item_column(s.input, ItemTable(str(s.input.path), [], [], modality=modality))
+        n_items = n_bad = reused = n_shards = 0
+        try:
+            if s.adapt.transductive:
+                n_items, n_bad, reused, n_shards = self._transductive(clf, engine, pipe, manifest, fmt, col)
+            else:
+                for i, table, enc in self.encoded(engine, manifest.verified()):
+                    n_shards += 1
+                    n_items += len(table)
+                    if enc is None:
+                        done = manifest.reusable(i, table.rows[0], table.rows[-1])
+                        if done is not None:
+                            reused += 1
+                            n_bad += int(done["n_bad"])
+                            continue
+                        enc = self.stage(EncodeStage).run(clf, table)  # (the rows moved: encode it here)
+                    preds = pipe.run_encoded(table, enc)
+                    n_bad += self._write(manifest, i, preds, fmt, col, engine.name, write_shard)
+        finally:
+            engine.close()
+        metrics = self.summary(n_items, n_bad, n_shards, reused, engine.name,
+                               {"encoder": clf.encoder_.name, "method": clf.method_name,
+                                "classes": [str(c) for c in clf.classes_], "format": fmt})
+        self.finish(metrics)
+        manifest.finish(n_shards, {k: metrics[k] for k in ("n_items", "n_bad", "n_shards", "n_shards_reused")})
+        return JobResult(self.kind, metrics, n_items, n_bad, int(s.strict and n_bad > 0))
+
+    def _write(self, manifest: Any, i: int, preds: Predictions, fmt: str, col: str, engine: str, write: Any) -> int:
+        t = preds.table
+        if preds.errors:
+            self.reporter.bad_items(preds.bad_lines())
+        with self.timings.stage("write"):
+            name, sha, size = write(manifest.folder, i, fmt, preds.records(col), preds.classes)
+        manifest.record(i, {"index": i, "file": name, "rows": [t.rows[0], t.rows[-1]], "n_items": len(t),
+                            "n_bad": len(preds.errors), "sha256": sha, "bytes": size, "engine": engine})
+        return len(preds.errors)
+
+    def _transductive(self, clf: Any, engine: Engine, pipe: ClassifyPipeline, manifest: Any, fmt: str,
+                      col: str) -> tuple[int, int, int, int]:
+        """Every shard encoded first (vectors of the whole input in memory), one adaptation, then the shards written."""
+        from ..shards import write_shard
+
+        tables, encoded = [], []
+        for _, table, enc in self.encoded(engine, set()):  # every item takes part: all are encoded (cache hits on resume)
+            tables.append(table)
+            encoded.append(enc)
+        X = np.concatenate([e.X for e in encoded]) if encoded else np.zeros((0, 1), np.float32)
+        adapted, info = None, None
+        if len(X):
+            scores = self.stage(ScoreStage).run(clf, X)
+            adapted, info = self.stage(AdaptStage).transduce(clf, pipe.adapt, X, scores.logits)
+            if info.get("fallback"):
+                self.reporter.note(str(info["fallback"]))
+        n_items = n_bad = reused = 0
+        start = 0
+        no_transduction = ClassifyPipeline(clf, None, pipe.decide, self.timings, self.reporter)
+        for i, (table, enc) in enumerate(zip(tables, encoded)):
+            n_items += len(table)
+            rows = slice(start, start + len(enc))
+            start += len(enc)
+            done = manifest.reusable(i, table.rows[0], table.rows[-1])
+            if done is not None:
+                reused += 1
+                n_bad += int(done["n_bad"])
+                continue
+            preds = no_transduction.run_encoded(table, enc, adapted=None if adapted is None else adapted[rows],
+                                                adaptation=info)
+            n_bad += self._write(manifest, i, preds, fmt, col, engine.name, write_shard)
+        return n_items, n_bad, reused, len(tables)
+
+
+class EmbedJob(_ShardedJob):
+    """``transzero embed INPUT -o OUT``: the vectors of every item, in shards (resumable) or one file."""
+
+    kind = "embed"
+
+    def run(self) -> JobResult:
+        from ..data.readers import detect_modality
+        from ..shards import ShardManifest, write_shard
+
+        s = self.spec
+        fmt = self.fmt
+        modality = detect_modality(s.input.path, audio_column=s.input.audio_column)
+        with self.timings.stage("load"):
+            enc = make_encoder(modality, s.model.encoder, s.model.backend)
+        source = CachedEncoder(enc, self.cache(), s.model.batch_size)
+        out = Path(s.output.predictions or "")
+        self.stage(WriteStage).check(type(s.output)(json=s.output.json), [s.input.path])
+        ident = self.identity({"encoder": {"name": enc.name, "backend": enc.backend, "fingerprint": enc.fingerprint}})
+        engine = make_engine(s, source, _encoder_source(enc), self.timings, self.reporter)
+        single = not s.output.shards
+        manifest = None if single else ShardManifest.open(
+            out, kind=self.kind, job=ident, fmt=fmt, shard_size=s.output.shard_size or DEFAULT_SHARD_SIZE,
+            overwrite=s.output.overwrite, warn=self.reporter.warning)
+        n_items = n_bad = reused = n_shards = 0
+        parts: list[tuple[list[dict[str, Any]], np.ndarray]] = []
+        try:
+            for i, table, e in self.encoded(engine, manifest.verified() if manifest is not None else set()):
+                n_shards += 1
+                n_items += len(table)
+                if e is None and manifest is not None:
+                    done = manifest.reusable(i, table.rows[0], table.rows[-1])
+                    if done is not None:
+                        reused += 1
+                        n_bad += int(done["n_bad"])
+                        continue
+                if e is None:
+                    e = self.stage(EncodeStage).run(source, table)
+                records, V = _vector_records(table, e, enc.dim, item_column(s.input, table))
+                bad = sum(1 for r in records if r["error"])
+                n_bad += bad
+                if bad:
+                    self.reporter.bad_items(table.bad_lines(e.errors))
+                if manifest is None:
+                    parts.append((records, V))
+                    continue
+                with self.timings.stage("write"):
+                    name, sha, size = write_shard(manifest.folder, i, fmt, records, [], vectors=V)
+                manifest.record(i, {"index": i, "file": name, "rows": [table.rows[0], table.rows[-1]],
+                                    "n_items": len(table), "n_bad": bad, "sha256": sha, "bytes": size,
+                                    "engine": engine.name})
+        finally:
+            engine.close()
+        if manifest is None:
+            from ..shards import write_table
+
+            records = [r for p in parts for r in p[0]]
+            V = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, enc.dim), np.float32)
+            with self.timings.stage("write"):
+                write_table(out, fmt, records, [], vectors=V)
+        metrics = self.summary(n_items, n_bad, n_shards, reused, engine.name,
+                               {"encoder": enc.name, "dim": enc.dim, "format": fmt})
+        self.finish(metrics)
+        if manifest is not None:
+            manifest.finish(n_shards, {k: metrics[k] for k in ("n_items", "n_bad", "n_shards", "n_shards_reused")})
+        return JobResult(self.kind, metrics, n_items, n_bad, int(s.strict and n_bad > 0))
+
+
+def _vector_records(table: ItemTable, e: Encoded, dim: int, col: str) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """One record (``row``, [``id``], ``text``, ``error``) and one vector (zeros for bad rows) per table row."""
+    V = np.zeros((len(table), dim), np.float32)
+    V[e.positions] = e.X
+    errors = {**table.errors, **e.errors}
+    ids = [r.get("id") for r in table.records] if any("id" in r for r in table.records) else None
+    out = []
+    for i in range(len(table)):
+        rec: dict[str, Any] = {"row": table.rows[i]}
+        if ids is not None:
+            rec["id"] = ids[i]
+        rec["text"] = table.raw_text(i, col)
+        rec["error"] = errors.get(i)
+        out.append(rec)
+    return out, V
+
+
+def _encoder_source(enc: Any) -> dict[str, Any]:
+    """How a remote worker rebuilds an encoder: its name and options, and the fingerprint it must have."""
+    return {"encoder": enc.name, "kwargs": dict(enc.create_kwargs), "fingerprint": enc.fingerprint}
+
+
+def _classifier_source(clf: Any) -> dict[str, Any]:
+    """What remote workers encode for a classifier: its encoder (a speech recogniser reads clips: none)."""
+    return {} if clf.method_tags.raw_items else _encoder_source(clf.encoder_)

@@ -1,0 +1,249 @@
+"""Sharded outputs that resume: ``part-NNNNN.<format>`` files plus ``_manifest.json`` in one folder.
+
+Each shard covers a fixed range of input items (shard ``i``: items ``[i*S, (i+1)*S)``), is written atomically, and
+is listed in the manifest with its row range, counts and SHA-256 once it is complete. The manifest names the job
+(a digest of everything that changes the output) and is rewritten atomically after each shard, so a rerun of the
+same job skips what is finished and verified, recomputes what is missing or damaged (with a warning naming it),
+and refuses to mix with shards of another job unless told to start over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .io import atomic_path, flat_record, write_predictions
+
+__all__ = ["FORMATS", "MANIFEST", "ShardManifest", "is_shard_output", "shard_file", "write_shard", "write_table"]
+
+MANIFEST = "_manifest.json"
+FORMATS = ("parquet", "csv", "jsonl")
+_PART = re.compile(r"^part-\d{5}\.(parquet|csv|jsonl)$")
+
+
+def is_shard_output(path: str | os.PathLike[str] | None, fmt: str | None = None, shard_size: int | None = None) -> bool:
+    """``-o`` names a shard folder when ``--format`` or ``--shard-size`` is given, or the path ends in ``/``, has no
+    suffix, or is an existing folder; ``-o FILE.csv`` stays a single file."""
+    if path is None or str(path) == "-":
+        return False
+    s = str(path)
+    p = Path(s)
+    return bool(fmt or shard_size or s.endswith(("/", os.sep)) or not p.suffix or p.is_dir())
+
+
+def shard_file(index: int, fmt: str) -> str:
+    return f"part-{index:05d}.{fmt}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_shard(folder: Path, index: int, fmt: str, records: list[dict[str, Any]], classes: Sequence[str],
+                vectors: np.ndarray | None = None) -> tuple[str, str, int]:
+    """Write one shard atomically; ``(file name, sha256, bytes)``.
+
+    Columns are today's CSV output's (``row``, [``id``], ``text``, ``label``, ``confidence``, ``error``,
+    ``p:<class>``...); with ``vectors`` (``embed``), a ``vector`` column (a fixed-size list of float32 in Parquet).
+    A full disk is one line naming the shard; the shards written before it stay.
+    """
+    name = shard_file(index, fmt)
+    path = folder / name
+    try:
+        write_table(path, fmt, records, classes, vectors)
+    except OSError as exc:
+        if exc.errno == 28:  # ENOSPC
+            raise InputError(f"{folder}: the disk is full while writing {name}; the {index} finished shard(s) are "
+                             "kept - free space and run the same command again to resume") from None
+        raise InputError(f"{folder}: cannot write {name} ({exc.strerror or exc}); finished shards are kept") from None
+    return name, _sha256(path), path.stat().st_size
+
+
+def write_table(path: Path, fmt: str, records: list[dict[str, Any]], classes: Sequence[str],
+                vectors: np.ndarray | None = None) -> None:
+    """One output file of ``records`` (and ``vectors``) in ``fmt`` (parquet, csv, jsonl), written atomically."""
+    if fmt == "parquet":
+        _write_parquet(path, records, classes, vectors)
+    elif vectors is not None:
+        with atomic_path(path) as tmp:
+            with tmp.open("w", encoding="utf-8", newline="") as f:
+                _write_vector_text(f, fmt, records, vectors)
+    else:
+        write_predictions(records, list(classes), path)
+
+
+def _write_parquet(path: Path, records: list[dict[str, Any]], classes: Sequence[str], vectors: np.ndarray | None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols: dict[str, pa.Array] = {"row": pa.array([r["row"] for r in records], pa.int64())}
+    if records and "id" in records[0]:
+        cols["id"] = pa.array([None if r.get("id") is None else str(r["id"]) for r in records], pa.string())
+    cols["text"] = pa.array([r.get("text") for r in records], pa.string())
+    if vectors is None:
+        cols["label"] = pa.array([r.get("label") for r in records], pa.string())
+        cols["confidence"] = pa.array([r.get("confidence") for r in records], pa.float64())
+    cols["error"] = pa.array([r.get("error") for r in records], pa.string())
+    if vectors is not None:
+        v = np.ascontiguousarray(vectors, dtype=np.float32)
+        flat = pa.array(v.reshape(-1), pa.float32())
+        arr = pa.FixedSizeListArray.from_arrays(flat, v.shape[1])
+        mask = np.array([r.get("error") is not None for r in records])
+        if mask.any():
+            arr = pa.FixedSizeListArray.from_arrays(flat, v.shape[1], mask=pa.array(mask))
+        cols["vector"] = arr
+    else:
+        extra = [k for k in ("labels", "score", "explanation") if records and k in records[0]]
+        if "labels" in extra:
+            cols["labels"] = pa.array([r.get("labels") for r in records], pa.list_(pa.string()))
+        if "score" in extra:
+            cols["score"] = pa.array([r.get("score") for r in records], pa.float64())
+        if "explanation" in extra:
+            cols["explanation"] = pa.array([flat_record(r, [])["explanation"] or None for r in records], pa.string())
+        for c in classes:
+            cols[f"p:{c}"] = pa.array([None if r.get("probabilities") is None else r["probabilities"].get(c)
+                                       for r in records], pa.float64())
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.table(cols), tmp)
+
+
+def _write_vector_text(f: Any, fmt: str, records: list[dict[str, Any]], vectors: np.ndarray) -> None:
+    import csv
+
+    from .io import spreadsheet_safe
+
+    if fmt == "jsonl":
+        for r, v in zip(records, vectors):
+            rec = {k: r[k] for k in ("row", "id", "text", "error") if k in r}
+            rec["vector"] = None if r.get("error") else [float(x) for x in v]
+            f.write(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    w = csv.writer(f)
+    head = [k for k in ("row", "id", "text", "error") if records and k in records[0]]
+    w.writerow(head + ["vector"])
+    for r, v in zip(records, vectors):
+        vec = "" if r.get("error") else " ".join(f"{x:.7g}" for x in v)
+        w.writerow([spreadsheet_safe("" if r.get(k) is None else r.get(k)) for k in head] + [vec])
+
+
+class ShardManifest:
+    """``_manifest.json`` of a shard folder: the job it belongs to, and every finished shard."""
+
+    def __init__(self, folder: Path, data: dict[str, Any], warn: Callable[[str], None]) -> None:
+        self.folder = folder
+        self.data = data
+        self.warn = warn
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str], *, kind: str, job: dict[str, Any], fmt: str, shard_size: int,
+             overwrite: bool = False, warn: Callable[[str], None] | None = None) -> ShardManifest:
+        """The manifest of ``folder`` for this ``job`` (created; or resumed when the job is the same).
+
+        A folder holding another job's shards is refused unless ``overwrite`` (which deletes only shard files
+        and the manifest); a non-empty folder that is not a shard folder is refused.
+        """
+        folder = Path(folder)
+        warn = warn or (lambda m: None)
+        key = hashlib.sha256(json.dumps(job, sort_keys=True, default=str).encode()).hexdigest()[:32]
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"-o {folder} is a file; give a folder for sharded output (or a file name with a suffix)")
+        if not folder.parent.is_dir():
+            raise InputError(f"-o {folder}: folder {folder.parent} does not exist; create it first")
+        folder.mkdir(exist_ok=True)
+        path = folder / MANIFEST
+        ours = [p for p in folder.iterdir() if _PART.match(p.name) or p.name == MANIFEST]
+        others = [p for p in folder.iterdir() if p not in ours and not p.name.startswith(".")]
+        if path.is_file():
+            try:
+                old = json.loads(path.read_text())
+            except (ValueError, UnicodeDecodeError):
+                old = None
+            if isinstance(old, dict) and old.get("job_key") == key and not overwrite:
+                return cls(folder, old, warn)
+            if not overwrite:
+                diff = _differs(old.get("job", {}) if isinstance(old, dict) else {}, job)
+                raise InputError(f"{folder} holds shards of another job ({diff} differ); pass --overwrite to start "
+                                 "over, or choose another folder")
+        elif others and not overwrite:
+            raise InputError(f"{folder} is not empty and has no {MANIFEST}; choose a new folder for sharded output")
+        elif ours and not overwrite:
+            raise InputError(f"{folder} has shard files but no {MANIFEST}; pass --overwrite to start over")
+        for p in ours:
+            p.unlink()
+        data = {"format": "transzero-shards", "format_version": 1, "kind": kind, "job_key": key, "job": job,
+                "output_format": fmt, "shard_size": shard_size, "status": "running", "shards": {}, "classes": None,
+                "created": _now(), "updated": _now()}
+        m = cls(folder, data, warn)
+        m.save()
+        return m
+
+    def save(self) -> None:
+        self.data["updated"] = _now()
+        with atomic_path(self.folder / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(self.data, indent=1, default=str, allow_nan=False))
+
+    def verified(self) -> set[int]:
+        """Indices of the finished shards whose files are there and unchanged (the others are dropped, with a
+        warning naming them, and will be recomputed)."""
+        out = set()
+        for key, e in list(self.data["shards"].items()):
+            path = self.folder / e["file"]
+            if not path.is_file():
+                self.warn(f"{path.name} is missing; recomputing it")
+            elif _sha256(path) != e["sha256"]:
+                self.warn(f"{path.name} was changed or damaged (checksum differs); recomputing it")
+            else:
+                out.add(int(key))
+                continue
+            del self.data["shards"][key]
+        self.save()
+        return out
+
+    def reusable(self, index: int, first_row: int, last_row: int) -> dict[str, Any] | None:
+        """The entry of a finished shard (checked by :meth:`verified`) that covers these rows; None otherwise."""
+        e = self.data["shards"].get(str(index))
+        if e is None:
+            return None
+        if e.get("rows") == [first_row, last_row]:
+            return e
+        self.warn(f"{e['file']} covered rows {e.get('rows')} but the input now gives {[first_row, last_row]}; "
+                  "recomputing it")
+        del self.data["shards"][str(index)]
+        self.save()
+        return None
+
+    def record(self, index: int, entry: dict[str, Any]) -> None:
+        """A shard is finished: list it (the manifest is rewritten atomically)."""
+        self.data["shards"][str(index)] = entry
+        self.save()
+
+    def finish(self, n_shards: int, summary: dict[str, Any]) -> None:
+        stale = [k for k in self.data["shards"] if int(k) >= n_shards]
+        for k in stale:  # (an input that shrank since the last run)
+            (self.folder / self.data["shards"].pop(k)["file"]).unlink(missing_ok=True)
+        self.data["status"] = "done"
+        self.data["summary"] = summary
+        self.save()
+
+
+def _differs(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return ", ".join(keys) if keys else "the manifests"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+

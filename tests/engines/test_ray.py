@@ -1,0 +1,100 @@
+"""The Ray Data engine: the same output as the local engine, one manifest for both, killed actors retried.
+
+A local 2-CPU Ray instance bound to loopback (the suite's network guard keeps watching); real MiniLM encoders in
+the actors (test encoders are not importable in Ray's worker processes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from ..pipeline.test_shards import _table, _texts  # noqa: E402
+from ..test_cli import LABELS, run  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    import logging
+
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    yield
+    ray.shutdown()
+
+
+def _probs(rows: list[dict]) -> np.ndarray:
+    return np.array([[r[f"p:{c}"] if r[f"p:{c}"] is not None else np.nan for c in LABELS.split(",")] for r in rows])
+
+
+def test_ray_gives_the_local_output_and_resumes_either_way(tmp_path: Path, capsys) -> None:
+    src = _texts(tmp_path / "in.csv", 300, bad_every=37)
+    common = ["classify", str(src), "--labels", LABELS, "--shard-size", "100", "--no-cache", "-q"]
+    assert run([*common, "-o", f"{tmp_path / 'local'}/"], capsys)[0] == 0
+    js = tmp_path / "s.json"
+    code, _, err = run([*common, "-o", f"{tmp_path / 'ray'}/", "--engine", "ray", "--workers", "2", "--json", str(js)],
+                       capsys)
+    assert code == 0, err
+    assert json.loads(js.read_text())["engine"] == "ray"
+    a, b = _table(tmp_path / "local"), _table(tmp_path / "ray")
+    assert [r["label"] for r in a] == [r["label"] for r in b] and [r["error"] for r in a] == [r["error"] for r in b]
+    np.testing.assert_allclose(_probs(a), _probs(b), atol=1e-5)
+    # one manifest for both engines: a job begun locally resumes on Ray
+    (tmp_path / "local" / "part-00001.parquet").unlink()
+    code, _, err = run([*common, "-o", f"{tmp_path / 'local'}/", "--engine", "ray", "--workers", "2", "--json", str(js)],
+                       capsys)
+    assert code == 0, err
+    assert json.loads(js.read_text())["n_shards_reused"] == 2
+    np.testing.assert_allclose(_probs(_table(tmp_path / "local")), _probs(a), atol=1e-5)
+
+
+def test_embed_on_ray(tmp_path: Path, capsys) -> None:
+    src = _texts(tmp_path / "in.csv", 60)
+    assert run(["embed", str(src), "-o", f"{tmp_path / 'l'}/", "--no-cache", "-q"], capsys)[0] == 0
+    code, _, err = run(["embed", str(src), "-o", f"{tmp_path / 'r'}/", "--no-cache", "-q", "--engine", "ray",
+                        "--workers", "2"], capsys)
+    assert code == 0, err
+    a, b = _table(tmp_path / "l"), _table(tmp_path / "r")
+    np.testing.assert_allclose(np.array([r["vector"] for r in a]), np.array([r["vector"] for r in b]), atol=1e-5)
+
+
+def test_a_killed_actor_is_retried(tmp_path: Path, capsys) -> None:
+    import psutil
+
+    src = _texts(tmp_path / "in.csv", 1500)
+    common = ["classify", str(src), "--labels", LABELS, "--shard-size", "500", "--no-cache", "-q"]
+    killed: list[int] = []
+
+    def killer() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            for p in psutil.process_iter(["pid", "cmdline"]):
+                cmd = " ".join(p.info["cmdline"] or [])
+                if "EncodeActor" in cmd and p.cpu_times().user > 6:  # it has loaded its model and is encoding
+                    p.kill()
+                    killed.append(p.info["pid"])
+                    return
+            time.sleep(0.3)
+
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    code, _, err = run([*common, "-o", f"{tmp_path / 'ray'}/", "--engine", "ray", "--workers", "2"], capsys)
+    t.join()
+    assert code == 0, err
+    assert killed, "no actor was killed (the test did not exercise the retry)"
+    assert run([*common, "-o", f"{tmp_path / 'local'}/"], capsys)[0] == 0
+    a, b = _table(tmp_path / "local"), _table(tmp_path / "ray")
+    assert len(b) == 1500 and [r["label"] for r in a] == [r["label"] for r in b]
+    np.testing.assert_allclose(_probs(a), _probs(b), atol=1e-5)

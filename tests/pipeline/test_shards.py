@@ -1,0 +1,203 @@
+"""Sharded, resumable batch jobs (the local engine): resume, spec mismatch, damaged shards, full disk, formats."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+import pyarrow.parquet as pq  # noqa: E402
+
+from ..test_cli import ENC, LABELS, run  # noqa: E402
+from .test_safety import SLOW_CLI, _wait_for_count, labelled_csv  # noqa: E402
+
+
+def _texts(path: Path, n: int, bad_every: int = 0) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "text"])
+        for i in range(n):
+            text = " " if bad_every and i % bad_every == bad_every - 1 else \
+                ["a goal for the team", "the budget vote", "a new phone chip"][i % 3] + f" number {i}"
+            w.writerow([f"id-{i}", text])
+    return path
+
+
+def _table(folder: Path) -> list[dict]:
+    rows = []
+    for f in sorted(folder.glob("part-*.parquet")):
+        rows += pq.read_table(f).to_pylist()
+    return rows
+
+
+def test_shards_manifest_and_summary(tmp_path: Path, capsys) -> None:
+    src = _texts(tmp_path / "in.csv", 250, bad_every=50)
+    out, js = tmp_path / "out", tmp_path / "s.json"
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "100",
+                        "--json", str(js)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["_manifest.json", "part-00000.parquet", "part-00001.parquet",
+                                                     "part-00002.parquet"]
+    s = json.loads(js.read_text())
+    assert {"n_items", "n_bad", "n_shards", "n_shards_reused", "seconds", "timings", "engine"} <= set(s)
+    assert s["n_items"] == 250 and s["n_bad"] == 5 and s["n_shards"] == 3 and s["engine"] == "local"
+    m = json.loads((out / "_manifest.json").read_text())
+    assert m["status"] == "done" and [m["shards"][k]["rows"] for k in ("0", "1", "2")] == [[1, 100], [101, 200], [201, 250]]
+    assert [m["shards"][k]["n_bad"] for k in ("0", "1", "2")] == [2, 2, 1]  # bad rows per shard, summed above
+    rows = _table(out)
+    assert [r["row"] for r in rows] == list(range(1, 251)) and rows[0]["id"] == "id-0"
+    assert set(rows[0]) >= {"row", "id", "text", "label", "confidence", "error", "p:sports", "p:politics"}
+    assert rows[49]["label"] is None and "empty" in rows[49]["error"]
+    assert [r["label"] for r in rows[:3]] == ["sports", "politics", "technology"]
+    # the same command again: every shard is reused
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "100",
+                        "--json", str(js)], capsys)
+    assert code == 0 and json.loads(js.read_text())["n_shards_reused"] == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_other_formats_and_output_rules(tmp_path: Path, capsys, fmt: str) -> None:
+    src = _texts(tmp_path / "in.csv", 30)
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", str(tmp_path / "o"), "--format", fmt,
+                        "--shard-size", "20"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "o").glob("part-*")) == [f"part-00000.{fmt}", f"part-00001.{fmt}"]
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", str(tmp_path / "single.csv")], capsys)
+    assert code == 0 and (tmp_path / "single.csv").is_file()  # FILE.csv stays one file
+
+
+def test_a_changed_spec_refuses_to_mix(tmp_path: Path, capsys) -> None:
+    src = _texts(tmp_path / "in.csv", 30)
+    out = f"{tmp_path / 'o'}/"
+    assert run(["classify", str(src), "--labels", LABELS, *ENC, "-o", out, "--shard-size", "10"], capsys)[0] == 0
+    code, _, err = run(["classify", str(src), "--labels", "sports,politics", *ENC, "-o", out, "--shard-size", "10"], capsys)
+    assert code == 2 and "holds shards of another job (labels differ)" in err and "--overwrite" in err
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", out, "--shard-size", "15"], capsys)
+    assert code == 2 and "shard_size" in err
+    code, _, err = run(["classify", str(src), "--labels", "sports,politics", *ENC, "-o", out, "--shard-size", "10",
+                        "--overwrite"], capsys)
+    assert code == 0, err
+    assert len(list((tmp_path / "o").glob("part-*"))) == 3
+    # what does not count: --json, --quiet, cache flags
+    code, _, err = run(["classify", str(src), "--labels", "sports,politics", *ENC, "-o", out, "--shard-size", "10",
+                        "--no-cache", "--quiet", "--json", str(tmp_path / "s.json")], capsys)
+    assert code == 0 and json.loads((tmp_path / "s.json").read_text())["n_shards_reused"] == 3
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "mine.txt").write_text("x")
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", str(tmp_path / "other")], capsys)
+    assert code == 2 and "not empty" in err
+
+
+def test_damaged_and_missing_shards_are_recomputed(tmp_path: Path, capsys) -> None:
+    src = _texts(tmp_path / "in.csv", 40)
+    out, js = tmp_path / "o", tmp_path / "s.json"
+    args = ["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10", "--json", str(js)]
+    assert run(args, capsys)[0] == 0
+    before = _table(out)
+    (out / "part-00001.parquet").write_bytes(b"garbage")
+    (out / "part-00003.parquet").unlink()
+    code, _, err = run(args, capsys)
+    assert code == 0
+    assert "part-00001.parquet was changed or damaged" in err and "part-00003.parquet is missing" in err
+    assert json.loads(js.read_text())["n_shards_reused"] == 2
+    assert _table(out) == before
+
+
+def test_a_full_disk_keeps_finished_shards(tmp_path: Path, capsys, monkeypatch) -> None:
+    import transzero.shards as shards
+
+    src = _texts(tmp_path / "in.csv", 40)
+    real = shards.write_table
+    calls = {"n": 0}
+
+    def full(path, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(shards, "write_table", full)
+    out = tmp_path / "o"
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10"], capsys)
+    assert code == 2 and "disk is full while writing part-00002.parquet" in err and "Traceback" not in err
+    assert sorted(json.loads((out / "_manifest.json").read_text())["shards"]) == ["0", "1"]
+    monkeypatch.setattr(shards, "write_table", real)
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10",
+                        "--json", str(tmp_path / "s.json")], capsys)
+    assert code == 0 and json.loads((tmp_path / "s.json").read_text())["n_shards_reused"] == 2
+
+
+@pytest.mark.slow
+def test_a_killed_job_resumes_and_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    data = labelled_csv(tmp_path / "d.csv", 1200)
+    count = tmp_path / "count"
+    base = ["classify", str(data), "--labels", LABELS, "--encoder", "test-slow", "--shard-size", "100", "--quiet"]
+    env = {**os.environ, "TRANSZERO_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, str(SLOW_CLI), *base, "-o", f"{tmp_path / 'out'}/"],
+                            env={**env, "TZ_SLOW_SECONDS": "0.003", "TZ_SLOW_COUNT": str(count)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _wait_for_count(count, 750, proc)  # about 60 % of the job
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads((tmp_path / "out" / "_manifest.json").read_text())["shards"]
+    assert len(done) >= 3
+    js = tmp_path / "s.json"
+    again = subprocess.run([sys.executable, str(SLOW_CLI), *base, "-o", f"{tmp_path / 'out'}/", "--json", str(js)],
+                           env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(js.read_text())["n_shards_reused"] >= 3
+    clean = subprocess.run([sys.executable, str(SLOW_CLI), *base, "-o", f"{tmp_path / 'clean'}/", "--no-cache"],
+                           env=env, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    assert _table(tmp_path / "out") == _table(tmp_path / "clean")
+
+
+def test_embed_shards_and_single_file(tmp_path: Path, capsys) -> None:
+    from ..conftest import KeywordEncoder
+
+    src = _texts(tmp_path / "in.csv", 25, bad_every=10)
+    code, _, err = run(["embed", str(src), *ENC, "-o", f"{tmp_path / 'e'}/", "--shard-size", "10"], capsys)
+    assert code == 0, err
+    t = pq.read_table(tmp_path / "e" / "part-00000.parquet")
+    assert pa.types.is_fixed_size_list(t.schema.field("vector").type) and t.schema.field("vector").type.list_size == 16
+    rows = _table(tmp_path / "e")
+    assert len(rows) == 25 and rows[9]["vector"] is None and rows[9]["error"]
+    np.testing.assert_allclose(rows[0]["vector"], KeywordEncoder().encode([rows[0]["text"]])[0], rtol=1e-6)
+    code, _, err = run(["embed", str(src), *ENC, "-o", str(tmp_path / "v.jsonl")], capsys)
+    assert code == 0, err
+    lines = [json.loads(x) for x in (tmp_path / "v.jsonl").read_text().splitlines()]
+    assert len(lines) == 25 and len(lines[0]["vector"]) == 16 and lines[9]["vector"] is None
+
+
+def test_parquet_input_streams(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "body": ["a goal", None, "the vote", "a chip"]}), src, row_group_size=2)
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "--text-column", "body", "-o",
+                        f"{tmp_path / 'o'}/", "--shard-size", "3"], capsys)
+    assert code == 0, err
+    rows = _table(tmp_path / "o")
+    assert [r["label"] for r in rows] == ["sports", None, "politics", "technology"] and rows[1]["error"]
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "--text-column", "nope"], capsys)
+    assert code == 2 and "no column 'nope'" in err
+
+
+def test_the_stream_reader_matches_the_whole_file_reader(tmp_path: Path) -> None:
+    from transzero.data import read_text_table
+    from transzero.data.stream import iter_shards
+
+    src = tmp_path / "in.csv"
+    src.write_text('text,label\n"multi\nline",a\nplain,b\n" ",c\n"x, y",d\n"unterminated,e\nlast,f\n')
+    whole = read_text_table(src, label_column="label")
+    parts = list(iter_shards(src, 2, label_column="label"))
+    assert [len(p) for p in parts] == [2, 2, 2]
+    assert [t for p in parts for t in p.texts] == whole.texts
+    assert [r for p in parts for r in p.rows] == whole.rows
+    assert sum(len(p.errors) for p in parts) == len(whole.errors) == 2
