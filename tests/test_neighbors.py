@@ -37,6 +37,27 @@ def test_ann_recall_against_exact() -> None:
     assert np.mean(iq[:, 0] == np.arange(50)) >= 0.9  # a query next to an item finds it
 
 
+def test_exact_search_works_in_bounded_blocks(monkeypatch) -> None:
+    """Exact search cuts the queries into blocks of at most _CHUNK_CELLS scores; the answer does not change."""
+    import transzero.neighbors as nb
+
+    X, _ = _clusters(3000)
+    want = knn(X, 7, index="exact")
+    seen: list[int] = []
+    real_argpartition = np.argpartition
+
+    def spy(a, *args, **kwargs):
+        seen.append(a.size)
+        return real_argpartition(a, *args, **kwargs)
+
+    monkeypatch.setattr(nb, "_CHUNK_CELLS", 10 * len(X))
+    monkeypatch.setattr(nb.np, "argpartition", spy)
+    got = knn(X, 7, index="exact")
+    assert max(seen) <= 10 * len(X) and len(seen) == 300
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_allclose(got[0], want[0], atol=1e-6)
+
+
 def test_transduction_with_ann_matches_exact() -> None:
     from transzero.transductive import Transduction
 

@@ -18,6 +18,7 @@ __all__ = ["ANN_THRESHOLD", "INDEXES", "knn", "resolve_index"]
 INDEXES = ("auto", "exact", "ann")
 #: above this many vectors ``index="auto"`` uses the approximate index
 ANN_THRESHOLD = 50_000
+_CHUNK_CELLS = 1 << 26
 
 
 def resolve_index(index: str, n: int) -> str:
@@ -57,11 +58,12 @@ def knn(
         return _hnsw(Xn, Qn, k, skip and self_query, hnsw_m, ef_search)
     sims = np.empty((len(Qn), k), np.float32)
     idx = np.empty((len(Qn), k), np.int64)
+    chunk = max(1, min(int(chunk), _CHUNK_CELLS // n))  # a (chunk, n) block of scores stays under ~256 MB
     for s in range(0, len(Qn), chunk):
         S = Qn[s : s + chunk] @ Xn.T
         if skip and self_query:
             S[np.arange(len(S)), np.arange(s, s + len(S))] = -np.inf
-        top = np.argpartition(-S, k - 1, axis=1)[:, :k]
+        top = np.argpartition(S, n - k, axis=1)[:, n - k :]
         v = np.take_along_axis(S, top, axis=1)
         order = np.argsort(-v, axis=1, kind="stable")
         sims[s : s + chunk] = np.take_along_axis(v, order, axis=1)

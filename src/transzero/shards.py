@@ -226,8 +226,9 @@ class ShardManifest:
         return None
 
     def record(self, index: int, entry: dict[str, Any]) -> None:
-        """A shard is finished: list it (the manifest is rewritten atomically)."""
-        self.data["shards"][str(index)] = entry
+        """A shard is finished: list it, stamped with ``finished_at`` (Unix seconds; per-shard rates come from
+        these), and rewrite the manifest atomically."""
+        self.data["shards"][str(index)] = {**entry, "finished_at": round(time.time(), 3)}
         self.save()
 
     def finish(self, n_shards: int, summary: dict[str, Any]) -> None:

@@ -52,6 +52,8 @@ def test_shards_manifest_and_summary(tmp_path: Path, capsys) -> None:
     m = json.loads((out / "_manifest.json").read_text())
     assert m["status"] == "done" and [m["shards"][k]["rows"] for k in ("0", "1", "2")] == [[1, 100], [101, 200], [201, 250]]
     assert [m["shards"][k]["n_bad"] for k in ("0", "1", "2")] == [2, 2, 1]  # bad rows per shard, summed above
+    done = [m["shards"][k]["finished_at"] for k in ("0", "1", "2")]  # per-shard rates come from these
+    assert done == sorted(done) and all(isinstance(t, float) for t in done)
     rows = _table(out)
     assert [r["row"] for r in rows] == list(range(1, 251)) and rows[0]["id"] == "id-0"
     assert set(rows[0]) >= {"row", "id", "text", "label", "confidence", "error", "p:sports", "p:politics"}

@@ -4,7 +4,7 @@ read (:class:`ShardSource`: the input streamed shard by shard, finished shards s
 actor pool (:class:`EncodeActor`: the encoder loaded once per actor, single-threaded by default) → the driver, which
 receives the vectors in input order, scores, decides and writes the shards exactly as the local engine does. The
 output and the manifest are the same, so a job can resume on either engine. Killed actors are restarted and their
-batches retried (``max_restarts=-1``, ``max_task_retries=-1``).
+batches retried (Ray Data's defaults for actor pools: ``max_restarts=-1``, ``max_task_retries=-1``).
 
 Without ``--ray-address`` a local Ray instance starts, bound to loopback; with one, the job joins that cluster
 (every node must see the input path and have transzero installed).
@@ -88,6 +88,8 @@ class EncodeActor:
         from ..store import EmbeddingCache
 
         enc = create_encoder(encoder, **kwargs)
+        if threads and getattr(enc, "num_threads", 0) is None:  # (onnxruntime ignores OMP_NUM_THREADS)
+            enc.num_threads = int(threads)
         if enc.fingerprint != fingerprint:
             raise InputError(f"encoder {encoder} on this Ray worker has fingerprint {enc.fingerprint}, the driver's "
                              f"{fingerprint}; install the same transzero and models on every node")
@@ -99,6 +101,21 @@ class EncodeActor:
         X, errors = self.source.encode_report(items)
         return {"shard": batch["shard"], "pos": batch["pos"], "vec": np.asarray(X, dtype=np.float32),
                 "error": np.asarray([errors.get(i, "") for i in range(len(items))], dtype=object)}
+
+
+#: rows an actor encodes per call (at least)
+ACTOR_ROWS = 1024
+
+
+def _bound_actor(config: dict[str, Any]) -> type:
+    """:class:`EncodeActor` with its settings bound into the class, so a restarted actor never depends on
+    constructor arguments held in the object store (ray-project/ray#53727)."""
+
+    class BoundEncodeActor(EncodeActor):
+        def __init__(self) -> None:
+            super().__init__(**config)
+
+    return BoundEncodeActor
 
 
 class RayEngine:
@@ -114,6 +131,9 @@ class RayEngine:
         if "encoder" not in source_config:
             raise InputError("--engine ray encodes vectors; this method reads raw clips (use --engine local)")
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # Ray's C++ core logs a restart caveat for every actor pool (ray-project/ray#53727) that our actors avoid
+        # (their settings are bound into the class); failures still surface as Python exceptions
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         self._owns = False
         if not ray.is_initialized():
             kw: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False,
@@ -142,16 +162,20 @@ class RayEngine:
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # ("progress bars disabled": ours)
         # the reader takes no CPU slot: with one per actor, a reader waiting for a free CPU would stall the pipeline
         ds = self.ray.data.read_datasource(ShardSource(path, shard_size, text_column, audio_column, frozenset(skip)),
-                                           ray_remote_args={"num_cpus": 0})
-        ds = ds.map_batches(
-            EncodeActor,
-            fn_constructor_kwargs={"encoder": self.source["encoder"], "kwargs": self.source.get("kwargs", {}),
-                                   "fingerprint": self.source["fingerprint"], "cache_dir": self.cache_dir,
-                                   "cache": self.cache, "batch_size": self.batch_size, "threads": self.threads},
-            batch_size=int(self.batch_size or 64), compute=ActorPoolStrategy(size=self.workers), num_cpus=1,
-            max_restarts=-1, max_task_retries=-1)
+                                           num_cpus=0)
+        config = {"encoder": self.source["encoder"], "kwargs": self.source.get("kwargs", {}),
+                  "fingerprint": self.source["fingerprint"], "cache_dir": self.cache_dir, "cache": self.cache,
+                  "batch_size": self.batch_size, "threads": self.threads}
+        # rows per actor call: enough for the encoder to sort them by length (little padding), as the local engine
+        # does over a whole shard
+        rows = int(min(shard_size, max(ACTOR_ROWS, 8 * (self.batch_size or 64))))
+        # (Ray Data restarts killed actors and retries their batches: max_restarts=-1, max_task_retries=-1 are its
+        # defaults for actor pools)
+        ds = ds.map_batches(_bound_actor(config), batch_size=rows, compute=ActorPoolStrategy(size=self.workers),
+                            num_cpus=1)
         batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy"))
         pending: list[dict[str, np.ndarray]] = []
         for i, table in enumerate(tables):
