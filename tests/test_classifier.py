@@ -53,7 +53,7 @@ def test_few_shot_examples_through_knn() -> None:
     # "tennis" is a sports word, but we teach the class with examples only
     clf = _clf(method="knn", method_params={"n_neighbors": 1})
     clf.fit(["budget vote", "striker goal"], ["politics", "sports"])
-    assert clf.method_.bank_vectors_.shape[0] == 3 + 2
+    assert clf.method_.bank_vectors_.shape[0] == len(clf.class_embeddings_.prompt_vectors) + 2  # prompts + examples
     with pytest.raises(InputError, match="zero-shot"):
         _clf().fit(["budget vote"], ["politics"])
 

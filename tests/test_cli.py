@@ -174,7 +174,7 @@ def test_models_lists_offline_encoders(capsys) -> None:
     data = json.loads(out)
     names = {e["name"]: e for e in data["encoders"]}
     assert names["minilm-l6"]["available"] and names["minilm-l6"]["size_mb"] > 50
-    assert data["defaults"] == {"text": "minilm-l6", "image": "efficientnet-lite0", "audio": "mfcc"}
+    assert data["defaults"] == {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "mfcc"}
     assert data["default_methods"] == {"text": "similarity", "image": "wordnet", "audio": "asr-grammar"}
     assert names["speaker-ge2e"]["modality"] == "audio" and names["speaker-ge2e"]["available"]
     code, out, _ = run(["models"], capsys)
@@ -237,7 +237,7 @@ def test_eval_and_classify_image_folders(tmp_path: Path, capsys) -> None:
     code, out, err = run(["eval", str(tmp_path / "data"), "--json", str(js), "--cache-dir", str(tmp_path / "c")], capsys)
     assert code == 0, err
     m = json.loads(js.read_text())
-    assert m["encoder"] == "efficientnet-lite0" and m["method"] == "wordnet"
+    assert m["encoder"] == "efficientnet-lite02" and m["method"] == "wordnet"
     assert m["n"] == 6 and m["n_classes"] == 2 and m["n_skipped"] == 1
     assert "broken.jpg" in m["skipped"][0]["error"] and "broken.jpg" in err
     code, out, err = run(["classify", str(tmp_path / "data" / "blue"), "--labels", "red,blue", "--cache-dir", str(tmp_path / "c")], capsys)
@@ -269,7 +269,7 @@ def test_classify_explain_images(tmp_path: Path, capsys) -> None:
     code, out, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords", "--explain", "2"], capsys)
     assert code == 0, err  # similarity explains by the nearest class prompts
     ex = json.loads(out.splitlines()[0])["explanation"]
-    assert ex[0]["prompt"] == "sports" and ex[0]["class"] == "sports" and len(ex) == 2
+    assert "sports" in ex[0]["prompt"] and ex[0]["class"] == "sports" and len(ex) == 2  # one of its 15 prompts
     code, _, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords",
                         "--method", "eszsl", "--explain", "2"], capsys)
     assert code == 2

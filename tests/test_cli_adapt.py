@@ -173,3 +173,35 @@ def test_eval_audio_manifest_few_shot(tmp_path: Path, capsys) -> None:
     assert r["accuracy"] > 0.9
     assert any("silent" in s["error"] for s in r["skipped"])
     assert "silent.wav" in err
+
+
+def test_asr_transduction_pairs_mfcc_vectors_and_refuses_early(tmp_path: Path, capsys, monkeypatch) -> None:
+    """asr-grammar reads clips; --transductive adapts over the mfcc vectors of the same clips. Combinations that
+    are not supported fail before any clip is decoded."""
+    sf = pytest.importorskip("soundfile")
+    pytest.importorskip("pocketsphinx")
+    from transzero.data import audio as audio_mod
+
+    rng = np.random.default_rng(0)
+    rows = ["audio,label"]
+    for i in range(45):
+        name = f"c{i}.wav"
+        t = np.arange(8000) / 16000
+        sf.write(tmp_path / name, (0.2 * np.sin(2 * np.pi * (200 + 40 * (i % 3)) * t) + 0.01 * rng.standard_normal(8000))
+                 .astype(np.float32), 16000)
+        rows.append(f"{name},{['zero', 'one', 'two'][i % 3]}")
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    base = ["eval", str(tmp_path / "m.csv"), "--audio-column", "audio", "--method", "asr-grammar", "--no-cache"]
+    decoded: list[object] = []
+    real = audio_mod.load_audio
+    monkeypatch.setattr(audio_mod, "load_audio", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
+    code, _, err = run(base + ["--transductive", "--unlabeled", str(tmp_path / "m.csv")], capsys)
+    assert code == 2 and "--unlabeled is not supported" in err and not decoded
+    out = tmp_path / "r.json"
+    code, _, err = run(base + ["--transductive", "--json", str(out)], capsys)
+    assert code == 0, err
+    r = json.loads(out.read_text())
+    assert r["transduction"]["steps"] == ["propagate", "balance"] and "inductive" in r
+    pair = r["transduction"]["decisions"][0]
+    assert pair["step"] == "pair" and pair["encoder"] == "mfcc" and "z-scored" in pair["why"]
+    assert "pairing asr-grammar with mfcc vectors" in err

@@ -50,7 +50,10 @@ def test_descriptions_validation() -> None:
 
 
 def test_templates_validation() -> None:
-    assert resolve_templates(None) == ["{}"]
+    default = resolve_templates(None)
+    assert default == TEMPLATE_SETS["ensemble"] and default[0] == "{}" and len(default) == len(set(default)) == 15
+    for name in ("default", "topic", "sentiment", "intent"):
+        assert set(TEMPLATE_SETS[name]) <= set(default)
     assert resolve_templates("A photo of {}.") == ["A photo of {}."]
     with pytest.raises(LabelError, match="unknown template set"):
         resolve_templates("nonsense")

@@ -87,11 +87,43 @@ def test_default_recipe_end_to_end_and_deterministic() -> None:
     assert t.info["steps"] == ["propagate", "balance"] and "fallback" not in t.info
     assert np.mean(P1.argmax(1) == y) > 0.95
     np.testing.assert_array_equal(P1, Transduction().adapt(X, Z))
-    # sharpening changes confidence, never the decision
+    assert [d["step"] for d in t.info["decisions"]] == ["balance"]
+    assert t.info["decisions"][0]["target"] == "uniform" and "near balanced" in t.info["decisions"][0]["why"]
+    # sharpening (after propagation/balancing) changes confidence, never the decision
+    P2 = P1
     P_flat = Transduction(sharpen=1.0).adapt(X, Z)
-    np.testing.assert_array_equal(P_flat.argmax(1), P1.argmax(1))
-    assert P1.max(1).mean() > P_flat.max(1).mean()
+    np.testing.assert_array_equal(P_flat.argmax(1), P2.argmax(1))
+    assert P2.max(1).mean() > P_flat.max(1).mean()
 
+
+def test_guard_keeps_a_skewed_set_skewed() -> None:
+    """Balancing a 25:1 set to equal shares moves much of the big class; the guard targets a skewed share."""
+    X, y = clusters(n_per=200)
+    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:8], np.flatnonzero(y == 2)[:8]])
+    X, y = X[keep], y[keep]
+    Z = noisy_start(y, 3, flip=0.1)
+    guarded = Transduction(k=5)
+    P = guarded.adapt(X, Z)
+    d = guarded.info["decisions"][0]
+    assert d["target"] == "skewed" and "skewed" in d["why"]
+    unguarded = Transduction(k=5, guard=False)
+    Pu = unguarded.adapt(X, Z)
+    assert unguarded.info["decisions"][0]["target"] == "uniform"
+    acc, acc_u = np.mean(P.argmax(1) == y), np.mean(Pu.argmax(1) == y)
+    assert acc > acc_u + 0.03, (acc, acc_u)
+
+
+def test_self_training_learns_a_share_of_every_class() -> None:
+    X, y = clusters(n_per=80)
+    Z = noisy_start(y, 3, flip=0.3)
+    t = Transduction(steps=("propagate", "balance", "self-train"))
+    P = t.adapt(X, Z)
+    assert np.mean(P.argmax(1) == y) > 0.95 and t.info["decisions"][-1]["step"] == "self-train"
+    # a class the start never predicts still gets its share of examples
+    Z2 = Z.copy()
+    Z2[:, 2] -= 50.0
+    Q = self_training(X, softmax(Z2, axis=1), fraction=0.5)
+    assert (Q.argmax(1) == 2).sum() > 40
 
 def test_too_few_items_fall_back_to_inductive() -> None:
     X, y = clusters(n_per=3)

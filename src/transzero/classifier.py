@@ -225,6 +225,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self.encoder_ = self._resolve_encoder()
         self.cache_ = self._resolve_cache()
         self.label_encoder_ = self._resolve_label_encoder(self.encoder_)
+        if self.encoder_.modality != "text" and isinstance(self.encoder_, HasTextTower) and not self.label_encoder:
+            # a vision/audio-language model's own text tower: that modality's default prompts (e.g. "a photo of a {}.")
+            self.label_space_ = self.label_space_.for_modality(self.encoder_.modality)
         self.class_embeddings_ = self.label_space_.embed(self.label_encoder_, self.cache_)
         self.method_ = self._resolve_method()
         self._context = self._fit_context(get_tags(self.method_))
@@ -235,9 +238,14 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         ctx = FitContext(self.class_embeddings_, self.label_encoder_.default_logit_scale)
         aligned = shares_space(self.encoder_, self.label_encoder_)
         name = method_name(self.method_)
-        if tags.raw_items and self.encoder_.modality != "audio":
-            raise InputError(f"method {name!r} recognises speech; it needs audio items "
+        if tags.raw_items and self.encoder_.modality != tags.item_modality:
+            what = "recognises speech" if tags.item_modality == "audio" else f"reads {tags.item_modality}s"
+            raise InputError(f"method {name!r} {what}; it needs {tags.item_modality} items "
                              f"(--encoder {self.encoder_.name} reads {self.encoder_.modality})")
+        if tags.raw_items and tags.item_modality == "image":  # ocr: the visual route and the text side both
+            head = self._concept_head() if isinstance(self.encoder_, HasConceptHead) else None
+            return FitContext(ctx.class_embeddings, ctx.default_logit_scale, aligned=aligned, concept_head=head,
+                              text_encoder=self.label_encoder_, encoder=self.encoder_)
         if tags.zero_shot_prior:  # few-shot: a zero-shot prior of the encoder's kind
             head = self._concept_head() if not aligned and isinstance(self.encoder_, HasConceptHead) else None
             return FitContext(ctx.class_embeddings, ctx.default_logit_scale, aligned=aligned, concept_head=head)
@@ -297,6 +305,10 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_method(self, Xv: np.ndarray | None, y: Any, ctx: FitContext) -> None:
         self.method_.fit(Xv, y, context=ctx)
+        selection = getattr(self.method_, "selection_", None)
+        if selection is not None and hasattr(self.method_, "best_"):  # ``auto``: keep the method it chose
+            self.selection_ = dict(selection)
+            self.method_ = self.method_.best_
         self.classes_ = self.method_.classes_
 
     # ------------------------------------------------------------------ encoding
@@ -305,17 +317,24 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         return m is not None and get_tags(m).raw_items
 
     def _clips_report(self, items: list[Any], progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
-        """For methods that read audio themselves: decoded mono clips (an object array), bad clips reported."""
+        """For methods that read items themselves: decoded mono clips (speech) or the items as given (ocr), in an
+        object array, bad items reported."""
         from ._util import item_error
         from .data.audio import load_audio
+        from .data.images import load_image
 
         m = self.method_
         out = np.empty(len(items), dtype=object)
         errors: dict[int, str] = {}
+        audio = get_tags(m).item_modality == "audio"
         for i, it in enumerate(items):
             try:
                 self.encoder_.validate([it])
-                out[i] = load_audio(it, m.sample_rate, min_seconds=m.min_seconds)
+                if audio:
+                    out[i] = load_audio(it, m.sample_rate, min_seconds=m.min_seconds)
+                else:  # images: a bad file is that item's error here; the method reads the item itself
+                    load_image(it, target=32)
+                    out[i] = it
             except InputError as exc:
                 errors[i] = item_error(str(exc))
                 out[i] = None
@@ -338,6 +357,16 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         if self._reads_items():
             return self._clips_report(items, progress)
         return encode_items(self.encoder_, self.cache_, items, batch_size=self.batch_size, progress=progress)
+
+    def paired_encode_report(
+        self, items: Sequence[Any], progress: ProgressCallback | None = None
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """Vectors of the encoder itself (through the cache), also for methods that read raw clips.
+
+        ``asr-grammar`` scores clips; transduction pairs it with these vectors of the same clips.
+        """
+        check_is_fitted(self, "encoder_")
+        return encode_items(self.encoder_, self.cache_, list(items), batch_size=self.batch_size, progress=progress)
 
     def encode(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> np.ndarray:
         """Item vectors ``(N, D)`` from the fitted encoder (through the cache when enabled).
@@ -442,7 +471,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """Probabilities of ``X`` adapted to the unlabelled items (``X`` itself plus ``unlabeled``).
 
         ``transduction`` is a :class:`~transzero.transductive.Transduction` (default recipe:
-        neighbour-graph propagation, then class balancing). With too few items the
+        neighbour-graph propagation, then class balancing guarded against skewed sets). With too few items the
         inductive probabilities are returned; ``self.transduction_info_`` says what ran.
         """
         from .transductive import Transduction
@@ -512,9 +541,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             raise InputError(f"method {method_name(self.method_)!r} has no explanations here; use conse or wordnet")
         if reject is not None:
             reject = check_threshold(reject, reject_score)
-        if transduction is not None and self._reads_items():
-            raise InputError(f"method {method_name(self.method_)!r} reads clips, not vectors; transduction "
-                             "needs item vectors (use an audio encoder with a vector method)")
+        if transduction is not None and self._reads_items() and unlabeled is not None:
+            raise InputError(f"method {method_name(self.method_)!r} reads clips: unlabeled= is not supported with it "
+                             "(yet); put the extra clips among the items")
         items = list(items)
         X, errors = self.encode_report(items, progress)
         N, K = len(items), len(self.classes_)
@@ -530,7 +559,15 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             out.uncalibrated_proba = _scatter(s.uncalibrated_proba, good, N)
         if transduction is not None:
             out.inductive_proba = _scatter(p, good, N)
-            p, out.transduction_info = self.adapt_encoded(transduction, X[good], z, unlabeled)
+            Xa = X[good]
+            if self._reads_items():  # clips: adapt over the audio encoder's vectors of the same clips
+                V, v_errors = self.paired_encode_report([items[i] for i in good])
+                from .transductive import zscore
+
+                Xa = zscore(V, v_errors)
+            p, out.transduction_info = self.adapt_encoded(transduction, Xa, z, unlabeled)
+            if self._reads_items():
+                out.transduction_info["paired_encoder"] = self.encoder_.name
             z = np.log(np.maximum(p, 1e-300))
         out.proba[good] = p
         d = decide(p, self.classes_, logits=z, reject=reject, reject_score=reject_score, none_label=none_label,

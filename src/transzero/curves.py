@@ -96,7 +96,8 @@ def learning_curve(
         One row per (method, K) (zero-shot methods ignore the support: the same number at
         every K): ``method``, ``shots``, ``accuracy_mean``, ``accuracy_std``,
         ``mean_per_class_accuracy_mean``, ``runs`` (per-seed accuracies), ``n_support``
-        and ``short_classes`` (classes with fewer than K examples, and their counts).
+        and ``short_classes`` (classes with fewer than K examples, and their counts); for ``auto``
+        also ``chosen`` (the method picked per seed) and ``selection`` (its cross-validation scores).
     """
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1, got {seeds}")
@@ -113,7 +114,7 @@ def learning_curve(
         if needs_items and (items_support is None or items_eval is None):
             raise InputError(f"method {name!r} trains the encoder and needs the raw items, not only vectors")
         for k in shots:
-            accs, mpcas, n_sup, ind_accs = [], [], [], []
+            accs, mpcas, n_sup, ind_accs, chosen = [], [], [], [], []
             short: dict[str, int] = {}
             for seed in range(seeds if k > 0 and learns else 1):  # 0 shots: no sampling, one run
                 clf = make(name)
@@ -137,6 +138,8 @@ def learning_curve(
                 else:
                     Xe = X_eval
                 z = clf.decision_function_encoded(Xe)
+                if getattr(clf, "selection_", None):
+                    chosen.append(clf.selection_)
                 pred = np.asarray(clf.classes_[np.argmax(z, axis=1)], dtype=object)
                 if transduction is not None:
                     ind_accs.append(float((pred == y_eval_a).mean()))
@@ -148,6 +151,9 @@ def learning_curve(
                    "runs": accs, "n_support": int(np.mean(n_sup)) if n_sup else 0, "short_classes": short}
             if transduction is not None:
                 row["inductive_accuracy_mean"] = float(np.mean(ind_accs))
+            if chosen:  # ``auto``: what it chose for each seed, and why
+                row["chosen"] = [c["chosen"] for c in chosen]
+                row["selection"] = chosen
             rows.append(row)
             if on_row:
                 on_row(row)

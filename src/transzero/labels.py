@@ -159,7 +159,8 @@ class LabelSpace:
     templates : str or list of str, optional
         Prompt templates with ``{}`` for the class name, or a set name from
         :data:`transzero.templates.TEMPLATE_SETS` (``"default"``, ``"topic"``...).
-        Default: the name alone.
+        Default: the ``ensemble`` set (15 prompts chosen on dev data); image encoders with a
+        text tower get the ``photo`` set instead (:meth:`for_modality`).
     use_names : bool
         Embed the templated names; set False to rely on descriptions only (then every
         class needs a description).
@@ -203,6 +204,8 @@ class LabelSpace:
                 isinstance(templates, Iterable) and all(isinstance(t, str) for t in templates))):
             raise LabelError(f"templates must be a set name, a template with {{}} or a list of them, got {templates!r}")
         self.templates = resolve_templates(templates if templates is None or isinstance(templates, str) else list(templates))
+        #: True when no templates were given (the modality's default set applies)
+        self.default_templates = templates is None
         if not isinstance(use_names, (bool, np.bool_)):
             raise LabelError(f"use_names must be true or false, got {use_names!r}")
         self.use_names = bool(use_names)
@@ -287,6 +290,19 @@ class LabelSpace:
         if self.semantics == "auto":
             return "attributes" if self.attributes is not None else "text"
         return self.semantics
+
+    def for_modality(self, modality: str) -> LabelSpace:
+        """This label space, or a copy with the default templates of ``modality`` when none were chosen."""
+        from .templates import DEFAULT_TEMPLATES_BY_MODALITY, TEMPLATE_SETS
+
+        want = TEMPLATE_SETS[DEFAULT_TEMPLATES_BY_MODALITY.get(modality, "ensemble")]
+        if not self.default_templates or self.templates == want:
+            return self
+        d = self.to_dict()
+        d["templates"] = list(want)
+        out = LabelSpace.from_dict(d)
+        out.default_templates = True
+        return out
 
     def with_semantics(self, semantics: str) -> LabelSpace:
         """A copy of this label space whose :meth:`embed` returns other semantics."""
@@ -400,7 +416,9 @@ class LabelSpace:
     # ------------------------------------------------------------------ prompts
     def prompts_for(self, name: str) -> list[str]:
         """Every text embedded for class ``name`` (templated name, then descriptions)."""
-        out = [t.format(humanize(name)) for t in self.templates] if self.use_names else []
+        from .enrich import readable_name
+
+        out = [t.format(readable_name(name)) for t in self.templates] if self.use_names else []
         out += self.descriptions.get(name, [])
         return list(dict.fromkeys(out))
 

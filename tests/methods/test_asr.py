@@ -44,10 +44,13 @@ def test_grammar_scores_every_clip_and_reports_bad_ones(tmp_path) -> None:
     assert sorted(res.errors) == [1, 2]
     assert "silent" in res.errors[1] and "not a readable audio file" in res.errors[2]
     assert res.labels[0] in DIGITS and np.isclose(res.proba[0].sum(), 1.0)
-    with pytest.raises(InputError, match="reads clips, not vectors"):
-        from transzero.transductive import Transduction
+    from transzero.transductive import Transduction
 
-        clf.predict_batch([str(tmp_path / "noise.wav")], transduction=Transduction())
+    # transduction pairs the recogniser with the encoder's (mfcc) vectors of the same clips; one clip is too few
+    one = clf.predict_batch([str(tmp_path / "noise.wav")], transduction=Transduction())
+    assert one.transduction_info["paired_encoder"] == "mfcc" and "too few" in one.transduction_info["fallback"]
+    with pytest.raises(InputError, match="unlabeled= is not supported"):
+        clf.predict_batch([str(tmp_path / "noise.wav")], transduction=Transduction(), unlabeled=np.zeros((2, 80)))
 
 
 def test_asr_text_embeds_transcripts(tmp_path, keyword_encoder) -> None:

@@ -277,7 +277,9 @@ def test_few_shot_encodes_only_the_sampled_support(tmp_path: Path, capsys) -> No
                         "--json", str(js)], capsys)
     assert code == 0, err
     r = json.loads(js.read_text())
-    prompts = 3  # one prompt per class (the name)
+    from transzero.templates import TEMPLATE_SETS
+
+    prompts = 3 * len(TEMPLATE_SETS["ensemble"])  # every class's name in the default prompt ensemble
     assert r["n_support_pool"] == 600
     assert r["n_support_encoded"] <= 2 * 4 * 3  # the union of the samples, far below the pool
     assert shared.items_encoded == prompts + 30 + r["n_support_encoded"]

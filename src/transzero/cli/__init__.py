@@ -1,4 +1,4 @@
-"""Command-line interface: ``transzero classify | eval | embed | models | demo | save | serve``.
+"""Command-line interface: ``transzero classify | eval | embed | models | demo | save | serve | labels``.
 
 Thin wiring in the manner of huggingface_hub's ``cli/``: one module per command, shared options
 in :mod:`._common`; each command parses its flags into a :class:`~transzero.pipeline.JobSpec`,
@@ -21,6 +21,7 @@ from .classify import classify
 from .demo import demo
 from .embed import embed
 from .eval import eval_
+from .labels import labels_app
 from .models import models
 from .save import save
 from .serve import serve
@@ -40,6 +41,7 @@ app.command()(models)
 app.command()(demo)
 app.command()(save)
 app.command()(serve)
+app.add_typer(labels_app, name="labels")
 
 
 def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:

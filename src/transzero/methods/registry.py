@@ -76,6 +76,7 @@ for _name, _target, _family, _summary, _curve in (
     ("zs-linear", "fewshot:ZeroShotLinearClassifier", "few-shot", "linear head on top of the zero-shot log-probabilities", True),
     ("tip-adapter", "fewshot:TipAdapterClassifier", "few-shot", "affinity cache added to the zero-shot prior", True),
     ("tip-adapter-f", "fewshot:TipAdapterFClassifier", "few-shot", "Tip-Adapter with trained keys", True),
+    ("auto", "auto:AutoMethod", "few-shot", "the few-shot method and settings chosen by cross-validation on the support set", False),
     ("finetune", "finetune:FineTuneClassifier", "few-shot", "fine-tune the encoder (LP-FT + WiSE-FT; slow)", False),
     ("dap", "semantic:DAPClassifier", "zsl", "direct attribute prediction", False),
     ("eszsl", "semantic:ESZSLClassifier", "zsl", "embarrassingly simple ZSL (closed form)", False),
@@ -85,6 +86,7 @@ for _name, _target, _family, _summary, _curve in (
     ("sje", "compatibility:SJEClassifier", "zsl", "bilinear compatibility, structured SVM", False),
     ("asr-grammar", "asr:ASRGrammarClassifier", "speech", "spoken label words recognised with a grammar (audio default)", False),
     ("asr-text", "asr:ASRTextClassifier", "speech", "free transcription, then text similarity", False),
+    ("ocr", "ocr:OCRClassifier", "zero-shot", "text read in images (Tesseract) classified by similarity, fused with the visual route", False),
 ):
     register_method(_name, _M + _target, family=_family, summary=_summary, in_curves=_curve)
 

@@ -50,6 +50,9 @@ class MethodTags:
         Can be trained on seen classes and evaluated on unseen ones (generalized zero-shot).
     text_encoder : bool
         Embeds text it produces itself (``asr-text`` transcripts) with the label encoder.
+    item_modality : str
+        With ``raw_items``: what the method reads - ``"audio"`` (decoded 16 kHz clips) or ``"image"`` (the
+        items as given: paths, bytes, PIL images).
     """
 
     learns_from_labels: bool = False
@@ -60,8 +63,9 @@ class MethodTags:
     semantics: bool = False
     seen_classes: bool = False
     text_encoder: bool = False
+    item_modality: str = "audio"
 
-    def replace(self, **changes: bool) -> MethodTags:
+    def replace(self, **changes: Any) -> MethodTags:
         """A copy with some tags changed (for subclasses building on their parent's tags)."""
         return dataclasses.replace(self, **changes)
 

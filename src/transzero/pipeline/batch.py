@@ -36,6 +36,7 @@ from .stages import (
     VectorSource,
     WriteStage,
     build_label_space,
+    check_adapt_supported,
     make_encoder,
 )
 
@@ -158,6 +159,7 @@ class ShardedClassifyJob(_ShardedJob):
         fmt = self.fmt
         modality = detect_modality(s.input.path, audio_column=s.input.audio_column)
         clf = self.stage(FitStage).build(s.model, build_label_space(s.labels), self.cache(), modality)
+        check_adapt_supported(clf, s.adapt, sharded=True)
         self.stage(WriteStage).check(type(s.output)(json=s.output.json), [s.input.path])
         ident = self.identity({
             "labels": clf.label_space_.to_dict(), "encoder": {"name": clf.encoder_.name, "backend": clf.encoder_.backend,

@@ -29,6 +29,7 @@ from .stages import (
     Stage,
     WriteStage,
     build_label_space,
+    check_adapt_supported,
     make_cache,
     make_encoder,
     resolve_templates,
@@ -172,6 +173,7 @@ class ClassifyJob(Job):
                            s.adapt.calibration.path if s.adapt.calibration else None)
         table = self.read(s.input.with_labels(None))
         clf = self.stage(FitStage).build(s.model, build_label_space(s.labels), self.cache(), table.modality)
+        check_adapt_supported(clf, s.adapt)
         cal_scores = self.calibration(clf, table)
         unl = self.unlabeled(clf, table)
         pipe = ClassifyPipeline(clf, s.adapt, s.decide, self.timings, self.reporter)
@@ -182,6 +184,8 @@ class ClassifyJob(Job):
         self.report_bad(bad)
         if preds.transduction and preds.transduction.get("fallback"):
             self.reporter.note(str(preds.transduction["fallback"]))
+        for d in (preds.transduction or {}).get("decisions", []):
+            self.reporter.note(f"transduction {d['step']}: {d['why']}")
         n = len(table)
         metrics = {"kind": self.kind, "n_items": n, "n_bad": len(preds.errors), "n_shards": 1, "n_shards_reused": 0,
                    "engine": "local", "encoder": clf.encoder_.name,
@@ -231,8 +235,9 @@ class EvalJob(Job):
             gold = sorted({str(table.labels[i]) for i in table.good})
             if not gold:
                 raise InputError(f"{s.input.path}: no usable rows to take the classes from")
-            label_space = LabelSpace(gold)  # type: ignore[arg-type]
+            label_space = build_label_space(s.labels, gold)
         clf = self.stage(FitStage).build(s.model, label_space, self.cache(), table.modality)
+        check_adapt_supported(clf, s.adapt)
         classes = [str(c) for c in clf.classes_]
         unknown = sorted({str(table.labels[i]) for i in table.good} - set(classes))
         if unknown and s.decide.reject is None:
@@ -280,7 +285,7 @@ class EvalJob(Job):
             info = preds.transduction or {}
             out["transduction"] = {"steps": info.get("steps", []), "n_items": info.get("n_items", 0),
                                    "n_unlabeled_extra": 0 if unl is None else int(len(unl)),
-                                   "fallback": info.get("fallback")}
+                                   "fallback": info.get("fallback"), "decisions": info.get("decisions", [])}
             others["inductive"] = ind
         cal = getattr(clf, "calibrator_", None)
         if cal is not None and preds.uncalibrated_proba is not None:
@@ -337,7 +342,7 @@ class CurveJob(Job):
         s_table = self.read(fs.support)
         self.stage(ReadStage).same_kind(table, s_table, "--support", str(s.input.path))
         assert table.labels is not None and s_table.labels is not None
-        label_space = build_label_space(s.labels) or LabelSpace(sorted({str(table.labels[i]) for i in table.good}))
+        label_space = build_label_space(s.labels, sorted({str(table.labels[i]) for i in table.good}))
         # the classifier every fit shares its encoder, label encoder and cache with; encoding needs no fitted method
         base = ZeroShotClassifier(label_space, encoder=make_encoder(table.modality, s.model.encoder, s.model.backend),
                                   method="prototype", cache=self.cache() or False, batch_size=s.model.batch_size)
@@ -365,6 +370,8 @@ class CurveJob(Job):
         def show(row: dict[str, Any]) -> None:
             short = row["short_classes"]
             note = f" (fewer than K: {', '.join(f'{c} {n}' for c, n in short.items())})" if short else ""
+            if row.get("chosen"):
+                note += f" (chose {', '.join(dict.fromkeys(row['chosen']))})"
             self.reporter.info(f"{row['method']:>14} K={row['shots']:<3} {100 * row['accuracy_mean']:6.2f} ± "
                                f"{100 * row['accuracy_std']:.2f}{note}")
 
@@ -388,6 +395,9 @@ class CurveJob(Job):
         if len(methods) == 1 and len(fs.shots) == 1:
             metrics["accuracy"] = rows[0]["accuracy_mean"]
             metrics["accuracy_std"] = rows[0]["accuracy_std"]
+            if rows[0].get("chosen"):  # --method auto: the method it chose (the most frequent over seeds)
+                picks = rows[0]["chosen"]
+                metrics["chosen_method"] = max(dict.fromkeys(picks), key=picks.count)
         plot = s.output.plot
         if plot is None and s.output.json is not None and len(fs.shots) > 1:
             plot = s.output.json.with_suffix(".png")
@@ -657,7 +667,7 @@ class MultiModalJob(Job):
         if len(fields) < 2:
             raise InputError(f"{data}: multimodal records need two of --text-column, --image-column, --audio-column")
         gold = [None if g is None else str(g) for g in (t.labels or [])]
-        space = build_label_space(s.labels) or LabelSpace(sorted({g for g in gold if g}))
+        space = build_label_space(s.labels, sorted({g for g in gold if g}))
         weights = dict(mm_spec.weights)
         cache = self.cache() or False
         clfs = {}

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "AdaptStage", "CachedEncoder", "ClassifyPipeline", "DecideStage", "EncodeStage", "Encoded", "FitStage", "Predictions", "ReadStage",
-    "ScoreStage", "Stage", "VectorSource", "WriteStage", "build_label_space", "make_cache", "make_encoder",
+    "ScoreStage", "Stage", "VectorSource", "WriteStage", "build_label_space", "check_adapt_supported", "make_cache",
+    "make_encoder",
     "resolve_templates",
 ]
 
@@ -49,8 +50,9 @@ def resolve_templates(templates: Sequence[str] | None) -> list[str] | None:
     return list(resolve(templates[0] if len(templates) == 1 else list(templates)))
 
 
-def build_label_space(spec: LabelsSpec) -> LabelSpace | None:
-    """The label space of ``--labels`` / ``--labels-file`` (+ templates); None when neither is given."""
+def build_label_space(spec: LabelsSpec, gold: Sequence[str] | None = None) -> LabelSpace | None:
+    """The label space of ``--labels`` / ``--labels-file`` (+ templates); with neither, the ``gold`` label
+    names of the data (+ templates) when given, else None."""
     from ..labels import LabelSpace
 
     if spec.names is not None and spec.file is not None:
@@ -60,6 +62,8 @@ def build_label_space(spec: LabelsSpec) -> LabelSpace | None:
         return LabelSpace.from_file(spec.file, templates=tmpl)
     if spec.names is not None:
         return LabelSpace(list(spec.names), templates=tmpl)
+    if gold:
+        return LabelSpace(list(gold), templates=tmpl)
     return None
 
 
@@ -228,11 +232,28 @@ class AdaptStage(Stage):
         """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran."""
         from ..transductive import Transduction
 
-        if clf.method_tags.raw_items:
-            raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduction needs item vectors "
-                             "(use an audio encoder with a vector method)")
+        if np.asarray(X).dtype == object:
+            raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduce over the vectors of "
+                             "its paired audio encoder (ClassifyPipeline does this)")
         with self.timings.stage("adapt"):
             return clf.adapt_encoded(Transduction(steps=tuple(spec.steps), index=spec.index), X, logits, unlabeled)
+
+
+def check_adapt_supported(clf: ZeroShotClassifier, adapt: AdaptSpec, *, sharded: bool = False) -> None:
+    """Refuse, before anything is encoded or decoded, adaptation a method cannot take.
+
+    A method that reads raw clips (``asr-grammar``, ``asr-text``) transduces over the vectors of its audio encoder
+    (``--encoder``, by default the modality's default encoder) for the same clips; extra ``--unlabeled`` items and
+    sharded outputs are not paired yet.
+    """
+    if not (adapt.transduce and clf.method_tags.raw_items):
+        return
+    if adapt.unlabeled is not None:
+        raise InputError(f"method {clf.method_name!r} reads clips: --unlabeled is not supported with it (yet); "
+                         "put the extra clips into the input, or use a vector method")
+    if sharded:
+        raise InputError(f"method {clf.method_name!r} reads clips: sharded --transductive output is not supported "
+                         "with it (yet); write a single output file")
 
 
 # ---------------------------------------------------------------------- decide
@@ -393,9 +414,34 @@ class ClassifyPipeline:
         self.reporter = reporter if reporter is not None else Reporter()
         if self.decide.explain and not clf.can_explain:
             raise InputError(f"method {clf.method_name!r} has no explanations here; use conse or wordnet")
+        check_adapt_supported(clf, self.adapt)
 
     def stage(self, cls: type[Stage]) -> Any:
         return cls(self.timings, self.reporter)
+
+    def paired_vectors(self, table: ItemTable, enc: Encoded) -> tuple[np.ndarray, dict[str, Any]]:
+        """Vectors of the classifier's audio encoder for the rows a clip-reading method scored, and a note.
+
+        Clips the encoder cannot embed get a zero vector: no neighbours in the graph, so they keep what the
+        recogniser said.
+        """
+        items = [table.texts[i] for i in enc.positions]
+        name = self.clf.encoder_.name
+        self.reporter.info(f"transduction: pairing {self.clf.method_name} with {name} vectors of the same "
+                           f"{len(items)} clips")
+        with self.timings.stage("encode"):
+            V, errors = self.clf.paired_encode_report(items)
+        from ..transductive import zscore
+
+        ok = np.isfinite(np.asarray(V, dtype=np.float64)).all(axis=1)
+        if errors:
+            ok[list(errors)] = False
+        V = zscore(V, errors)  # z-scored per dimension: MFCC statistics span very different scales
+        note = {"step": "pair", "encoder": name,
+                "why": f"{self.clf.method_name} reads clips, so the neighbour graph uses {name} vectors of the same "
+                       "clips, z-scored per dimension" + (f" ({int((~ok).sum())} could not be embedded: they keep the "
+                                                          "recogniser's answer)" if (~ok).any() else "")}
+        return V, note
 
     def run(self, table: ItemTable, *, unlabeled: np.ndarray | None = None,
             calibration_scores: np.ndarray | None = None) -> Predictions:
@@ -428,7 +474,13 @@ class ClassifyPipeline:
             out.proba, out.logits = p, z
         elif self.adapt.transduce:
             out.inductive_proba = p
-            p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, enc.X, z, unlabeled)
+            X_adapt, pairing = enc.X, None
+            if self.clf.method_tags.raw_items:  # the recogniser reads clips: adapt over an audio encoder's vectors
+                X_adapt, pairing = self.paired_vectors(table, enc)
+            p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, X_adapt, z, unlabeled)
+            if pairing is not None:
+                out.transduction = {**out.transduction, "paired_encoder": pairing["encoder"],
+                                    "decisions": [pairing] + list(out.transduction.get("decisions", []))}
             z = np.log(np.maximum(p, 1e-300))
             out.proba, out.logits = p, z
         decide = self.stage(DecideStage)
