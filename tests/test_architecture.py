@@ -179,6 +179,16 @@ def test_cli_import_is_light() -> None:
     assert heavy == []
 
 
+def test_help_and_models_listing_load_no_numpy() -> None:
+    """`transzero --help` and the encoder listing (what `transzero models` needs) stay free of numpy and the jobs."""
+    code = ("import sys, json, transzero.cli, transzero.pipeline; from transzero.encoders import encoder_info, list_encoders; "
+            "[encoder_info(n) for n in list_encoders()]; "
+            "print(json.dumps(sorted(m for m in ('numpy', 'PIL', 'transzero.pipeline.jobs', 'transzero.encoders.base') "
+            "if m in sys.modules)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert loaded == []
+
+
 def test_the_network_guard_refuses_outside_addresses() -> None:
     """The suite's guard (tests/conftest.py) refuses DNS and connections beyond loopback; loopback still works."""
     import socket

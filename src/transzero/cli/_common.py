@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from .._util import safe_text
+from .._strings import safe_text
 from ..defaults import DEFAULT_ENCODERS
 from ..methods.registry import methods_help
 from ..pipeline.report import LineProgress, ProgressFn, Reporter

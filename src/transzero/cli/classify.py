@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..pipeline import InputSpec, JobSpec, run_job
+from ..pipeline.spec import InputSpec, JobSpec
 from ._common import (
     AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
@@ -65,6 +65,8 @@ def classify(
         output_spec(output, overwrite, fmt, shard_size, summary), engine=engine_spec(engine, ray_address, workers),
         strict=strict,
     )
+    from ..pipeline import run_job  # the jobs load only when a command runs
+
     result = run_job(spec, CliReporter(quiet))
     if not quiet:
         m = result.metrics

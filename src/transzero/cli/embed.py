@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..pipeline import InputSpec, JobSpec, run_job
+from ..pipeline.spec import InputSpec, JobSpec
 from ._common import (
     AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CliReporter, EncoderOpt, EngineOpt, FormatOpt, NoCacheOpt,
     OverwriteOpt, QuietOpt, RayAddressOpt, ShardSizeOpt, SummaryOpt, TextColOpt, WorkersOpt, cache_spec, engine_spec,
@@ -44,6 +44,8 @@ def embed(
     spec = JobSpec("embed", InputSpec(input, text_column, None, audio_column), model=model_spec(encoder, backend, None,
                    batch_size=batch_size), cache=cache_spec(cache_dir, no_cache), output=out,
                    engine=engine_spec(engine, ray_address, workers), strict=strict)
+    from ..pipeline import run_job  # the jobs load only when a command runs
+
     result = run_job(spec, CliReporter(quiet))
     if not quiet:
         m = result.metrics

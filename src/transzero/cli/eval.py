@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
-from ..pipeline import FewShotSpec, GZSLSpec, InputSpec, JobSpec, MultiModalSpec, OutputSpec, eval_kind, run_job
+from ..pipeline.spec import FewShotSpec, GZSLSpec, InputSpec, JobSpec, MultiModalSpec, OutputSpec
 from ._common import (
     AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
@@ -68,6 +68,8 @@ def eval_(
 
     source = InputSpec(data, text_column, label_column, audio_column, image_column)
     gzsl = split is not None or seen_classes is not None or unseen_classes is not None
+    from ..pipeline import eval_kind, run_job  # the jobs load only when a command runs
+
     kind = eval_kind(source, method=method, fewshot=support is not None or shots is not None, gzsl=gzsl)
     s_spec = InputSpec(support, text_column, label_column, audio_column) if support is not None else None
     fewshot = None

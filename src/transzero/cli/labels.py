@@ -8,7 +8,6 @@ from typing import Any, Optional
 import typer
 
 from ..errors import InputError, LabelError
-from ..pipeline.stages import build_label_space
 from ._common import (
     CacheDirOpt,
     EncoderOpt,
@@ -45,6 +44,8 @@ def expand(
 ) -> None:
     """Print every prompt the classes are embedded from, optionally enriched by WordNet or a corpus, as a labels
     file you can edit and pass back with ``--labels-file``."""
+    from ..pipeline.stages import build_label_space
+
     space = build_label_space(labels_spec(labels, labels_file, templates))
     if space is None:
         raise LabelError("name the classes: --labels a,b,c or --labels-file FILE")

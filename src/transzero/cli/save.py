@@ -8,8 +8,6 @@ from typing import Optional
 import typer
 
 from ..errors import InputError
-from ..pipeline import FitStage
-from ..pipeline.stages import build_label_space
 from ._common import BackendOpt, EncoderOpt, LabelsFileOpt, LabelsOpt, MethodOpt, TemplatesOpt, labels_spec, model_spec, out
 
 
@@ -26,6 +24,8 @@ def save(
     """Save a configured classifier (labels embedded once) for `--model DIR` or load_classifier()."""
     if directory.exists() and any(directory.iterdir()) and not overwrite:
         raise InputError(f"{directory} already exists and is not empty; pass --overwrite to replace a saved classifier")
+    from ..pipeline.stages import FitStage, build_label_space
+
     clf = FitStage().build(model_spec(encoder, backend, method), build_label_space(labels_spec(labels, labels_file, templates)),
                            None, "text")
     path = clf.save(directory)

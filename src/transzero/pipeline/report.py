@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from ..encoders.base import loading_seconds
 
 __all__ = ["CollectingReporter", "LineProgress", "ProgressFn", "Reporter", "TIMING_KEYS", "Timings", "format_progress"]
 
@@ -43,6 +42,8 @@ class Timings:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Time a block as stage ``name`` (less the weight loading during it, which counts as ``load``)."""
+        from ..encoders.base import loading_seconds  # here, not at import: the CLI's start-up stays numpy-free
+
         before = loading_seconds()
         t0 = time.perf_counter()
         try:

