@@ -24,11 +24,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--dataset", default="cifar10", choices=["cifar10", "tiny-imagenet"])
+    ap.add_argument("--encoder", default="efficientnet-lite0")
+    ap.add_argument("--others", default="efficientnet-lite1,efficientnet-lite2,efficientnet-lite02",
+                    help="more encoders timed (ONNX) in the same run, as a ratio to --encoder's ONNX speed")
     args = ap.parse_args()
     root = require_data("cifar10", "test") if args.dataset == "cifar10" else require_data("tiny-imagenet", "val", "images")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
     files = [files[i] for i in np.random.default_rng(0).choice(len(files), min(args.n, len(files)), replace=False)]
-    engines = {b: create_encoder("efficientnet-lite0", backend=b) for b in ("onnx", "torch")}
+    engines = {b: create_encoder(args.encoder, backend=b) for b in ("onnx", "torch")}
+    for name in filter(None, args.others.split(",")):
+        engines[name] = create_encoder(name)
     for e in engines.values():
         e.load()
         e.concept_proba(e.encode(files[:8]))  # warm-up
@@ -41,10 +46,12 @@ def main() -> None:
             best[b] = min(best[b], time.perf_counter() - t0)
             print(f"round {r} {b}: {len(files) / (time.perf_counter() - t0):.1f} images/s", flush=True)
     same_top1 = float((probs["onnx"].argmax(1) == probs["torch"].argmax(1)).mean())
-    rows = [{"backend": b, "images_per_s": round(len(files) / best[b], 1)} for b in engines]
+    rows = [{"backend": b, "images_per_s": round(len(files) / best[b], 1),
+             "cost_vs_onnx": round(best[b] / best["onnx"], 2)} for b in engines]
     ratio = best["torch"] / best["onnx"]
     print(rows, f"onnx/torch = {ratio:.2f}x, same top-1 on {100 * same_top1:.1f}%")
-    write_result("throughput_image", {"dataset": args.dataset, "n_images": len(files), "rounds": args.rounds,
+    write_result("throughput_image", {"dataset": args.dataset, "encoder": args.encoder, "n_images": len(files),
+                                      "rounds": args.rounds,
                                       "rows": rows, "onnx_vs_torch": round(ratio, 2), "same_top1": same_top1,
                                       "preprocess": engines["onnx"].preprocess.to_dict()})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 #: encoder used for a modality when ``--encoder`` / ``encoder=`` is not given. Images: the EfficientNet-Lite0 + Lite2
 #: ensemble, chosen on dev data (CIFAR-10 train500 59.2 vs Lite0's 54.8, Tiny ImageNet train50 sample 59.7 vs 57.1, for
-#: about 2.8x Lite0's encoding time; docs/benchmarks.md, "Names only"); ``efficientnet-lite0`` is the fast choice
+#: about 2.4x Lite0's encoding time (116 vs 279 images/s); docs/benchmarks.md, "Names only"); ``efficientnet-lite0`` is the fast choice
 DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "mfcc"}
 #: method used when ``--method`` / ``method=`` is not given
 DEFAULT_METHOD = "similarity"

@@ -16,12 +16,12 @@ import numpy as np
 from ..concepts import Concept
 from ..errors import InputError
 from .base import ProgressCallback
-from .image import ImageEncoder
+from .image import ImageEncoder, LinearConceptHead
 
 __all__ = ["BackboneEnsembleEncoder"]
 
 
-class BackboneEnsembleEncoder(ImageEncoder):
+class BackboneEnsembleEncoder(LinearConceptHead, ImageEncoder):
     """Several image encoders with concept heads over the same concepts, used as one.
 
     Parameters
@@ -91,15 +91,10 @@ class BackboneEnsembleEncoder(ImageEncoder):
         return self.members[0].concepts()  # type: ignore[attr-defined, no-any-return]
 
     def concept_head(self) -> tuple[np.ndarray, np.ndarray]:
-        """``W = [W_1 ... W_n] / n`` and ``b = mean(b_i)``: the mean of the members' concept logits."""
+        """``W = [W_1 ... W_n] / n`` and ``b = mean(b_i)``: ``concept_logits`` is the mean of the members'."""
         if self._head is None:
             heads = [m.concept_head() for m in self.members]  # type: ignore[attr-defined]
             n = float(len(heads))
             self._head = (np.concatenate([W for W, _ in heads], axis=1) / np.float32(n),
                           (np.sum([b for _, b in heads], axis=0) / np.float32(n)).astype(np.float32))
         return self._head
-
-    def concept_logits(self, features: np.ndarray) -> np.ndarray:
-        """Mean concept logits ``(N, concepts)`` from features returned by :meth:`encode`."""
-        W, b = self.concept_head()
-        return np.asarray(features, dtype=np.float32) @ W.T + b

