@@ -560,11 +560,17 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         if transduction is not None:
             out.inductive_proba = _scatter(p, good, N)
             Xa = X[good]
-            if self._reads_items():  # clips: adapt over the audio encoder's vectors of the same clips
-                V, v_errors = self.paired_encode_report([items[i] for i in good])
+            if self._reads_items():  # raw items: adapt over the encoder's vectors of the same items
                 from .transductive import zscore
 
-                Xa = zscore(V, v_errors)
+                V, v_errors = self.paired_encode_report([items[i] for i in good])
+                V = np.asarray(V, dtype=np.float32)
+                if get_tags(self.method_).item_modality == "audio":  # MFCC statistics: very different scales
+                    Xa = zscore(V, v_errors)
+                else:
+                    bad = ~np.isfinite(V).all(axis=1)
+                    bad[list(v_errors)] = True
+                    Xa = np.where(bad[:, None], 0.0, V).astype(np.float32)
             p, out.transduction_info = self.adapt_encoded(transduction, Xa, z, unlabeled)
             if self._reads_items():
                 out.transduction_info["paired_encoder"] = self.encoder_.name

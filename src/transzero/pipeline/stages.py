@@ -242,17 +242,17 @@ class AdaptStage(Stage):
 def check_adapt_supported(clf: ZeroShotClassifier, adapt: AdaptSpec, *, sharded: bool = False) -> None:
     """Refuse, before anything is encoded or decoded, adaptation a method cannot take.
 
-    A method that reads raw clips (``asr-grammar``, ``asr-text``) transduces over the vectors of its audio encoder
-    (``--encoder``, by default the modality's default encoder) for the same clips; extra ``--unlabeled`` items and
-    sharded outputs are not paired yet.
+    A method that reads raw items (``asr-grammar``, ``asr-text``: clips; ``ocr``: images) transduces over the vectors
+    of its own encoder (``--encoder``, by default the modality's default encoder) for the same items; extra
+    ``--unlabeled`` items and sharded outputs are not paired yet.
     """
     if not (adapt.transduce and clf.method_tags.raw_items):
         return
     if adapt.unlabeled is not None:
-        raise InputError(f"method {clf.method_name!r} reads clips: --unlabeled is not supported with it (yet); "
-                         "put the extra clips into the input, or use a vector method")
+        raise InputError(f"method {clf.method_name!r} reads raw items: --unlabeled is not supported with it (yet); "
+                         "put the extra items into the input, or use a vector method")
     if sharded:
-        raise InputError(f"method {clf.method_name!r} reads clips: sharded --transductive output is not supported "
+        raise InputError(f"method {clf.method_name!r} reads raw items: sharded --transductive output is not supported "
                          "with it (yet); write a single output file")
 
 
@@ -420,27 +420,34 @@ class ClassifyPipeline:
         return cls(self.timings, self.reporter)
 
     def paired_vectors(self, table: ItemTable, enc: Encoded) -> tuple[np.ndarray, dict[str, Any]]:
-        """Vectors of the classifier's audio encoder for the rows a clip-reading method scored, and a note.
+        """Vectors of the classifier's own encoder for the rows a raw-item method scored, and a note.
 
-        Clips the encoder cannot embed get a zero vector: no neighbours in the graph, so they keep what the
-        recogniser said.
+        Audio vectors (MFCC statistics span very different scales) are z-scored per dimension. Items the encoder
+        cannot embed get a zero vector: no neighbours in the graph, so they keep the method's answer.
         """
         items = [table.texts[i] for i in enc.positions]
         name = self.clf.encoder_.name
+        audio = self.clf.method_tags.item_modality == "audio"
+        what = "clips" if audio else "items"
         self.reporter.info(f"transduction: pairing {self.clf.method_name} with {name} vectors of the same "
-                           f"{len(items)} clips")
+                           f"{len(items)} {what}")
         with self.timings.stage("encode"):
             V, errors = self.clf.paired_encode_report(items)
         from ..transductive import zscore
 
-        ok = np.isfinite(np.asarray(V, dtype=np.float64)).all(axis=1)
+        V = np.asarray(V, dtype=np.float32)
+        ok = np.isfinite(V).all(axis=1)
         if errors:
             ok[list(errors)] = False
-        V = zscore(V, errors)  # z-scored per dimension: MFCC statistics span very different scales
+        if audio:
+            V = zscore(V, errors)
+        else:
+            V = np.where(ok[:, None], V, 0.0).astype(np.float32)
         note = {"step": "pair", "encoder": name,
-                "why": f"{self.clf.method_name} reads clips, so the neighbour graph uses {name} vectors of the same "
-                       "clips, z-scored per dimension" + (f" ({int((~ok).sum())} could not be embedded: they keep the "
-                                                          "recogniser's answer)" if (~ok).any() else "")}
+                "why": f"{self.clf.method_name} reads {what}, so the neighbour graph uses {name} vectors of the same "
+                       f"{what}" + (", z-scored per dimension" if audio else "")
+                       + (f" ({int((~ok).sum())} could not be embedded: they keep the method's answer)" if (~ok).any()
+                          else "")}
         return V, note
 
     def run(self, table: ItemTable, *, unlabeled: np.ndarray | None = None,
@@ -475,7 +482,7 @@ class ClassifyPipeline:
         elif self.adapt.transduce:
             out.inductive_proba = p
             X_adapt, pairing = enc.X, None
-            if self.clf.method_tags.raw_items:  # the recogniser reads clips: adapt over an audio encoder's vectors
+            if self.clf.method_tags.raw_items:  # the method reads raw items: adapt over its encoder's vectors of them
                 X_adapt, pairing = self.paired_vectors(table, enc)
             p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, X_adapt, z, unlabeled)
             if pairing is not None:
