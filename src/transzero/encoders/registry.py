@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import importlib.util
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,21 +44,29 @@ class EncoderSpec:
     factory: Callable[..., Encoder]
     description: str
     requires: tuple[str, ...] = ()
-    weights: Callable[[], Path | None] | None = None
+    weights: Callable[[], Path | Sequence[Path] | None] | None = None
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
     def available(self) -> bool:
         """True when every package the encoder needs is importable here."""
         return all(importlib.util.find_spec(m) is not None for m in self.requires)
 
-    def weights_path(self) -> Path | None:
-        """Where the weights live on disk, when installed."""
+    def weights_paths(self) -> list[Path]:
+        """Every weights file or folder the encoder loads (an ensemble has several), when installed."""
         if self.weights is None or not self.available():
-            return None
+            return []
         try:
-            return self.weights()
+            found = self.weights()
         except Exception:  # pragma: no cover - a broken package install
-            return None
+            return []
+        if found is None:
+            return []
+        return [Path(p) for p in found] if isinstance(found, (list, tuple)) else [found]
+
+    def weights_path(self) -> Path | None:
+        """Where the (first) weights live on disk, when installed."""
+        paths = self.weights_paths()
+        return paths[0] if paths else None
 
 
 _REGISTRY: dict[str, EncoderSpec] = {}
@@ -71,7 +79,7 @@ def register_encoder(
     modality: str,
     description: str,
     requires: tuple[str, ...] = (),
-    weights: Callable[[], Path | None] | None = None,
+    weights: Callable[[], Path | Sequence[Path] | None] | None = None,
 ) -> Callable[[Callable[..., Encoder]], Callable[..., Encoder]]:
     """Decorator registering ``factory(**kwargs) -> Encoder`` under ``name``."""
 
@@ -126,12 +134,13 @@ def get_spec(name: str) -> EncoderSpec:
 def encoder_info(name: str) -> dict[str, Any]:
     """Name, modality, availability, on-disk size and description of a registered encoder."""
     spec = get_spec(name)
-    path = spec.weights_path()
+    paths = spec.weights_paths()
+    path = paths[0] if paths else None
     return {
         "name": spec.name,
         "modality": spec.modality,
         "available": spec.available(),
-        "size_mb": round(dir_size_bytes(path) / 2**20, 1) if path else None,
+        "size_mb": round(sum(dir_size_bytes(p) for p in paths) / 2**20, 1) if paths else None,
         "path": str(path) if path else None,
         "requires": list(spec.requires),
         "description": spec.description,
