@@ -15,7 +15,7 @@ from transzero.errors import EncoderNotFoundError, InputError, ModelUnavailableE
 def test_builtin_names_and_patterns() -> None:
     names = list_encoders()
     assert {"minilm-l6", "minilm-l6-int8", "e5-small"} <= set(names)
-    assert list_encoders("*minilm*") == ["minilm-l6", "minilm-l6-int8", "minilm-l6-static"]
+    assert list_encoders("*minilm*") == ["minilm-e5", "minilm-l6", "minilm-l6-int8", "minilm-l6-static"]
     assert "test-keywords" in list_encoders(modality="text")
     assert set(list_schemes()) >= {"hf", "sbert", "onnx", "hub"}
 
