@@ -358,15 +358,24 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             return self._clips_report(items, progress)
         return encode_items(self.encoder_, self.cache_, items, batch_size=self.batch_size, progress=progress)
 
-    def paired_encode_report(
-        self, items: Sequence[Any], progress: ProgressCallback | None = None
-    ) -> tuple[np.ndarray, dict[int, str]]:
-        """Vectors of the encoder itself (through the cache), also for methods that read raw clips.
+    def paired_vectors(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> tuple[np.ndarray, int]:
+        """The encoder's own vectors of items a raw-item method scores (``asr-grammar``: clips; ``ocr``: images), for
+        transduction; and how many items could not be embedded.
 
-        ``asr-grammar`` scores clips; transduction pairs it with these vectors of the same clips.
+        Audio vectors are z-scored per dimension (MFCC statistics span very different scales). Items the encoder
+        cannot embed get a zero row: no neighbours in the graph, so they keep the method's answer.
         """
+        from .transductive import zscore
+
         check_is_fitted(self, "encoder_")
-        return encode_items(self.encoder_, self.cache_, list(items), batch_size=self.batch_size, progress=progress)
+        V, errors = encode_items(self.encoder_, self.cache_, list(items), batch_size=self.batch_size, progress=progress)
+        V = np.asarray(V, dtype=np.float32)
+        usable = np.isfinite(V).all(axis=1)
+        usable[list(errors)] = False
+        V[~usable] = 0.0
+        if self.encoder_.modality == "audio":
+            V = zscore(V, usable)
+        return V, int((~usable).sum())
 
     def encode(self, items: Sequence[Any], progress: ProgressCallback | None = None) -> np.ndarray:
         """Item vectors ``(N, D)`` from the fitted encoder (through the cache when enabled).
@@ -542,8 +551,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         if reject is not None:
             reject = check_threshold(reject, reject_score)
         if transduction is not None and self._reads_items() and unlabeled is not None:
-            raise InputError(f"method {method_name(self.method_)!r} reads clips: unlabeled= is not supported with it "
-                             "(yet); put the extra clips among the items")
+            raise InputError(f"method {method_name(self.method_)!r} reads raw items: unlabeled= is not supported with it "
+                             "(yet); put the extra items among the items to classify")
         items = list(items)
         X, errors = self.encode_report(items, progress)
         N, K = len(items), len(self.classes_)
@@ -561,16 +570,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             out.inductive_proba = _scatter(p, good, N)
             Xa = X[good]
             if self._reads_items():  # raw items: adapt over the encoder's vectors of the same items
-                from .transductive import zscore
-
-                V, v_errors = self.paired_encode_report([items[i] for i in good])
-                V = np.asarray(V, dtype=np.float32)
-                if get_tags(self.method_).item_modality == "audio":  # MFCC statistics: very different scales
-                    Xa = zscore(V, v_errors)
-                else:
-                    bad = ~np.isfinite(V).all(axis=1)
-                    bad[list(v_errors)] = True
-                    Xa = np.where(bad[:, None], 0.0, V).astype(np.float32)
+                Xa, _ = self.paired_vectors([items[i] for i in good])
             p, out.transduction_info = self.adapt_encoded(transduction, Xa, z, unlabeled)
             if self._reads_items():
                 out.transduction_info["paired_encoder"] = self.encoder_.name

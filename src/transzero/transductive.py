@@ -183,17 +183,13 @@ def self_training(
     return Q
 
 
-def zscore(V: np.ndarray, errors: dict[int, str] | None = None) -> np.ndarray:
-    """Vectors z-scored per dimension over the usable rows (finite, not in ``errors``); unusable rows become zero
-    (no neighbours in the graph). For paired audio features (MFCC statistics span very different scales)."""
+def zscore(V: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Vectors z-scored per dimension over the ``usable`` rows (for paired audio features: MFCC statistics span very
+    different scales); the other rows are left as they are."""
     V = np.asarray(V, dtype=np.float64).copy()
-    ok = np.isfinite(V).all(axis=1)
-    if errors:
-        ok[list(errors)] = False
-    V[~ok] = 0.0
-    if ok.sum() > 1:
-        mu, sd = V[ok].mean(axis=0), V[ok].std(axis=0)
-        V[ok] = (V[ok] - mu) / np.where(sd > 1e-8, sd, 1.0)
+    if usable.sum() > 1:
+        mu, sd = V[usable].mean(axis=0), V[usable].std(axis=0)
+        V[usable] = (V[usable] - mu) / np.where(sd > 1e-8, sd, 1.0)
     return V.astype(np.float32)
 
 

@@ -420,34 +420,19 @@ class ClassifyPipeline:
         return cls(self.timings, self.reporter)
 
     def paired_vectors(self, table: ItemTable, enc: Encoded) -> tuple[np.ndarray, dict[str, Any]]:
-        """Vectors of the classifier's own encoder for the rows a raw-item method scored, and a note.
-
-        Audio vectors (MFCC statistics span very different scales) are z-scored per dimension. Items the encoder
-        cannot embed get a zero vector: no neighbours in the graph, so they keep the method's answer.
-        """
+        """:meth:`ZeroShotClassifier.paired_vectors` of the rows a raw-item method scored, and the note saying so."""
         items = [table.texts[i] for i in enc.positions]
         name = self.clf.encoder_.name
-        audio = self.clf.method_tags.item_modality == "audio"
+        audio = self.clf.encoder_.modality == "audio"
         what = "clips" if audio else "items"
         self.reporter.info(f"transduction: pairing {self.clf.method_name} with {name} vectors of the same "
                            f"{len(items)} {what}")
         with self.timings.stage("encode"):
-            V, errors = self.clf.paired_encode_report(items)
-        from ..transductive import zscore
-
-        V = np.asarray(V, dtype=np.float32)
-        ok = np.isfinite(V).all(axis=1)
-        if errors:
-            ok[list(errors)] = False
-        if audio:
-            V = zscore(V, errors)
-        else:
-            V = np.where(ok[:, None], V, 0.0).astype(np.float32)
+            V, n_unusable = self.clf.paired_vectors(items)
         note = {"step": "pair", "encoder": name,
                 "why": f"{self.clf.method_name} reads {what}, so the neighbour graph uses {name} vectors of the same "
                        f"{what}" + (", z-scored per dimension" if audio else "")
-                       + (f" ({int((~ok).sum())} could not be embedded: they keep the method's answer)" if (~ok).any()
-                          else "")}
+                       + (f" ({n_unusable} could not be embedded: they keep the method's answer)" if n_unusable else "")}
         return V, note
 
     def run(self, table: ItemTable, *, unlabeled: np.ndarray | None = None,
