@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -41,3 +42,16 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     out.write_text(json.dumps(payload, indent=2))
     print(f"wrote {out}")
     return out
+
+
+def write_text_csv(path: Path, texts: list[str], labels: list[str] | None = None) -> Path:
+    """A ``text`` (and ``label``) CSV for the CLI to read."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        if labels is None:
+            w.writerow(["text"])
+            w.writerows([t] for t in texts)
+        else:
+            w.writerow(["text", "label"])
+            w.writerows(zip(texts, labels))
+    return path

@@ -37,18 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import DATA, require_data, write_result
+from _common import DATA, require_data, write_result, write_text_csv
 
 LEX = ["animal", "plant", "food", "person", "artifact", "location", "body", "substance", "feeling", "time",
        "event", "communication", "possession", "quantity", "shape"]
-
-
-def write_csv(path: Path, texts: list[str], labels: list[str]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "label"])
-        w.writerows(zip(texts, labels))
-    return path
 
 
 def read_csv(path: Path, tcol: str, lcol: str) -> tuple[list[str], list[str]]:
@@ -75,7 +67,7 @@ def dev_sets(folder: Path, bbc: Path | None, skew: bool) -> dict[str, Path]:
     out: dict[str, Path] = {"sst2-dev": require_data("sst2", "sst2_dev.csv")}
     t, y = read_csv(require_data("banking77", "train.csv"), "text", "category")
     idx = np.random.default_rng(0).permutation(len(t))[:3000]
-    out["banking77-train3k"] = write_csv(folder / "banking77-train3k.csv", [t[i] for i in idx], [y[i] for i in idx])
+    out["banking77-train3k"] = write_text_csv(folder / "banking77-train3k.csv", [t[i] for i in idx], [y[i] for i in idx])
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from transzero.wordnet import load_wordnet
 
@@ -88,7 +80,7 @@ def dev_sets(folder: Path, bbc: Path | None, skew: bool) -> dict[str, Path]:
         for s in rng.sample(syns, min(150, len(syns))):
             T.append(s.definition())
             Y.append(lex)
-    out["wordnet-lexnames"] = write_csv(folder / "wordnet-lexnames.csv", T, Y)
+    out["wordnet-lexnames"] = write_text_csv(folder / "wordnet-lexnames.csv", T, Y)
     if bbc is not None:
         z = zipfile.ZipFile(bbc)
         T, Y = [], []
@@ -97,19 +89,19 @@ def dev_sets(folder: Path, bbc: Path | None, skew: bool) -> dict[str, Path]:
             if m:
                 T.append(" ".join(z.read(n).decode("latin-1").split()))
                 Y.append(m.group(1))
-        out["bbc-news"] = write_csv(folder / "bbc-news.csv", T, Y)
+        out["bbc-news"] = write_text_csv(folder / "bbc-news.csv", T, Y)
     if skew:
         for name, p in list(out.items()):
             tcol, lcol = ("text", "label")
             t, y = read_csv(p, tcol, lcol)
-            out[f"{name}-skewed"] = write_csv(folder / f"{name}-skewed.csv", *skewed(t, y))
+            out[f"{name}-skewed"] = write_text_csv(folder / f"{name}-skewed.csv", *skewed(t, y))
     return out
 
 
 def test_sets(folder: Path) -> dict[str, Path]:
     t, y = read_csv(require_data("banking77", "test.csv"), "text", "category")
     return {"ag_news": require_data("ag_news", "ag_news_test.csv"), "sst2": require_data("sst2", "sst2_test.csv"),
-            "banking77": write_csv(folder / "banking77-test.csv", t, y)}
+            "banking77": write_text_csv(folder / "banking77-test.csv", t, y)}
 
 
 def cli_eval(path: Path, extra: list[str], cache: Path, work: Path) -> dict:

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import require_data, write_result
+from _common import require_data, write_result, write_text_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,11 +75,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        src = work / "texts.csv"
-        with src.open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["text"])
-            w.writerows([t] for t in texts(args.n))
+        src = write_text_csv(work / "texts.csv", texts(args.n))
         runs = {"local": run("local", src, work, args, []),
                 "ray-1": run("ray-1", src, work, args, ["--engine", "ray", "--workers", "1"]),
                 "ray-2": run("ray-2", src, work, args, ["--engine", "ray", "--workers", "2"])}

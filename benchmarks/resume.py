@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import require_data, write_result
+from _common import require_data, write_result, write_text_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,11 +42,7 @@ def main() -> None:
     n = args.shards * args.shard_size
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        src = work / "in.csv"
-        with src.open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["text"])
-            w.writerows([rows[i % len(rows)]["text"]] for i in range(n))
+        src = write_text_csv(work / "in.csv", [rows[i % len(rows)]["text"] for i in range(n)])
 
         def cmd(out: Path, js: Path) -> list[str]:
             return [sys.executable, "-m", "transzero.cli", "classify", str(src), "--labels", labels, "-o", f"{out}/",

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import require_data, write_result
+from _common import require_data, write_result, write_text_csv
 
 AG_NEWS_NAMES = ["World", "Sports", "Business", "Sci/Tech"]
 
@@ -160,11 +160,7 @@ def run_infinity(exe: str, texts: list[str], per: int, concurrency: int) -> dict
 
 
 def offline_rate(texts: list[str], tmp: Path) -> dict[str, Any]:
-    f = tmp / "offline.csv"
-    with f.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "label"])
-        w.writerows([[t, "World"] for t in texts])
+    f = write_text_csv(tmp / "offline.csv", texts, ["World"] * len(texts))
     subprocess.run([sys.executable, "-m", "transzero.cli", "eval", str(f), "--labels", ",".join(AG_NEWS_NAMES),
                     "--no-cache", "--quiet", "--json", str(tmp / "offline.json")], check=True, stdout=subprocess.DEVNULL)
     m = json.loads((tmp / "offline.json").read_text())

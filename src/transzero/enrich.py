@@ -19,52 +19,15 @@ Each returns plain text, so the result is an ordinary labels file the user can r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ._util import l2_normalize
+from .names import ABBREVIATIONS, readable_name
 
-__all__ = ["ABBREVIATIONS", "mine_keywords", "readable_name", "wordnet_expansions"]
-
-#: common abbreviations in class names, spelled out when a name is made readable
-ABBREVIATIONS: dict[str, str] = {
-    "sci": "science", "tech": "technology", "biz": "business", "econ": "economy", "intl": "international",
-    "govt": "government", "gov": "government", "edu": "education", "ent": "entertainment", "misc": "miscellaneous",
-    "info": "information", "pol": "politics", "med": "medicine", "fin": "finance", "env": "environment",
-    "gen": "general", "admin": "administration", "dept": "department", "mgmt": "management", "acct": "account",
-    "atm": "ATM", "faq": "FAQ", "ui": "user interface", "ux": "user experience", "qa": "quality assurance",
-}
-
-_SPLIT = re.compile(r"[\s_\-.+,]+")
-
-
-def readable_name(name: str) -> str:
-    """A class name as words: separators and camelCase split, ``/`` and ``&`` read as "and",
-    common abbreviations (:data:`ABBREVIATIONS`) spelled out. Plain names come back unchanged
-    apart from spacing.
-
-    >>> readable_name("Sci/Tech"), readable_name("card_arrival"), readable_name("TopUpFailed")
-    ('science and technology', 'card arrival', 'top up failed')
-    """
-    text = str(name).strip()
-    parts = [p for p in re.split(r"\s*[/&]\s*", text) if p.strip()]
-    words_out: list[str] = []
-    for i, part in enumerate(parts):
-        if i:
-            words_out.append("and")
-        camel = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", " ", part) if not part.isupper() else part
-        for w in _SPLIT.split(camel):
-            if not w:
-                continue
-            full = ABBREVIATIONS.get(w.lower())
-            if full is not None and (len(parts) > 1 or len(w) <= 4):
-                words_out.append(full)
-            else:
-                words_out.append(w.lower() if (camel is not part and not w.isupper()) else w)
-    return " ".join(words_out) or text
+__all__ = ["ABBREVIATIONS", "corpus_words", "mine_keywords", "readable_name", "wordnet_expansions"]
 
 
 def wordnet_expansions(name: str, *, hyponyms: int = 12, wn: Any = None) -> dict[str, Any]:
@@ -175,3 +138,26 @@ def mine_keywords(
         S = W[[row[w] for w in picks[c]]] @ C.T
         out.append([w for w, s in zip(picks[c], S) if int(np.argmax(s)) == c][:per_class])
     return out
+
+
+def corpus_words(space: Any, texts: Sequence[str], *, encoder: Any = None, cache: Any = None,
+                 per_class: int = 10) -> list[list[str]]:
+    """Words of an unlabelled corpus for every class of ``space`` (a :class:`~transzero.LabelSpace`), best first.
+
+    The classes are scored over ``texts`` with the transductive recipe (the default text encoder unless
+    ``encoder`` is given; through ``cache`` when given), then :func:`mine_keywords` picks words typical of each
+    class's most probable texts whose embedding is nearest that class.
+    """
+    from .classifier import ZeroShotClassifier
+    from .errors import InputError
+    from .transductive import Transduction
+
+    texts = list(texts)
+    if len(texts) < 2 * len(space.names):
+        raise InputError(f"{len(texts)} usable texts are too few to mine words for {len(space.names)} classes; "
+                         f"give at least {2 * len(space.names)}")
+    clf = ZeroShotClassifier(labels=space, encoder=encoder, cache=cache if cache is not None else False).fit()
+    if clf.encoder_.modality != "text":
+        raise InputError(f"corpus words need a text encoder; {clf.encoder_.name} encodes {clf.encoder_.modality}")
+    P = clf.transduce(texts, transduction=Transduction())
+    return mine_keywords(texts, P, clf.class_embeddings_.vectors, clf.encode, per_class=per_class)

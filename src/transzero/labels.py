@@ -26,6 +26,7 @@ import numpy as np
 
 from ._util import l2_normalize
 from .errors import LabelError, SavedModelError
+from .names import readable_name
 from .templates import resolve_templates
 
 if TYPE_CHECKING:
@@ -416,8 +417,6 @@ class LabelSpace:
     # ------------------------------------------------------------------ prompts
     def prompts_for(self, name: str) -> list[str]:
         """Every text embedded for class ``name`` (templated name, then descriptions)."""
-        from .enrich import readable_name
-
         out = [t.format(readable_name(name)) for t in self.templates] if self.use_names else []
         out += self.descriptions.get(name, [])
         return list(dict.fromkeys(out))

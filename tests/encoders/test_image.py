@@ -14,20 +14,6 @@ from transzero.errors import InputError
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    d = tmp_path_factory.mktemp("imgs")
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(5):
-        arr = (rng.random((48 + 8 * i, 64, 3)) * 255).astype(np.uint8)
-        arr[:, : 10 * i] = [200, 30, 30]
-        p = d / f"img{i}.png"
-        Image.fromarray(arr).save(p)
-        paths.append(p)
-    return paths
-
-
 def test_onnx_matches_torch(images: list[Path]) -> None:
     torch_enc = create_encoder("efficientnet-lite0", backend="torch")
     onnx_enc = create_encoder("efficientnet-lite0")

@@ -6,26 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from transzero import create_encoder
 from transzero.encoders import list_encoders
 from transzero.encoders.image import ARCH_SIZES
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    d = tmp_path_factory.mktemp("imgs")
-    rng = np.random.default_rng(0)
-    paths = []
-    for i in range(3):
-        arr = (rng.random((40 + 16 * i, 96, 3)) * 255).astype(np.uint8)
-        p = d / f"img{i}.png"
-        Image.fromarray(arr).save(p)
-        paths.append(p)
-    return paths
 
 
 @pytest.mark.parametrize("name", ["efficientnet-lite1", "efficientnet-lite2"])
@@ -35,21 +21,21 @@ def test_variant_loads_its_own_weights_and_exports_to_onnx(name: str, images: li
     onnx_enc = create_encoder(name)
     assert onnx_enc.preprocess.size == ARCH_SIZES[name] and onnx_enc.weights_file().name.startswith(name)
     Xt, Xo = torch_enc.encode(images), onnx_enc.encode(images)
-    assert Xt.shape == (3, 1280)
+    assert Xt.shape == (len(images), 1280)
     Lt, Lo = torch_enc.concept_logits(Xt), onnx_enc.concept_logits(Xo)
     assert np.abs(Lt - Lo).max() <= 1e-3 and (Lt.argmax(1) == Lo.argmax(1)).all()
     assert onnx_enc.fingerprint != create_encoder("efficientnet-lite0").fingerprint
 
 
-def test_ensemble_averages_the_members_concept_logits(images: list[Path]) -> None:
+def test_ensemble_averages_the_members_concept_logits(images: list[Path], tmp_path: Path) -> None:
     ens = create_encoder("efficientnet-lite02", backend="torch")
     lite0, lite2 = create_encoder("efficientnet-lite0", backend="torch"), create_encoder("efficientnet-lite2", backend="torch")
     X = ens.encode(images)
-    assert X.shape == (3, 2560) and ens.dim == 2560 and len(ens.concepts()) == 1000
+    assert X.shape == (len(images), 2560) and ens.dim == 2560 and len(ens.concepts()) == 1000
     np.testing.assert_allclose(X[:, :1280], lite0.encode(images), atol=1e-5)
     want = (lite0.concept_logits(X[:, :1280]) + lite2.concept_logits(X[:, 1280:])) / 2
     np.testing.assert_allclose(ens.concept_logits(X), want, atol=1e-4)
-    bad = images[0].parent / "bad.png"
+    bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     V, errors = ens.encode_report([images[0], bad])
     assert list(errors) == [1] and np.isnan(V[1]).all() and np.isfinite(V[0]).all()

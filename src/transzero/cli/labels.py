@@ -86,29 +86,19 @@ def expand(
 
 def _corpus_words(space: Any, items: Path, text_column: str, per_class: int, encoder: str | None,
                   cache_dir: Path | None, no_cache: bool) -> list[list[str]]:
-    from ..classifier import ZeroShotClassifier
     from ..data.readers import read_items
-    from ..enrich import mine_keywords
+    from ..enrich import corpus_words
     from ..store import EmbeddingCache
-    from ..transductive import Transduction
 
     table = read_items(items, text_column=text_column)
     if table.modality != "text":
         raise InputError(f"--items {items.name}: corpus words come from texts; this is {table.modality}")
     texts = [str(table.texts[i]) for i in table.good]
-    if len(texts) < 2 * len(space.names):
-        raise InputError(f"--items {items.name}: {len(texts)} usable texts are too few to mine words for "
-                         f"{len(space.names)} classes; give at least {2 * len(space.names)}")
-    cache = None if no_cache else EmbeddingCache(cache_dir)
-    clf = ZeroShotClassifier(labels=space, encoder=encoder, cache=cache if cache is not None else False).fit()
-    t = Transduction()
-    P = clf.transduce(texts, transduction=t)
-    enc = clf.label_encoder_
-
-    def embed(words: list[str]) -> Any:
-        return cache.encode(enc, words) if cache is not None else enc.encode(words)
-
-    return mine_keywords(texts, P, clf.class_embeddings_.vectors, embed, per_class=per_class)
+    try:
+        return corpus_words(space, texts, encoder=encoder, cache=None if no_cache else EmbeddingCache(cache_dir),
+                            per_class=per_class)
+    except InputError as exc:
+        raise InputError(f"--items {items.name}: {exc}") from None
 
 
 def _render(space: Any, added: dict[str, list[str]], notes: dict[str, list[str]]) -> str:
