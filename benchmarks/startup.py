@@ -5,9 +5,10 @@ Usage::
     python benchmarks/startup.py [--runs 5]
 
 Medians of ``--runs`` fresh processes each, in one run: ``python -c "import numpy"`` (the yardstick),
-``transzero --help``, ``transzero models``, and ``transzero classify`` of one text whose vectors (and the label
-prompts') are already in the cache (a warm-up run fills a private cache first). Writes
-benchmarks/results/startup.json.
+``transzero --help``, ``transzero models``, ``transzero classify`` of one text whose vectors (and the label
+prompts') are already in the cache (a warm-up run fills a private cache first), and the same classify with
+``--no-cache`` (the model files are built, but the text and the prompts are encoded: what a new text costs).
+Writes benchmarks/results/startup.json.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main() -> None:
             "help_s": timed(tz + ["--help"], args.runs),
             "models_s": timed(tz + ["models"], args.runs),
             "cached_classify_s": timed(classify, args.runs),
+            "uncached_vectors_classify_s": timed([*classify, "--no-cache"], args.runs),
         }
     res = {k: round(v, 3) for k, v in res.items()}
     res["help_vs_numpy"] = round(res["help_s"] / res["import_numpy_s"], 2)

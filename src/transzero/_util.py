@@ -21,6 +21,19 @@ def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarra
     return (x / np.maximum(norm, eps)).astype(np.float32, copy=False)
 
 
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the maximum (the same arithmetic as SciPy's).
+
+    Here rather than ``scipy.special.softmax`` because importing SciPy costs a quarter of a second
+    on the one-text classify path.
+    """
+    x = np.asarray(x)
+    z = x - np.amax(x, axis=axis, keepdims=True)
+    np.exp(z, out=z)
+    z /= np.sum(z, axis=axis, keepdims=True)
+    return z
+
+
 def label_indices(
     classes: Sequence[Any], labels: Sequence[Any], *, what: str = "item", fix: str = "add it to the labels",
     problem: str = "is not one of the classes",

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.validation import check_is_fitted
 
-from ._util import label_indices
+from ._estimator import ClassifierEstimator, check_fitted, clone
+from ._util import label_indices, softmax
 from .defaults import DEFAULT_METHOD, default_encoder
 from .encoders import Encoder, HasConceptHead, HasTextTower, ProgressCallback, create_encoder, shares_space
 from .encoders.registry import encoder_from_config
@@ -84,7 +82,7 @@ class BatchPredictions:
     multi_labels: list[list[str] | None] | None = None
 
 
-class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
+class ZeroShotClassifier(ClassifierEstimator):
     """Classify raw items into classes described only by a :class:`LabelSpace`.
 
     Parameters
@@ -350,7 +348,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         For methods that read raw audio (``asr-grammar``, ``asr-text``): the decoded clips.
         Needs :meth:`prepare` (or a fit) first.
         """
-        check_is_fitted(self, "encoder_")
+        check_fitted(self, "encoder_")
         if isinstance(items, (str, bytes)):
             raise InputError("pass a list of items, not a single string: clf.predict([text])")
         items = list(items)
@@ -367,7 +365,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """
         from .transductive import zscore
 
-        check_is_fitted(self, "encoder_")
+        check_fitted(self, "encoder_")
         V, errors = encode_items(self.encoder_, self.cache_, list(items), batch_size=self.batch_size, progress=progress)
         V = np.asarray(V, dtype=np.float32)
         usable = np.isfinite(V).all(axis=1)
@@ -393,7 +391,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ scoring encoded items
     def score_encoded(self, X: np.ndarray) -> Scores:
         """Logits and probabilities of item vectors (calibrated when :meth:`calibrate` was called)."""
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         z = np.asarray(self.method_.decision_function(X))
         cal = getattr(self, "calibrator_", None)
         if cal is None:
@@ -421,7 +419,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         compare items with class descriptions in one space by the nearest class prompts (``prompts``: the
         prompt, its class and the cosine).
         """
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         if hasattr(self.method_, "explain"):
             return self.method_.explain(X, top=top)
         if not shares_space(self.encoder_, self.label_encoder_):
@@ -442,17 +440,17 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ scikit-learn API
     def decision_function(self, X: Sequence[Any]) -> np.ndarray:
         """Logits ``(N, K)`` (calibrated when :meth:`calibrate` was called)."""
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         return self.decision_function_encoded(self.encode(X))
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
         """Probabilities ``(N, K)``, columns ordered as :attr:`classes_`."""
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         return self.predict_proba_encoded(self.encode(X))
 
     def predict(self, X: Sequence[Any]) -> np.ndarray:
         """Predicted class name per item."""
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         return self.classes_[np.argmax(self.decision_function_encoded(self.encode(X)), axis=1)]
 
     # ------------------------------------------------------------------ calibration, transduction, decisions
@@ -462,14 +460,14 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         Afterwards :meth:`predict_proba` (and everything built on it) is calibrated; the
         fitted :class:`~transzero.calibration.Calibrator` is ``calibrator_`` and is saved.
         """
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         return self.calibrate_encoded(self.encode(X), y, bias=bias)
 
     def calibrate_encoded(self, X: np.ndarray, y: Sequence[Any], *, bias: bool = True) -> ZeroShotClassifier:
         """Like :meth:`calibrate`, from item vectors already encoded with this classifier's encoder."""
         from .calibration import Calibrator
 
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         idx = label_indices(self.classes_, list(y), what="calibration example", fix="add it or drop those examples")
         self.calibrator_ = Calibrator(bias=bias).fit(self.method_.decision_function(X), idx)
         return self
@@ -485,7 +483,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """
         from .transductive import Transduction
 
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         Xv = self.encode(X)
         pool = Xv if unlabeled is None or not len(unlabeled) else np.concatenate([Xv, self.encode(unlabeled)])
         t = transduction if transduction is not None else Transduction()
@@ -513,7 +511,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
 
     def explain(self, X: Sequence[Any], top: int = 5) -> list[dict[str, Any]]:
         """Why each item got its label: the method's explanation (e.g. the source concepts of a bridge)."""
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         return self.explain_encoded(self.encode(X), top=top)
 
     def predict_batch(
@@ -545,7 +543,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         """
         from .decisions import check_threshold, decide
 
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         if explain and not self.can_explain:
             raise InputError(f"method {method_name(self.method_)!r} has no explanations here; use conse or wordnet")
         if reject is not None:
@@ -615,7 +613,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ persistence
     def task_config(self, folder: ModelFolder, prefix: str = "") -> dict[str, Any]:
         """This classifier's task part of a saved folder: labels, class vectors, method, calibration."""
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         cal = getattr(self, "calibrator_", None)
         return {
             "labels": self.label_space_.to_dict(),
@@ -640,7 +638,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         ``extras`` (bare file name -> bytes) are written into the folder in the same step (a service keeps
         its own state beside the classifier); loading never reads them.
         """
-        check_is_fitted(self, "method_")
+        check_fitted(self, "method_")
         with write_folder_atomically(path) as folder:
             config = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": "classifier",
                       **self.encoder_configs(folder), "tasks": [{"name": None, **self.task_config(folder)}]}

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 
-from ._util import l2_normalize, label_indices
+from ._util import l2_normalize, label_indices, softmax
 from .classifier import ZeroShotClassifier
 from .errors import InputError
 

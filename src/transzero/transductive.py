@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from ._util import l2_normalize
+from ._util import l2_normalize, softmax
 from .errors import InputError
 
 __all__ = [
@@ -274,8 +274,6 @@ class Transduction:
         ``self.info`` records what ran (``steps``, ``n_items``, ``prior`` when estimated,
         ``fallback`` when there were too few items).
         """
-        from scipy.special import softmax
-
         X = np.asarray(X, dtype=np.float32)
         Z = np.asarray(logits, dtype=np.float64)
         if X.ndim != 2 or Z.ndim != 2 or len(X) != len(Z):

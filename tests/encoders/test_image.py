@@ -66,3 +66,35 @@ def test_low_res_views_average_features(images: list[Path], tmp_path: Path) -> N
     assert multi.fingerprint != create_encoder("efficientnet-lite0").fingerprint
     with pytest.raises(InputError, match="low_res_views"):
         create_encoder("efficientnet-lite0", low_res_views=(160,))
+
+
+def test_int8_build_is_made_once_close_and_batch_independent(images: list[Path], _isolated_cache: Path) -> None:
+    pytest.importorskip("onnx")
+    fp32 = create_encoder("efficientnet-lite0")
+    q = create_encoder("efficientnet-lite0", backend="onnx-int8")
+    assert q.backend == "onnx-int8" and q.fingerprint != fp32.fingerprint
+    # calibrated through the encoder's preprocessing, so another preprocessing is another build and fingerprint
+    assert create_encoder("efficientnet-lite0", backend="onnx-int8", size=192).fingerprint != q.fingerprint
+    X = q.encode(images)
+    builds = list((_isolated_cache / "onnx").rglob("model-int8-*.onnx"))
+    assert len(builds) == 1
+    mtime = builds[0].stat().st_mtime_ns
+    Xf = fp32.encode(images)
+    cos = (X * Xf).sum(1) / np.linalg.norm(X, axis=1) / np.linalg.norm(Xf, axis=1)
+    assert (cos > 0.9).all(), cos  # random-noise images, far from the calibration photos: close, not equal
+    # static activation scales: the batch never changes a vector
+    np.testing.assert_array_equal(q.encode(images, batch_size=2), X)
+    np.testing.assert_array_equal(q.encode(images[::-1])[::-1], X)
+    again = create_encoder("efficientnet-lite0", backend="onnx-int8")
+    np.testing.assert_array_equal(again.encode(images[:1]), X[:1])
+    assert builds[0].stat().st_mtime_ns == mtime, "the int8 build is reused, not redone"
+
+
+def test_calibration_crops_are_fixed_and_cover_both_image_paths() -> None:
+    from transzero.encoders.quantize import calibration_crops
+
+    a, b = calibration_crops(12), calibration_crops(12)
+    assert [c.size for c in a] == [c.size for c in b]
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))  # no randomness across runs
+    sides = [c.size[0] for c in calibration_crops()]
+    assert all(c.size[0] == c.size[1] for c in a) and min(sides) < 100 <= max(sides)  # thumbnails and photos

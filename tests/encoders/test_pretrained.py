@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -27,7 +31,7 @@ def st_vectors() -> np.ndarray:
 
 
 def test_minilm_torch_matches_sentence_transformers(st_vectors: np.ndarray) -> None:
-    X = create_encoder("minilm-l6").encode(SENTENCES, batch_size=3)
+    X = create_encoder("minilm-l6", backend="torch").encode(SENTENCES, batch_size=3)
     assert X.shape == (4, 384)
     assert ((X * st_vectors).sum(1) > 0.99999).all()
 
@@ -52,6 +56,27 @@ def test_e5_small_prefix_and_norm() -> None:
 def test_real_zero_shot_topics(encoder: str) -> None:
     clf = ZeroShotClassifier(["sports", "politics", "technology"], encoder=encoder).fit()
     assert list(clf.predict(SENTENCES[:2] + SENTENCES[3:])) == ["sports", "politics", "technology"]
+
+
+def test_minilm_default_is_the_int8_build_and_batch_independent(st_vectors: np.ndarray) -> None:
+    pytest.importorskip("onnx")
+    enc = create_encoder("minilm-l6")
+    assert enc.backend == "onnx-int8" and enc.name == "minilm-l6"
+    assert enc.fingerprint != create_encoder("minilm-l6", backend="onnx").fingerprint  # never shares cached vectors
+    X = enc.encode(SENTENCES)
+    cos = (X * st_vectors).sum(1)
+    assert (cos > 0.97).all() and cos.mean() > 0.985, cos
+    # dynamic activation scales, but one text per run: a vector never depends on its batch-mates or threads
+    alone = np.vstack([enc.encode([t]) for t in SENTENCES])
+    reordered = enc.encode(SENTENCES[::-1], batch_size=2)[::-1]
+    one_thread = create_encoder("minilm-l6", num_threads=1).encode(SENTENCES)
+    for other in (alone, reordered, one_thread):
+        np.testing.assert_array_equal(X, other)
+    # built once: a later process loads the int8 file with neither torch nor transformers
+    code = ("import sys, json, transzero; X = transzero.create_encoder('minilm-l6').encode(['a goal in the match']); "
+            "print(json.dumps([X.shape[1], 'torch' in sys.modules, 'transformers' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [384, False, False]
 
 
 def test_minilm_onnx_backend_matches_torch(st_vectors: np.ndarray) -> None:

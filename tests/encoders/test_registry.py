@@ -58,9 +58,10 @@ def test_hub_error_says_how_when_offline(monkeypatch: pytest.MonkeyPatch) -> Non
         create_encoder("hub:org/model")
 
 
-def test_encoders_are_lazy() -> None:
+def test_encoders_are_lazy(_isolated_cache: Path) -> None:
     enc = create_encoder("minilm-l6")
-    assert enc._model is None and enc.dim == 384
+    assert enc._session is None and enc.dim == 384
+    assert not (_isolated_cache / "onnx").exists()  # the ONNX export and its int8 build wait for the first encode
     fp = enc.fingerprint
     assert fp == create_encoder("minilm-l6").fingerprint
     assert fp != create_encoder("minilm-l6", max_length=128).fingerprint
@@ -154,13 +155,31 @@ def test_hf_onnx_backend_exports_once_and_matches_torch(tiny_hf_dir: Path, _isol
     texts = ["the striker scored a goal", "a new phone", "goal"]
     onnx_enc = create_encoder(f"hf:{tiny_hf_dir}", backend="onnx")
     assert onnx_enc.backend == "onnx"
+    X = onnx_enc.encode(texts)  # the export happens on first use
     exported = list((_isolated_cache / "onnx").rglob("model.onnx"))
     assert len(exported) == 1
     mtime = exported[0].stat().st_mtime_ns
-    np.testing.assert_allclose(onnx_enc.encode(texts), create_encoder(f"hf:{tiny_hf_dir}").encode(texts), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(X, create_encoder(f"hf:{tiny_hf_dir}").encode(texts), rtol=1e-4, atol=1e-5)
     again = create_encoder(f"hf:{tiny_hf_dir}", backend="onnx")
+    again.encode(texts[:1])
     assert exported[0].stat().st_mtime_ns == mtime, "the export is reused, not redone"
     assert again.fingerprint == onnx_enc.fingerprint != create_encoder(f"hf:{tiny_hf_dir}").fingerprint
+
+
+def test_hf_onnx_int8_backend_is_close_and_batch_independent(tiny_hf_dir: Path, _isolated_cache: Path) -> None:
+    pytest.importorskip("onnx")
+    texts = ["the striker scored a goal", "a new phone", "goal", "the phone scored a goal in the new match"]
+    fp32 = create_encoder(f"hf:{tiny_hf_dir}", backend="onnx")
+    q = create_encoder(f"hf:{tiny_hf_dir}", backend="onnx-int8")
+    assert q.backend == "onnx-int8" and len({q.fingerprint, fp32.fingerprint}) == 2
+    X = q.encode(texts)
+    assert [p.name for p in (_isolated_cache / "onnx").rglob("*.onnx")].count("model.onnx") == 1  # one fp32 export
+    assert len(list((_isolated_cache / "onnx").rglob("model-int8-*.onnx"))) == 1
+    assert ((X * fp32.encode(texts)).sum(1) > 0.9).all()  # a tiny random model: close, not equal
+    # per-text runs: the same bits whatever the batch, its order or the threads
+    np.testing.assert_array_equal(np.vstack([q.encode([t]) for t in texts]), X)
+    np.testing.assert_array_equal(q.encode(texts[::-1], batch_size=3)[::-1], X)
+    np.testing.assert_array_equal(create_encoder(f"hf:{tiny_hf_dir}", backend="onnx-int8", num_threads=1).encode(texts), X)
 
 
 def test_unsupported_backends_are_refused() -> None:

@@ -74,7 +74,8 @@ def test_a_killed_actor_is_retried(tmp_path: Path, capsys) -> None:
     import psutil
 
     src = _texts(tmp_path / "in.csv", 1500)
-    common = ["classify", str(src), "--labels", LABELS, "--shard-size", "500", "--no-cache", "-q"]
+    # the torch backend keeps an actor busy for seconds per shard, long enough to be killed in the middle of one
+    common = ["classify", str(src), "--labels", LABELS, "--shard-size", "500", "--no-cache", "-q", "--backend", "torch"]
     killed: list[int] = []
 
     def killer() -> None:

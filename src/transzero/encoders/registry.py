@@ -227,6 +227,10 @@ def encoder_from_config(
             raise SavedModelError(f"{folder.root}: the saved encoder {name!r} reads files outside the folder; "
                                   f"name it yourself to load it from there: encoder={name!r} (CLI: --encoder {name})")
         enc = create_encoder(name, **kwargs)
+        saved_backend = config.get("backend")
+        if enc.fingerprint != config["fingerprint"] and "backend" not in kwargs and saved_backend not in (None, enc.backend):
+            # saved before the encoder's default backend changed (minilm-l6: torch -> onnx-int8): the backend it ran
+            enc = create_encoder(name, backend=saved_backend, **kwargs)
     if enc.fingerprint != config["fingerprint"]:
         raise SavedModelError(
             f"{folder.root}: saved with encoder {config['name']} (fingerprint {config['fingerprint']}) but "

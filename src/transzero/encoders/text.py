@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -279,12 +280,23 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         sentence-transformers pooling config).
     dim : int, optional
         Output dimension, when known without opening the model.
+    per_item : bool
+        Run every text alone (no batch-mates, no padding), ``num_threads`` texts side by side
+        on one-thread runs. Needed by graphs whose activations are quantized with scales
+        computed from the whole input (dynamic int8): batched, a text's vector would depend on
+        its batch-mates. ``batch_size`` and ``max_tokens`` then only bound how many texts are
+        tokenized and in flight at once.
+    build : callable, optional
+        Makes ``onnx_path`` when it does not exist yet, on first use (an export or int8 build).
     **kwargs
         See :class:`_TokenizedTextEncoder`; ``max_tokens`` defaults to 512 here.
     """
 
     backend = "onnx"
     _source: str | None = None  # weights id of the transformers folder an export came from
+    #: texts in flight at once in ``per_item`` mode (bounds memory; speed barely depends on it)
+    per_item_window = 256
+    _quantized: str | None = None  # file name of the int8 build (``from_transformers(int8=True)``)
 
     def __init__(
         self,
@@ -293,10 +305,14 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         *,
         name: str | None = None,
         dim: int | None = None,
+        per_item: bool = False,
+        build: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
         self.onnx_path = Path(onnx_path).expanduser()
-        if not self.onnx_path.is_file():
+        self.per_item = bool(per_item)
+        self._build = build
+        if not self.onnx_path.is_file() and build is None:
             raise ModelUnavailableError(f"{name or 'onnx'}: no ONNX file at {str(self.onnx_path)!r}")
         kwargs.setdefault("max_tokens", 512)
         super().__init__(Path(tokenizer_dir).expanduser(), name=name or f"onnx:{self.onnx_path}", **kwargs)
@@ -304,22 +320,39 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         self._session: Any = None
 
     @classmethod
-    def from_transformers(cls, model_dir: str | os.PathLike[str], *, name: str | None = None, **kwargs: Any) -> OnnxTextEncoder:
+    def from_transformers(
+        cls, model_dir: str | os.PathLike[str], *, name: str | None = None, int8: bool = False, **kwargs: Any
+    ) -> OnnxTextEncoder:
         """The ``backend="onnx"`` form of a transformers folder: exported once (fused), then cached.
 
         The export is keyed by the folder's weights, lives under the cache folder
-        (``$TRANSZERO_CACHE_DIR/onnx``) and is reused by every later run.
+        (``$TRANSZERO_CACHE_DIR/onnx``) and is reused by every later run. ``int8=True`` is the
+        ``backend="onnx-int8"`` form: that export quantized once more
+        (:func:`~transzero.encoders.quantize.quantize_text_encoder`) and run one text at a
+        time (``per_item``). Both are built on first use (``load`` / the first encode), not here.
         """
         from .onnx_export import export_text_encoder, exported_onnx_path
+        from .quantize import quantize_text_encoder, quantized_onnx_path
 
         src = _resolve_model_dir(model_dir, name or "onnx")
         cfg = json.loads((src / "config.json").read_text())
-        path = export_text_encoder(src, exported_onnx_path(name or src.name, _weights_id(src)))
+        fp32 = exported_onnx_path(name or src.name, _weights_id(src))
+        path = quantized_onnx_path(fp32) if int8 else fp32
+
+        def build() -> None:
+            export_text_encoder(src, fp32)
+            if int8:
+                quantize_text_encoder(fp32, path)
+
         limit = cfg.get("max_position_embeddings")
         if limit:
             kwargs["max_length"] = min(int(kwargs.get("max_length", 256)), int(limit))
-        enc = cls(path, src, name=name or f"onnx:{path}", dim=int(cfg["hidden_size"]), **kwargs)
+        enc = cls(path, src, name=name or f"onnx:{path}", dim=int(cfg["hidden_size"]), per_item=int8, build=build,
+                  **kwargs)
         enc._source = _weights_id(src)
+        if int8:
+            enc.backend = "onnx-int8"
+            enc._quantized = path.name  # the recipe version is in the name: a part of the fingerprint
         return enc
 
     @property
@@ -332,12 +365,28 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
     def _weights(self) -> str:
         return self._source or _weights_id(self.onnx_path)
 
+    def _config(self) -> dict[str, Any]:
+        cfg = super()._config()
+        if self._quantized:
+            cfg["int8_build"] = self._quantized
+        return cfg
+
+    @property
+    def _workers(self) -> int:
+        return max(1, int(self.num_threads or os.cpu_count() or 1))
+
     def _load_model(self) -> None:
         import onnxruntime as ort
 
+        if self._build is not None and not self.onnx_path.is_file():
+            self._build()
+
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = int(self.num_threads or os.cpu_count() or 1)
+        # per item: short single-text runs parallelise poorly inside; run texts side by side instead
+        opts.intra_op_num_threads = 1 if self.per_item else self._workers
+        if self.per_item:
+            opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         self._session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
@@ -352,6 +401,32 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
     def _forward(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         feed = {k: v for k, v in arrays.items() if k in self._inputs}
         return self._session.run([self._output], feed)[0]
+
+    def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        if not self.per_item:
+            return super()._encode(items, batch_size, progress)
+        self.load()
+        assert self._batcher is not None
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+
+        def one(job: tuple[np.ndarray, dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+            idx, arrays = job
+            h = self._forward(arrays)
+            return idx, pool_tokens(h, arrays["attention_mask"], self.pooling) if h.ndim == 3 else h
+
+        pool = ThreadPoolExecutor(self._workers) if self._workers > 1 else None
+        try:
+            for start in range(0, len(items), self.per_item_window):
+                window = items[start : start + self.per_item_window]
+                jobs = self._batcher.batches(window, 1)  # one text per run: no padding, no batch-mates
+                for idx, vec in (pool.map(one, jobs) if pool else map(one, jobs)):
+                    out[start + idx] = vec
+                if progress:
+                    progress(len(window))
+        finally:
+            if pool:
+                pool.shutdown()
+        return l2_normalize(out) if self.normalize else out
 
 
 class E5Encoder(TextEncoder):

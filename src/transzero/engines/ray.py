@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,10 +80,9 @@ class EncodeActor:
     def __init__(self, encoder: str, kwargs: dict[str, Any], fingerprint: str, cache_dir: str | None, cache: bool,
                  batch_size: int | None, threads: int | None) -> None:
         if threads:
-            os.environ["OMP_NUM_THREADS"] = str(threads)
-            import torch
-
-            torch.set_num_threads(int(threads))
+            os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when (if) the encoder imports it
+            if "torch" in sys.modules:
+                sys.modules["torch"].set_num_threads(int(threads))
         from ..encoders.registry import create_encoder
         from ..pipeline.stages import CachedEncoder
         from ..store import EmbeddingCache

@@ -69,9 +69,9 @@ class _ASRBase(ZeroShotMethod):
         return clips
 
     def decision_function(self, X: Any) -> np.ndarray:
-        from sklearn.utils.validation import check_is_fitted
+        from .._estimator import check_fitted
 
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         return self._logits(self._check_clips(X))
 
 

@@ -15,11 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
 
-from .._util import l2_normalize
+from .._estimator import ClassifierEstimator, check_fitted
+from .._util import l2_normalize, softmax
 from ..errors import InputError
 from ..labels import ClassEmbeddings
 from .tags import FitContext, MethodTags
@@ -28,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..persistence import ModelFolder
 
 
-class ZeroShotMethod(ClassifierMixin, BaseEstimator):
+class ZeroShotMethod(ClassifierEstimator):
     """Common machinery: input checks, softmax, argmax, state (de)serialisation."""
 
     @classmethod
@@ -73,7 +71,7 @@ class ZeroShotMethod(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits ``(N, K)``: scaled similarities, before the softmax."""
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         return self._logits(l2_normalize(self._check_X(X)))
 
     def _logits(self, Xn: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -99,7 +97,7 @@ class ZeroShotMethod(ClassifierMixin, BaseEstimator):
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Learned state as (JSON-able dict, arrays) for saving without pickle."""
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         meta: dict[str, Any] = {}
         arrays: dict[str, np.ndarray] = {}
         for a in self._state_attrs:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 
-from .._util import l2_normalize, label_indices
+from .._util import l2_normalize, label_indices, softmax
 from ..errors import InputError
 from ..labels import ClassEmbeddings
 from .base import ZeroShotMethod
@@ -74,9 +73,9 @@ class ConceptBridge(ZeroShotMethod):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits ``(N, K)`` from raw item features (not L2-normalised: the head needs them as they are)."""
-        from sklearn.utils.validation import check_is_fitted
+        from .._estimator import check_fitted
 
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         return self._logits(self._check_X(X))
 
 
@@ -175,9 +174,9 @@ class ConSEClassifier(ConceptBridge):
 
     def scores(self, X: Any) -> np.ndarray:
         """Logits over all classes before calibrated stacking (for GZSL evaluation)."""
-        from sklearn.utils.validation import check_is_fitted
+        from .._estimator import check_fitted
 
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         return (self.logit_scale_ * (self.embed(self._check_X(X)) @ self.class_vectors_.T)).astype(np.float64)
 
     def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:

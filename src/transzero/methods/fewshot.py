@@ -22,8 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import log_softmax, logsumexp
 
 from .._util import l2_normalize
 from ..errors import InputError
@@ -136,6 +134,8 @@ class FewShotMethod(ZeroShotMethod):
     # ------------------------------------------------------------------ scoring
     def prior_log_proba(self, X: np.ndarray) -> np.ndarray | None:
         """Log-probabilities of the zero-shot prior ``(N, K)`` (``None`` without a prior)."""
+        from scipy.special import log_softmax  # SciPy loads lazily: not on the zero-shot path
+
         if self.zero_shot_ is None:
             return None
         return log_softmax(self.zero_shot_.decision_function(X).astype(np.float64), axis=1)
@@ -145,9 +145,10 @@ class FewShotMethod(ZeroShotMethod):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-probabilities ``(N, K)`` (classes without support keep their zero-shot share)."""
-        from sklearn.utils.validation import check_is_fitted
+        from scipy.special import log_softmax, logsumexp  # SciPy loads lazily: not on the zero-shot path
+        from .._estimator import check_fitted
 
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         X = self._check_X(X)
         S = self.supported_
         if not S.any():
@@ -384,6 +385,8 @@ class ZeroShotLinearClassifier(FewShotMethod):
         return self
 
     def _choose_lam(self, Xs: np.ndarray, ys: np.ndarray, Z: np.ndarray) -> float:
+        from scipy.special import log_softmax  # SciPy loads lazily: not on the zero-shot path
+
         lams = tuple(float(v) for v in self.lams)
         splits = _support_splits(ys)
         if not splits or len(lams) < 2:
@@ -411,6 +414,9 @@ def _fit_residual(
 
     Returns V, c, a and the flat parameter vector (to warm-start a fit at a nearby ``lam``).
     """
+    from scipy.optimize import minimize
+    from scipy.special import log_softmax
+
     n, D = Xs.shape
     K = Z.shape[1]
     Y = np.zeros((n, K))
@@ -477,6 +483,8 @@ class TipAdapterClassifier(FewShotMethod):
 
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> TipAdapterClassifier:
         """Build the cache, choose alpha/beta by leave-one-out, optionally train the keys."""
+        from scipy.special import log_softmax  # SciPy loads lazily: not on the zero-shot path
+
         ctx = FitContext.build(context, **fields)
         Xs, ys = self._fit_support(X, y, ctx)
         K = len(self.classes_)

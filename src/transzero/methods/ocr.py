@@ -140,9 +140,9 @@ class OCRClassifier(ZeroShotMethod):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Fused log-probabilities ``(N, K)`` of raw images (paths or PIL images)."""
-        from sklearn.utils.validation import check_is_fitted
+        from .._estimator import check_fitted
 
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         items = list(X)
         K = len(self.classes_)
         if self.visual_ is not None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_expit
-from sklearn.utils.validation import check_is_fitted
+from .._estimator import check_fitted
 
 from .._util import l2_normalize, label_indices
 from ..errors import InputError
@@ -209,7 +209,7 @@ class SemanticMethod(ZeroShotMethod):
 
     def scores(self, X: Any) -> np.ndarray:
         """Calibrated logits over *all* classes, before stacking and candidate masking (for GZSL evaluation)."""
-        check_is_fitted(self, "classes_")
+        check_fitted(self, "classes_")
         return self.temperature_ * self._scores(l2_normalize(self._check_X(X)).astype(np.float64))
 
     @property

@@ -24,9 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 
-from .._util import l2_normalize
+from .._util import l2_normalize, softmax
 from ..errors import InputError
 from .conse import ConceptBridge
 from .tags import FitContext
@@ -159,8 +158,7 @@ class WordNetClassifier(ConceptBridge):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class scores renormalised over the target classes (with the temperature)."""
-        from scipy.special import softmax
-
+        
         return softmax(self.decision_function(X).astype(np.float64), axis=1)
 
     def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
