@@ -39,6 +39,7 @@ def test_finetune_trains_saves_loads_and_exports(images, tmp_path: Path) -> None
     assert (tmp_path / "w" / "model.safetensors").is_file()
     assert m.alpha_ in (0.0, 0.25, 0.5, 0.75, 1.0) and len(m.result_.history) == 2
     assert clf.encoder_.weights is not None
+    assert clf.encoder_.backend == "onnx"  # fine-tuned weights run fp32: the int8 recipe was checked on the packaged ones
     assert clf.encoder_.fingerprint != create_encoder("efficientnet-lite0").fingerprint
     P = clf.predict_proba(paths)
     np.testing.assert_allclose(P.sum(1), 1.0, rtol=1e-5)

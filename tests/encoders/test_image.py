@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_onnx_matches_torch(images: list[Path]) -> None:
     torch_enc = create_encoder("efficientnet-lite0", backend="torch")
-    onnx_enc = create_encoder("efficientnet-lite0")
+    onnx_enc = create_encoder("efficientnet-lite0", backend="onnx")
     assert onnx_enc.backend == "onnx" and onnx_enc.modality == "image"
     Xt, Xo = torch_enc.encode(images, batch_size=2), onnx_enc.encode(images)
     assert Xt.shape == (5, 1280)
@@ -70,11 +70,11 @@ def test_low_res_views_average_features(images: list[Path], tmp_path: Path) -> N
 
 def test_int8_build_is_made_once_close_and_batch_independent(images: list[Path], _isolated_cache: Path) -> None:
     pytest.importorskip("onnx")
-    fp32 = create_encoder("efficientnet-lite0")
-    q = create_encoder("efficientnet-lite0", backend="onnx-int8")
-    assert q.backend == "onnx-int8" and q.fingerprint != fp32.fingerprint
-    # calibrated through the encoder's preprocessing, so another preprocessing is another build and fingerprint
-    assert create_encoder("efficientnet-lite0", backend="onnx-int8", size=192).fingerprint != q.fingerprint
+    fp32 = create_encoder("efficientnet-lite0", backend="onnx")
+    q = create_encoder("efficientnet-lite0")
+    assert q.backend == "onnx-int8" and q.fingerprint != fp32.fingerprint  # int8 is the default
+    # calibrated in the encoder's pixel scaling: another scaling is another build (sizes share one)
+    assert create_encoder("efficientnet-lite0", scaling="imagenet").fingerprint != q.fingerprint
     X = q.encode(images)
     builds = list((_isolated_cache / "onnx").rglob("model-int8-*.onnx"))
     assert len(builds) == 1
@@ -85,7 +85,7 @@ def test_int8_build_is_made_once_close_and_batch_independent(images: list[Path],
     # static activation scales: the batch never changes a vector
     np.testing.assert_array_equal(q.encode(images, batch_size=2), X)
     np.testing.assert_array_equal(q.encode(images[::-1])[::-1], X)
-    again = create_encoder("efficientnet-lite0", backend="onnx-int8")
+    again = create_encoder("efficientnet-lite0", backend="onnx-int8")  # named explicitly: the same encoder
     np.testing.assert_array_equal(again.encode(images[:1]), X[:1])
     assert builds[0].stat().st_mtime_ns == mtime, "the int8 build is reused, not redone"
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 def test_variant_loads_its_own_weights_and_exports_to_onnx(name: str, images: list[Path]) -> None:
     assert name in list_encoders()
     torch_enc = create_encoder(name, backend="torch")
-    onnx_enc = create_encoder(name)
+    onnx_enc = create_encoder(name, backend="onnx")
+    assert create_encoder(name).backend == "onnx-int8"  # the default (its accuracy: test_image.py, benchmarks)
     assert onnx_enc.preprocess.size == ARCH_SIZES[name] and onnx_enc.weights_file().name.startswith(name)
     Xt, Xo = torch_enc.encode(images), onnx_enc.encode(images)
     assert Xt.shape == (len(images), 1280)

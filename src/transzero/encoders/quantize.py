@@ -122,9 +122,9 @@ def quantize_image_encoder(
 ) -> Path:
     """Build the static int8 (QDQ) form of an image backbone once; returns its path.
 
-    ``preprocess`` turns a PIL image into the model's input views (the encoder's own
-    preprocessing, so calibration sees exactly what inference sees); activation ranges are the
-    min/max over :func:`calibration_crops`.
+    ``preprocess`` turns a PIL image into the model's input views (the model's standard sizes in
+    the encoder's pixel scaling, so calibration sees the value ranges inference sees); activation
+    ranges are the min/max over :func:`calibration_crops`.
     """
     out = out or quantized_onnx_path(fp32_path)
     if out.is_file():
