@@ -22,11 +22,26 @@ def require_data(*parts: str) -> Path:
     return p
 
 
+def _cpu_model() -> tuple[str, list[str]]:
+    """The CPU's model name and the SIMD features that decide int8/fp32 speed (int8 needs VNNI to pay well)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "")
+    flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
+    simd = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
+    return model or platform.machine(), simd
+
+
 def machine() -> dict[str, Any]:
     import torch
 
+    model, simd = _cpu_model()
     return {
         "cpu": platform.processor() or platform.machine(),
+        "cpu_model": model,
+        "simd": simd,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -28,9 +28,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--dataset", default="cifar10", choices=["cifar10", "tiny-imagenet"])
     ap.add_argument("--encoder", default="efficientnet-lite0")
-    ap.add_argument("--others", default="efficientnet-lite1,efficientnet-lite2,efficientnet-lite02,"
+    ap.add_argument("--others", default="efficientnet-lite1@onnx,efficientnet-lite2@onnx,efficientnet-lite02@onnx,"
                                         "efficientnet-lite02@torch,efficientnet-lite02@onnx-int8",
-                    help="more encoders timed in the same run (NAME or NAME@BACKEND; default backend onnx)")
+                    help="more encoders timed in the same run (NAME@BACKEND; a bare NAME runs its default backend)")
     args = ap.parse_args()
     root = require_data("cifar10", "test") if args.dataset == "cifar10" else require_data("tiny-imagenet", "val", "images")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))

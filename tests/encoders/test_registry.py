@@ -194,3 +194,18 @@ def test_an_ensemble_counts_the_weights_of_every_member() -> None:
     size = encoder_info("efficientnet-lite02")["size_mb"]
     assert size == pytest.approx(encoder_info("efficientnet-lite0")["size_mb"] + encoder_info("efficientnet-lite2")["size_mb"],
                                  abs=0.11)
+
+
+def test_a_folder_saved_before_a_default_backend_changed_still_loads(tmp_path: Path) -> None:
+    """minilm-l6 ran torch by default before onnx-int8: a folder saved then names no backend in its kwargs."""
+    from transzero.encoders.registry import encoder_from_config
+    from transzero.errors import SavedModelError
+    from transzero.persistence import ModelFolder
+
+    old = create_encoder("minilm-l6", backend="torch")
+    cfg = {"name": "minilm-l6", "kwargs": {}, "backend": "torch", "fingerprint": old.fingerprint, "modality": "text",
+           "dim": 384}
+    enc = encoder_from_config(cfg, ModelFolder(tmp_path))
+    assert enc.backend == "torch" and enc.fingerprint == old.fingerprint
+    with pytest.raises(SavedModelError, match="fingerprint"):  # a real mismatch is still refused
+        encoder_from_config({**cfg, "fingerprint": "0" * 16}, ModelFolder(tmp_path))
