@@ -180,6 +180,15 @@ def test_hf_onnx_int8_backend_is_close_and_batch_independent(tiny_hf_dir: Path, 
     np.testing.assert_array_equal(np.vstack([q.encode([t]) for t in texts]), X)
     np.testing.assert_array_equal(q.encode(texts[::-1], batch_size=3)[::-1], X)
     np.testing.assert_array_equal(create_encoder(f"hf:{tiny_hf_dir}", backend="onnx-int8", num_threads=1).encode(texts), X)
+    # the same file named directly (onnx:<file>): its dynamic quantization is found, so it also runs per text
+    from transzero.encoders.text import OnnxTextEncoder
+
+    direct = OnnxTextEncoder(next((_isolated_cache / "onnx").rglob("model-int8-*.onnx")), tiny_hf_dir)
+    np.testing.assert_array_equal(direct.encode(texts, batch_size=4), X)
+    assert direct.per_item is True
+    fp32_direct = OnnxTextEncoder(next((_isolated_cache / "onnx").rglob("model.onnx")), tiny_hf_dir)
+    fp32_direct.encode(texts[:1])
+    assert fp32_direct.per_item is False
 
 
 def test_unsupported_backends_are_refused() -> None:

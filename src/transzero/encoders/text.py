@@ -280,12 +280,13 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         sentence-transformers pooling config).
     dim : int, optional
         Output dimension, when known without opening the model.
-    per_item : bool
+    per_item : bool, optional
         Run every text alone (no batch-mates, no padding), ``num_threads`` texts side by side
         on one-thread runs. Needed by graphs whose activations are quantized with scales
         computed from the whole input (dynamic int8): batched, a text's vector would depend on
         its batch-mates. ``batch_size`` and ``max_tokens`` then only bound how many texts are
-        tokenized and in flight at once.
+        tokenized and in flight at once. ``None`` (default): on when the graph holds dynamic
+        quantization ops (a ``quantize_dynamic`` file given as ``onnx:<file>``), found on load.
     build : callable, optional
         Makes ``onnx_path`` when it does not exist yet, on first use (an export or int8 build).
     **kwargs
@@ -305,12 +306,12 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         *,
         name: str | None = None,
         dim: int | None = None,
-        per_item: bool = False,
+        per_item: bool | None = None,
         build: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
         self.onnx_path = Path(onnx_path).expanduser()
-        self.per_item = bool(per_item)
+        self.per_item = per_item
         self._build = build
         if not self.onnx_path.is_file() and build is None:
             raise ModelUnavailableError(f"{name or 'onnx'}: no ONNX file at {str(self.onnx_path)!r}")
@@ -380,6 +381,8 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
 
         if self._build is not None and not self.onnx_path.is_file():
             self._build()
+        if self.per_item is None:
+            self.per_item = has_dynamic_quantization(self.onnx_path)
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -403,9 +406,9 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         return self._session.run([self._output], feed)[0]
 
     def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
+        self.load()  # (decides per_item when it was left to the graph)
         if not self.per_item:
             return super()._encode(items, batch_size, progress)
-        self.load()
         assert self._batcher is not None
         out = np.empty((len(items), self.dim), dtype=np.float32)
 
@@ -427,6 +430,19 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
             if pool:
                 pool.shutdown()
         return l2_normalize(out) if self.normalize else out
+
+
+#: onnxruntime ops whose activation scales come from the whole input tensor at run time
+DYNAMIC_QUANTIZATION_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "QAttention",
+                                      "DynamicQuantizeLSTM"})
+
+
+def has_dynamic_quantization(onnx_path: Path) -> bool:
+    """True when the graph quantizes activations at run time (its outputs then depend on the whole batch)."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    return any(n.op_type in DYNAMIC_QUANTIZATION_OPS for n in graph.node)
 
 
 class E5Encoder(TextEncoder):
