@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -299,6 +300,7 @@ class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
         out = self._export_dir()
         if (out / "model.onnx").is_file() and (out / "head_weight.npy").is_file():
             return out
+        print(f"{self.name}: exporting it to ONNX once (seconds; cached in {out.parent})", file=sys.stderr)
         import torch
 
         model = self._torch_model()
@@ -352,7 +354,10 @@ class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
                                         low_res_size=160, mean=p.mean, std=p.std)
                 key = sha256_text(json.dumps([p.scaling, p.resample, p.mean, p.std]))[:12]
                 out = quantized_onnx_path(model)
-                model = quantize_image_encoder(model, calib.views, "pixels", out.with_name(f"{out.stem}-{key}.onnx"))
+                out = out.with_name(f"{out.stem}-{key}.onnx")
+                if not out.is_file():
+                    print(f"{self.name}: building its int8 form once (seconds; cached in {out.parent})", file=sys.stderr)
+                model = quantize_image_encoder(model, calib.views, "pixels", out)
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             opts.intra_op_num_threads = int(self.num_threads or os.cpu_count() or 1)

@@ -43,6 +43,7 @@ def export_text_encoder(model_dir: Path, out: Path, *, optimize: bool = True) ->
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     cfg = json.loads((model_dir / "config.json").read_text())
     base = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
     takes_types = "token_type_ids" in base.forward.__code__.co_varnames and cfg.get("type_vocab_size", 0) > 0

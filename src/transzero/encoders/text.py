@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -341,6 +342,8 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         path = quantized_onnx_path(fp32) if int8 else fp32
 
         def build() -> None:
+            what = "exporting it to ONNX" + (" and building its int8 form" if int8 else "")
+            print(f"{name or src.name}: {what} once (seconds; cached in {path.parent})", file=sys.stderr)
             export_text_encoder(src, fp32)
             if int8:
                 quantize_text_encoder(fp32, path)
