@@ -342,8 +342,9 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         path = quantized_onnx_path(fp32) if int8 else fp32
 
         def build() -> None:
-            what = "exporting it to ONNX" + (" and building its int8 form" if int8 else "")
-            print(f"{name or src.name}: {what} once (seconds; cached in {path.parent})", file=sys.stderr)
+            what = [] if fp32.is_file() else ["exporting it to ONNX"]
+            what += ["building its int8 form"] if int8 else []
+            print(f"{name or src.name}: {' and '.join(what)} once (seconds; cached in {path.parent})", file=sys.stderr)
             export_text_encoder(src, fp32)
             if int8:
                 quantize_text_encoder(fp32, path)
