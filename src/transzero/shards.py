@@ -106,7 +106,9 @@ def _write_parquet(path: Path, records: list[dict[str, Any]], classes: Sequence[
             arr = pa.FixedSizeListArray.from_arrays(flat, v.shape[1], mask=pa.array(mask))
         cols["vector"] = arr
     else:
-        extra = [k for k in ("labels", "score", "explanation") if records and k in records[0]]
+        extra = [k for k in ("labels", "score", "explanation", "transcript") if records and k in records[0]]
+        if "transcript" in extra:
+            cols["transcript"] = pa.array([r.get("transcript") for r in records], pa.string())
         if "labels" in extra:
             cols["labels"] = pa.array([r.get("labels") for r in records], pa.list_(pa.string()))
         if "score" in extra:

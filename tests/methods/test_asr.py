@@ -81,7 +81,7 @@ def test_cli_eval_audio_manifest_zero_shot(tmp_path, capsys) -> None:
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
     out = tmp_path / "r.json"
     code, stdout, err = run(["eval", str(tmp_path / "m.csv"), "--audio-column", "audio", "--labels", ",".join(DIGITS),
-                             "--json", str(out)], capsys)  # default audio method: asr-grammar
+                             "--method", "asr-grammar", "--encoder", "mfcc", "--json", str(out)], capsys)
     assert code == 0, err
     r = json.loads(out.read_text())
     assert r["method"] == "asr-grammar" and r["n"] == 4 and r["n_skipped"] == 1

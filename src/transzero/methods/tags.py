@@ -19,7 +19,7 @@ from ..errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..encoders.base import Encoder
-    from ..labels import ClassEmbeddings
+    from ..labels import ClassEmbeddings, LabelSpace
     from .conse import ConceptHead
 
 __all__ = ["FitContext", "MethodTags", "get_tags"]
@@ -53,6 +53,11 @@ class MethodTags:
     item_modality : str
         With ``raw_items``: what the method reads - ``"audio"`` (decoded 16 kHz clips) or ``"image"`` (the
         items as given: paths, bytes, PIL images).
+    transcribes : bool
+        Transcribes the items it reads (``transcribe(items) -> list[str]``): outputs gain a ``transcript``.
+    reads_labels : bool
+        Reads the label space itself (the class names, descriptions and aliases), e.g. to know how each class
+        is said.
     """
 
     learns_from_labels: bool = False
@@ -64,6 +69,8 @@ class MethodTags:
     seen_classes: bool = False
     text_encoder: bool = False
     item_modality: str = "audio"
+    transcribes: bool = False
+    reads_labels: bool = False
 
     def replace(self, **changes: Any) -> MethodTags:
         """A copy with some tags changed (for subclasses building on their parent's tags)."""
@@ -103,6 +110,8 @@ class FitContext:
         The item encoder, for methods that train it.
     reembed : callable, optional
         ``reembed(encoder) -> ClassEmbeddings``: the classes embedded by a new encoder.
+    label_space : LabelSpace, optional
+        The classes as described (names, descriptions), for methods whose tags say ``reads_labels``.
     """
 
     class_embeddings: ClassEmbeddings | None = None
@@ -113,6 +122,7 @@ class FitContext:
     items: Sequence[Any] | None = None
     encoder: Encoder | None = None
     reembed: Callable[[Encoder], ClassEmbeddings] | None = None
+    label_space: LabelSpace | None = None
 
     @classmethod
     def build(cls, context: FitContext | None = None, **fields: Any) -> FitContext:

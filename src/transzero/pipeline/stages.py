@@ -321,8 +321,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def explanation_sources(e: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The sources of one explanation: its ``concepts``, ``attributes`` or nearest ``prompts``."""
-    for key in ("concepts", "attributes", "prompts"):
+    """The sources of one explanation: its ``concepts``, ``attributes``, spoken ``forms`` or nearest ``prompts``."""
+    for key in ("concepts", "attributes", "forms", "prompts"):
         if key in e:
             return list(e[key])
     return None
@@ -354,6 +354,8 @@ class Predictions:
     threshold_source: str | None = None
     multi_labels: list[list[str]] | None = None
     explanations: list[dict[str, Any]] | None = None
+    #: per predicted row, what a transcribing method heard (``whisper-text``, ``whisper-fused``)
+    transcripts: list[str] | None = None
 
     def bad_lines(self) -> list[str]:
         """One line per row that was not predicted."""
@@ -367,7 +369,8 @@ class Predictions:
 
     def records(self, text_column: str = "text", gold: bool = False) -> list[dict[str, Any]]:
         """One output record per table row (``row``, [``id``], ``text``, ``label``, ``confidence``, ``error``,
-        ``probabilities``; ``explanation``, ``labels`` (multi-label), ``score`` (with rejection), ``gold``)."""
+        ``probabilities``; ``transcript`` (speech methods that transcribe; null for bad rows), ``explanation``,
+        ``labels`` (multi-label), ``score`` (with rejection), ``gold``)."""
         from ..io import prediction_records
 
         t = self.table
@@ -378,6 +381,11 @@ class Predictions:
         ids = [r.get("id") for r in t.records] if any("id" in r for r in t.records) else None
         texts = [t.raw_text(i, text_column) for i in range(n)]
         recs = prediction_records(t.rows, texts, labels, self.full_proba(), self.classes, self.errors, ids)
+        if self.transcripts is not None:
+            for r in recs:
+                r["transcript"] = None
+            for j, i in enumerate(self.positions):
+                recs[i]["transcript"] = self.transcripts[j]
         for j, i in enumerate(self.positions):
             if self.explanations is not None:
                 e = self.explanations[j]
@@ -459,6 +467,9 @@ class ClassifyPipeline:
         p, z = s.proba, s.logits
         out = Predictions(table, classes, enc.positions, enc.X, p, z, [], [], errors,
                           uncalibrated_proba=s.uncalibrated_proba)
+        if self.clf.method_tags.transcribes:  # what the method heard (remembered while scoring: no second pass)
+            with self.timings.stage("score"):
+                out.transcripts = self.clf.method_.transcribe(list(enc.X))
         if adapted is not None:
             out.inductive_proba, out.transduction = p, adaptation
             p = np.asarray(adapted, dtype=np.float64)

@@ -45,6 +45,7 @@ class Prediction(BaseModel):
     error: str | None = None
     explanation: list[dict[str, Any]] | None = None
     labels: list[str] | None = None
+    transcript: str | None = Field(default=None, description="What a transcribing speech method heard (audio).")
 
 
 class ClassifyResponse(BaseModel):

@@ -251,6 +251,8 @@ class Service:
                 rec["explanation"] = explanation_sources(preds.explanations[j])
             if preds.multi_labels is not None:
                 rec["labels"] = preds.multi_labels[j]
+            if preds.transcripts is not None:
+                rec["transcript"] = preds.transcripts[j]
             out.append(rec)
         t = timings.as_dict()
         return {"predictions": out, "encoder": clf.encoder_.name, "method": clf.method_name,

