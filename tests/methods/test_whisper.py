@@ -130,6 +130,9 @@ def test_cli_eval_and_classify_write_transcripts(rt, clips_dir: Path, tmp_path: 
     r = json.loads(out.read_text())
     assert r["method"] == "whisper-fused" and r["encoder"] == "whisper-tiny-en"
     assert r["accuracy"] == 1.0
+    (route,) = r["method_decisions"]
+    assert route["step"] == "route" and route["n_forms"] + route["n_transcript"] == r["n"]
+    assert "whisper-fused route" in err
     pred = tmp_path / "p.csv"
     code, _, err = run(["classify", str(clips_dir / "data.csv"), "--audio-column", "audio", "--labels",
                         ",".join(WORDS), "--method", "whisper-text", "--no-cache", "-o", str(pred)], capsys)
@@ -156,6 +159,22 @@ def test_cli_eval_and_classify_write_transcripts(rt, clips_dir: Path, tmp_path: 
 
     t = pq.read_table(next(shard_dir.glob("part-*.parquet")))
     assert "transcript" in t.column_names and t.column("transcript").to_pylist()[1] == "one."
+
+
+def test_calibration_reject_and_multi_label_take_the_speech_route(rt, clips_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "r.json"
+    code, _, err = run(["eval", str(clips_dir / "data.csv"), "--audio-column", "audio", "--no-cache", "--calibration",
+                        str(clips_dir / "data.csv"), "--calibration-shots", "1", "--reject", "auto", "--json", str(out)],
+                       capsys)
+    assert code == 0, err
+    r = json.loads(out.read_text())
+    assert r["calibration"]["n_examples"] >= len(WORDS) and "open_set" in r
+    pred = tmp_path / "p.jsonl"
+    code, _, err = run(["classify", str(clips_dir / "data.csv"), "--audio-column", "audio", "--labels", ",".join(WORDS),
+                        "--no-cache", "--multi-label", "-o", str(pred)], capsys)
+    assert code == 0, err
+    recs = [json.loads(x) for x in pred.read_text().splitlines()]
+    assert all(rec["labels"] and rec["label"] in rec["labels"] for rec in recs)
 
 
 def test_transductive_pairs_with_whisper_vectors(rt, clips_dir: Path, tmp_path: Path, capsys) -> None:

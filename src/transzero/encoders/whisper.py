@@ -72,7 +72,8 @@ class WhisperRuntime:
     num_threads : int
         CTranslate2 threads (0: its default, the number of cores up to 4).
     window : "auto" or float
-        Seconds each clip is padded to (see the module docstring); 30 is Whisper's own window.
+        The shortest window (seconds) a clip is padded to; a longer clip gets its length plus a margin, up to 30 s
+        (``"auto"``: :data:`MIN_WINDOW_SECONDS`; 30: Whisper's own fixed window).
     """
 
     def __init__(self, model_dir: str | os.PathLike[str], compute_type: str = "int8", num_threads: int = 0,
@@ -140,10 +141,8 @@ class WhisperRuntime:
     def window_frames(self, n_samples: int) -> int:
         """Log-mel frames a clip of ``n_samples`` is padded to (even, at most Whisper's 3,000)."""
         full = int(FULL_WINDOW_SECONDS * SAMPLE_RATE / HOP)
-        if self.window == "auto":
-            secs = max(MIN_WINDOW_SECONDS, n_samples / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)
-        else:
-            secs = float(self.window)
+        shortest = MIN_WINDOW_SECONDS if self.window == "auto" else float(self.window)
+        secs = max(shortest, n_samples / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)  # never shorter than the clip
         frames = int(math.ceil(secs * SAMPLE_RATE / HOP / 100.0)) * 100  # whole seconds: fewer distinct shapes
         return int(min(full, max(100, frames)))
 

@@ -77,6 +77,11 @@ class ZeroShotMethod(ClassifierEstimator):
     def _logits(self, Xn: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def batch_info(self) -> dict[str, Any] | None:
+        """What the method decided for the last batch it scored (e.g. which route a speech method took), for
+        reports (the eval JSON's ``method_decisions``); None when it decides nothing worth saying."""
+        return None
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(N, K)``, rows sum to 1, columns ordered as ``classes_``."""
         return softmax(self.decision_function(X).astype(np.float64), axis=1)

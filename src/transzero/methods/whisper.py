@@ -382,7 +382,21 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
 
     def _logits(self, clips: list[np.ndarray]) -> np.ndarray:
         lp, zt, gate, _, _ = self._routes(clips)
+        self._last_gate = gate
         return self._mix(lp, zt, gate)
+
+    def batch_info(self) -> dict[str, Any] | None:
+        """How the last batch was routed: clips decided by the spoken forms (gate >= 0.5) and by the transcript."""
+        gate = getattr(self, "_last_gate", None)
+        if gate is None or not len(gate):
+            return None
+        n_forms = int((gate >= 0.5).sum())
+        return {"step": "route", "form_weight_mean": round(float(gate.mean()), 4), "n_forms": n_forms,
+                "n_transcript": int(len(gate) - n_forms),
+                "gate": {"center": float(self.gate_center), "width": float(self.gate_width)},
+                "why": f"{n_forms} of {len(gate)} clips are likely to say a class's name or alias as their whole "
+                       "transcript and were decided mostly by those forms; the others by their transcript's similarity "
+                       "to the class prompts"}
 
     def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
         """Per clip: the transcript, the gate (``form_weight``), each class's best form and nearest prompt."""

@@ -194,6 +194,8 @@ class ClassifyJob(Job):
                    "cache": _cache_stats(clf)}
         if preds.transduction is not None:
             metrics["transduction"] = preds.transduction
+        if preds.method_info is not None:
+            metrics["method_decisions"] = [preds.method_info]
         self.finish(metrics)
         if n and len(preds.errors) == n:
             raise InputError(f"{s.input.path}: none of the {n} rows could be classified (first: {bad[0]})")
@@ -258,6 +260,9 @@ class EvalJob(Job):
             "n_rows": len(table), "n_skipped": len(preds.errors), "skipped": table.skipped(preds.errors),
             "cache": _cache_stats(clf),
         }
+        if preds.method_info is not None:
+            metrics["method_decisions"] = [preds.method_info]
+            self.reporter.note(f"{clf.method_name} {preds.method_info['step']}: {preds.method_info['why']}")
         if s.output.predictions is not None:
             self.stage(WriteStage).predictions(preds.records(item_column(s.input, table), gold=True), classes,
                                                s.output.predictions)

@@ -356,6 +356,8 @@ class Predictions:
     explanations: list[dict[str, Any]] | None = None
     #: per predicted row, what a transcribing method heard (``whisper-text``, ``whisper-fused``)
     transcripts: list[str] | None = None
+    #: what the method decided for these rows (:meth:`ZeroShotMethod.batch_info`), when it says
+    method_info: dict[str, Any] | None = None
 
     def bad_lines(self) -> list[str]:
         """One line per row that was not predicted."""
@@ -467,6 +469,7 @@ class ClassifyPipeline:
         p, z = s.proba, s.logits
         out = Predictions(table, classes, enc.positions, enc.X, p, z, [], [], errors,
                           uncalibrated_proba=s.uncalibrated_proba)
+        out.method_info = self.clf.method_.batch_info()
         if self.clf.method_tags.transcribes:  # what the method heard (remembered while scoring: no second pass)
             with self.timings.stage("score"):
                 out.transcripts = self.clf.method_.transcribe(list(enc.X))

@@ -173,8 +173,9 @@ function render() {
     tr.setAttribute("data-testid", "result-row");
     tr.setAttribute("data-label", p.label || "");
     const shown = state.shown[i];
-    const itemCell = state.modality === "image"
-      ? `<img alt="" src="${shown}">` : escapeHtml(shown);
+    const heard = p.transcript ? `<div class="transcript" data-testid="transcript">“${escapeHtml(p.transcript)}”</div>` : "";
+    const itemCell = (state.modality === "image"
+      ? `<img alt="" src="${shown}">` : escapeHtml(shown)) + heard;
     const conf = p.scores && p.label ? p.scores[p.label] : 0;
     tr.innerHTML = `<td>${i + 1}</td><td class="item">${itemCell}</td>` +
       `<td class="label">${p.error ? "—" : escapeHtml(p.label)}</td>` +
@@ -195,8 +196,8 @@ function toggleExplain(tr, p) {
   ex.className = "explain";
   ex.setAttribute("data-testid", "explanation");
   const sources = (p.explanation || []).map((s) => {
-    const nm = s.concept || s.attribute || s.prompt || "?";
-    const w = s.contribution !== undefined ? s.contribution : s.similarity;
+    const nm = s.concept || s.attribute || s.prompt || s.form || "?";
+    const w = s.contribution !== undefined ? s.contribution : s.similarity !== undefined ? s.similarity : s.log_prob;
     const cls = s.class ? ` → ${escapeHtml(s.class)}` : "";
     return `<span class="source">${escapeHtml(nm)}${cls} <b>${w !== undefined ? w.toFixed(3) : ""}</b></span>`;
   }).join("");
