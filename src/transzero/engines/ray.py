@@ -75,10 +75,19 @@ def _read_blocks(path: str, shard_size: int, text_column: str, audio_column: str
 
 
 class EncodeActor:
-    """Holds one encoder (loaded once) and encodes batches; bad items come back with their error."""
+    """Holds one encoder (loaded once) and encodes batches; bad items come back with their error.
 
-    def __init__(self, encoder: str, kwargs: dict[str, Any], fingerprint: str, cache_dir: str | None, cache: bool,
-                 batch_size: int | None, threads: int | None) -> None:
+    With ``classifier`` (a saved classifier's files, for methods that read raw clips such as the speech methods) it
+    holds that classifier instead and returns each item's logits, and transcripts when the method transcribes.
+    """
+
+    def __init__(self, encoder: str, kwargs: dict[str, Any] | None, fingerprint: str, cache_dir: str | None,
+                 cache: bool, batch_size: int | None, threads: int | None,
+                 classifier: dict[str, bytes] | None = None) -> None:
+        self.clf: Any = None
+        if classifier is not None:
+            self._load_classifier(classifier, fingerprint, threads)
+            return
         if threads:
             os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when (if) the encoder imports it
             if "torch" in sys.modules:
@@ -96,8 +105,45 @@ class EncodeActor:
         self.source = CachedEncoder(enc, EmbeddingCache(cache_dir) if cache else None, batch_size)
         self.dim = enc.dim
 
+    def _load_classifier(self, files: dict[str, bytes], fingerprint: str, threads: int | None) -> None:
+        import tempfile
+        from pathlib import Path
+
+        from ..classifier import ZeroShotClassifier
+
+        if threads:
+            os.environ["OMP_NUM_THREADS"] = str(threads)
+        with tempfile.TemporaryDirectory(prefix="transzero-ray-") as tmp:
+            folder = Path(tmp) / "classifier"
+            folder.mkdir()
+            for name, data in files.items():
+                (folder / Path(name).name).write_bytes(data)
+            self.clf = ZeroShotClassifier.load(folder)  # the same untrusted-folder checks as any saved classifier
+        if self.clf.encoder_.fingerprint != fingerprint:
+            raise InputError(f"encoder {self.clf.encoder_.name} on this Ray worker has fingerprint "
+                             f"{self.clf.encoder_.fingerprint}, the driver's {fingerprint}; install the same transzero "
+                             "and models on every node")
+
+    def _score(self, items: list[str]) -> tuple[np.ndarray, dict[int, str], list[str]]:
+        clips, errors = self.clf.encode_report(items)
+        K = len(self.clf.classes_)
+        out = np.full((len(items), K), np.nan, dtype=np.float32)
+        good = [i for i in range(len(items)) if i not in errors]
+        texts = [""] * len(items)
+        if good:
+            out[good] = self.clf.score_encoded(clips[good]).logits
+            if self.clf.method_tags.transcribes:
+                for i, t in zip(good, self.clf.method_.transcribe(list(clips[good]))):
+                    texts[i] = t
+        return out, errors, texts
+
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         items = [str(x) for x in batch["item"]]
+        if self.clf is not None:
+            Z, errs, texts = self._score(items)
+            return {"shard": batch["shard"], "pos": batch["pos"], "vec": Z,
+                    "error": np.asarray([errs.get(i, "") for i in range(len(items))], dtype=object),
+                    "transcript": np.asarray(texts, dtype=object)}
         X, errors = self.source.encode_report(items)
         return {"shard": batch["shard"], "pos": batch["pos"], "vec": np.asarray(X, dtype=np.float32),
                 "error": np.asarray([errors.get(i, "") for i in range(len(items))], dtype=object)}
@@ -129,7 +175,7 @@ class RayEngine:
         import ray
 
         if "encoder" not in source_config:
-            raise InputError("--engine ray encodes vectors; this method reads raw clips (use --engine local)")
+            raise InputError("--engine ray needs an encoder or a classifier to run on its workers")
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         # Ray's C++ core logs a restart caveat for every actor pool (ray-project/ray#53727) that our actors avoid
         # (their settings are bound into the class); failures still surface as Python exceptions
@@ -168,7 +214,10 @@ class RayEngine:
                                            num_cpus=0)
         config = {"encoder": self.source["encoder"], "kwargs": self.source.get("kwargs", {}),
                   "fingerprint": self.source["fingerprint"], "cache_dir": self.cache_dir, "cache": self.cache,
-                  "batch_size": self.batch_size, "threads": self.threads}
+                  "batch_size": self.batch_size, "threads": self.threads,
+                  "classifier": self.source.get("classifier")}
+        scored = "classifier" in self.source
+        cols = ("shard", "pos", "vec", "error") + (("transcript",) if scored else ())
         # rows per actor call: enough for the encoder to sort them by length (little padding), as the local engine
         # does over a whole shard
         rows = int(min(shard_size, max(ACTOR_ROWS, 8 * (self.batch_size or 64))))
@@ -198,7 +247,7 @@ class RayEngine:
                     got += mine
                     if advance:
                         advance(mine)
-            rows = {k: np.concatenate([b[k] for b in pending]) for k in ("shard", "pos", "vec", "error")}
+            rows = {k: np.concatenate([b[k] for b in pending]) for k in cols}
             take = rows["shard"] == i
             if int(take.sum()) != need:
                 raise InputError(f"shard {i}: the Ray pipeline returned {int(take.sum())} rows for {need} items; "
@@ -209,8 +258,11 @@ class RayEngine:
             vec = rows["vec"][take][order]
             err = rows["error"][take][order]
             ok = np.asarray([not e for e in err])
-            yield i, table, Encoded(vec[ok], [int(p) for p in pos[ok]],
-                                   {int(p): str(e) for p, e in zip(pos, err) if e})
+            enc = Encoded(vec[ok], [int(p) for p in pos[ok]], {int(p): str(e) for p, e in zip(pos, err) if e})
+            if scored:  # the workers ran the classifier: these are its logits (and what it heard)
+                enc.logits = enc.X
+                enc.transcripts = [str(t) for t in rows["transcript"][take][order][ok]]
+            yield i, table, enc
 
     def close(self) -> None:
         if self._owns:

@@ -338,5 +338,14 @@ def _encoder_source(enc: Any) -> dict[str, Any]:
 
 
 def _classifier_source(clf: Any) -> dict[str, Any]:
-    """What remote workers encode for a classifier: its encoder (a speech recogniser reads clips: none)."""
-    return {} if clf.method_tags.raw_items else _encoder_source(clf.encoder_)
+    """What remote workers run for a classifier: its encoder; for a method that reads raw items (speech), a copy of
+    the fitted classifier (its saved folder as bytes: JSON + arrays, no pickle), whose logits they return."""
+    if not clf.method_tags.raw_items:
+        return _encoder_source(clf.encoder_)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="transzero-ray-") as tmp:
+        folder = Path(tmp) / "classifier"
+        clf.save(folder)
+        files = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
+    return {"classifier": files, "fingerprint": clf.encoder_.fingerprint, "encoder": clf.encoder_.name}

@@ -117,11 +117,17 @@ class ReadStage(Stage):
 # ---------------------------------------------------------------------- encode
 @dataclass
 class Encoded:
-    """Vectors of the rows of a table that encoded (``positions``), and why the others failed."""
+    """Vectors of the rows of a table that encoded (``positions``), and why the others failed.
+
+    ``logits`` (and ``transcripts``): rows already scored by a remote copy of the classifier (the Ray engine runs a
+    method that reads raw clips on its workers); then ``X`` holds those logits and the score stage is skipped.
+    """
 
     X: np.ndarray
     positions: list[int]
     errors: dict[int, str] = field(default_factory=dict)
+    logits: np.ndarray | None = None
+    transcripts: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -465,14 +471,23 @@ class ClassifyPipeline:
         if not len(enc):
             empty = np.zeros((0, K))
             return Predictions(table, classes, [], enc.X, empty, empty, [], [], errors)
-        s = self.stage(ScoreStage).run(self.clf, enc.X)
+        if enc.logits is not None:  # scored remotely (the Ray engine with a raw-item method)
+            from .._util import softmax
+            from ..classifier import Scores
+
+            s = Scores(enc.logits, softmax(np.asarray(enc.logits, dtype=np.float64), axis=1))
+        else:
+            s = self.stage(ScoreStage).run(self.clf, enc.X)
         p, z = s.proba, s.logits
         out = Predictions(table, classes, enc.positions, enc.X, p, z, [], [], errors,
                           uncalibrated_proba=s.uncalibrated_proba)
-        out.method_info = self.clf.method_.batch_info()
-        if self.clf.method_tags.transcribes:  # what the method heard (remembered while scoring: no second pass)
-            with self.timings.stage("score"):
-                out.transcripts = self.clf.method_.transcribe(list(enc.X))
+        if enc.logits is not None:
+            out.transcripts = enc.transcripts
+        else:
+            out.method_info = self.clf.method_.batch_info()
+            if self.clf.method_tags.transcribes:  # what the method heard (remembered while scoring: no second pass)
+                with self.timings.stage("score"):
+                    out.transcripts = self.clf.method_.transcribe(list(enc.X))
         if adapted is not None:
             out.inductive_proba, out.transduction = p, adaptation
             p = np.asarray(adapted, dtype=np.float64)
@@ -494,6 +509,9 @@ class ClassifyPipeline:
         d = decide.run(self.clf, p, z, self.decide, out.threshold)
         out.labels, out.argmax_labels, out.scores, out.multi_labels = d.labels, d.argmax_labels, d.scores, d.multi_labels
         if self.decide.explain:
+            if enc.logits is not None:
+                raise InputError(f"--explain with method {self.clf.method_name!r} needs the clips here; run it with "
+                                 "--engine local")
             with self.timings.stage("decide"):
                 out.explanations = self.clf.explain_encoded(enc.X, top=int(self.decide.explain))
         return out
