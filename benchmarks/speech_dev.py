@@ -29,7 +29,7 @@ import numpy as np
 from _common import require_data, write_result
 from transzero import ZeroShotClassifier
 
-CENTERS = [-14.0, -12.0, -10.0, -8.0, -6.0, -4.0, -2.0]
+CENTERS = [-40.0, -30.0, -25.0, -20.0, -16.0, -14.0, -12.0, -10.0, -8.0, -6.0, -4.0]
 WIDTHS = [0.5, 1.0, 2.0]
 
 
