@@ -29,11 +29,11 @@ def _clips() -> list[np.ndarray]:
 
 def test_window_auto_pads_to_the_clip_not_to_30_seconds(rt) -> None:
     assert rt.window_frames(8000) == 400  # 0.5 s -> the 4 s minimum
-    assert rt.window_frames(16000 * 5) == 700  # 0.3 s lead + 5 s + 1 s margin, in whole seconds
+    assert rt.window_frames(16000 * 5) == 600  # 5 s + 1 s margin, in whole seconds
     assert rt.window_frames(16000 * 40) == 3000  # never beyond Whisper's 30 s
     fixed = fake_runtime(window=30.0)
     assert fixed.window_frames(8000) == 3000
-    assert fake_runtime(window=2.0).window_frames(16000 * 5) == 700  # a window never cuts the clip
+    assert fake_runtime(window=2.0).window_frames(16000 * 5) == 600  # a window never cuts the clip
     with pytest.raises(InputError, match="window"):
         whisper_mod.check_window(45)
     with pytest.raises(InputError, match="window"):

@@ -44,9 +44,9 @@ HOP = 160  # samples per log-mel frame (10 ms)
 FULL_WINDOW_SECONDS = 30.0
 #: the shortest window ``window="auto"`` pads a clip to
 MIN_WINDOW_SECONDS = 4.0
-#: silence put before each clip: Whisper often misses a first word that starts at the very first sample (FSDD's and
-#: synthetic dev clips: forms route 98.0 -> 100.0, transcripts 74 -> 85 on 150 dev digits with 0.3 s)
-LEAD_SECONDS = 0.3
+#: silence put before each clip. Tried on dev: 0.3 s lifted FSDD's dev speakers (spoken forms 98.4 -> 98.8,
+#: transcripts 78 -> 84) but cost the synthetic word sets 3-7 points (docs/benchmarks.md, "Speech"): not adopted
+LEAD_SECONDS = 0.0
 #: ``window="auto"`` pads a clip to its length plus this many seconds
 WINDOW_MARGIN_SECONDS = 1.0
 #: encoder states (20 ms each) past the clip's own that candidate scoring's decoder reads (None: the whole window);
