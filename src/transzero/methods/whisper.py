@@ -336,7 +336,7 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
 
     _state_attrs = WhisperTextClassifier._state_attrs + ("forms_",)
 
-    def __init__(self, gate_center: float = -6.0, gate_width: float = 1.0, aggregate: str = "logsumexp",
+    def __init__(self, gate_center: float = -14.0, gate_width: float = 2.0, aggregate: str = "logsumexp",
                  temperature: float = 1.0, logit_scale: float | None = None, compute_type: str = "int8",
                  window: str | float = "auto", batch_size: int = 16) -> None:
         self.gate_center = gate_center
