@@ -46,7 +46,7 @@ def cli_eval(path: Path, extra: list[str], cache: Path, work: Path) -> dict:
     js = work / f"r{time.monotonic_ns()}.json"
     preds = work / f"p{time.monotonic_ns()}.csv"
     cmd = [sys.executable, "-m", "transzero", "eval", str(path), "--audio-column", "audio", "--json", str(js),
-           "--output", str(preds), "--cache-dir", str(cache), "-q", *extra]
+           "--predictions", str(preds), "--cache-dir", str(cache), "-q", *extra]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TRANSZERO_NO_PROGRESS": "1"})
     wall = time.perf_counter() - t0

@@ -100,22 +100,24 @@ class FakeModel:
         return z + 0.01 * float(s.mean())
 
     def generate(self, states: Any, prompts: list[list[int]], *, max_length: int = 448,
-                 return_logits_vocab: bool = False, **kw: Any) -> list[Any]:
+                 return_logits_vocab: bool = False, return_scores: bool = False, **kw: Any) -> list[Any]:
         S = np.asarray(states, dtype=np.float32)
         self.calls.append(("generate", len(prompts)))
         assert S.shape[0] == len(prompts), "one state row per prompt"
         out = []
         for s, p in zip(S, prompts):
             start = max(i for i, t in enumerate(p) if t in (SOT, NOTS)) + 1
-            forced, seq, rows = list(p[start:]), [], []
+            forced, seq, rows, score = list(p[start:]), [], [], 0.0
             for step in range(max_length // 2):
                 z = self._logits(s, seq)
                 rows.append(z)
                 t = forced[step] if step < len(forced) else int(np.argmax(z))
+                score += float(z[t] - np.log(np.exp(z).sum()))
                 if t == EOT:
                     break
                 seq.append(t)
-            out.append(SimpleNamespace(sequences_ids=[seq], logits=[np.stack(rows)] if return_logits_vocab else []))
+            out.append(SimpleNamespace(sequences_ids=[seq], logits=[np.stack(rows)] if return_logits_vocab else [],
+                                       scores=[score] if return_scores else []))
         return out
 
 

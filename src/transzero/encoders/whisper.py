@@ -189,12 +189,15 @@ class WhisperRuntime:
             out = [tok.sot_prev] + tok.encode(" " + previous.strip())[-223:]
         return out + list(tok.sot_sequence) + [tok.no_timestamps]
 
-    def transcribe_states(self, states: Any, prompt: list[int], max_length: int = 96) -> list[str]:
-        """Greedy transcripts of encoded segments (no timestamps)."""
+    def transcribe_states(self, states: Any, prompt: list[int], max_length: int = 96) -> tuple[list[str], list[float]]:
+        """Greedy transcripts of encoded segments (no timestamps), and each one's log-probability (summed over its
+        tokens and the end of text)."""
         res = self.model.generate(states, [prompt] * int(states.shape[0]), beam_size=1, max_length=max_length,
-                                  suppress_blank=True, repetition_penalty=1.0, no_repeat_ngram_size=3)
+                                  suppress_blank=True, repetition_penalty=1.0, no_repeat_ngram_size=3,
+                                  return_scores=True, length_penalty=0.0)
         tok = self.tokenizer
-        return [" ".join(tok.decode([t for t in r.sequences_ids[0] if t < tok.eot]).split()) for r in res]
+        texts = [" ".join(tok.decode([t for t in r.sequences_ids[0] if t < tok.eot]).split()) for r in res]
+        return texts, [float(r.scores[0]) if r.scores else 0.0 for r in res]
 
     def _decode_rows(self, states: np.ndarray, rows: Sequence[tuple[int, Sequence[int]]], prompt: list[int],
                      want: Sequence[Sequence[Sequence[int]]], keep: Sequence[int] | None = None) -> list[list[np.ndarray]]:
@@ -300,15 +303,16 @@ class WhisperRuntime:
         """Encode clips (16 kHz mono) in batches of similar length and, on the same states, pool, transcribe and
         score candidate forms.
 
-        Returns a dict with ``vectors`` (N, D) mean-pooled states, ``transcripts`` (list of str) and ``scores``
-        (N, F): for clips over 30 s, the windows' vectors are averaged by length, transcripts joined, and
-        each form's score is its best window's.
+        Returns a dict with ``vectors`` (N, D) mean-pooled states, ``transcripts`` (list of str) with
+        ``transcript_logprobs`` (N,) and ``scores`` (N, F): for clips over 30 s, the windows' vectors are averaged by
+        length, transcripts joined (their log-probabilities summed), and each form's score is its best window's.
         """
         p = prompt if prompt is not None else self.prompt()
         n = len(clips)
         D = self.d_model
         vectors = np.zeros((n, D), dtype=np.float32) if pool else None
         texts: list[dict[int, str]] = [{} for _ in range(n)]
+        text_lp = np.zeros(n)
         scores = np.full((n, len(forms)), -np.inf) if forms is not None else None
         weights = np.zeros(n)
         segs = [(i, q, s) for i, x in enumerate(clips) for q, s in enumerate(self.segments(np.asarray(x, dtype=np.float32)))]
@@ -334,7 +338,9 @@ class WhisperRuntime:
                     # a length limit from the window (speech is about 3 tokens a second; CTranslate2 returns about
                     # max_length / 2 tokens): a decoder caught in a loop stops early
                     limit = min(448, len(p) + 16 + int(12 * frames * HOP / SAMPLE_RATE))
-                    for (i, q, _), t in zip(part, self.transcribe_states(states, p, max_length=limit)):
+                    said, lps = self.transcribe_states(states, p, max_length=limit)
+                    for (i, q, _), t, lp in zip(part, said, lps):
+                        text_lp[i] += lp
                         if t:
                             texts[i][q] = t
                 if scores is not None and len(forms or ()):
@@ -354,6 +360,7 @@ class WhisperRuntime:
             out["vectors"] = (vectors / np.maximum(weights, 1)[:, None]).astype(np.float32)
         if transcribe:
             out["transcripts"] = [" ".join(t[q] for q in sorted(t)) for t in texts]
+            out["transcript_logprobs"] = text_lp
         if scores is not None:
             out["scores"] = scores
         return out

@@ -325,7 +325,8 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
     Parameters
     ----------
     gate_center : float
-        Log-probability (natural log) of "the clip says one of the forms" at which both routes weigh equally.
+        Where both routes weigh equally: the natural log of the probability that the clip's whole transcript is one
+        of the class forms (-16, chosen by leave-one-set-out on the dev sets; docs/benchmarks.md, "Speech").
     gate_width : float
         Softness of the gate: ``g = sigmoid((log P(any form) - gate_center) / gate_width)``.
     aggregate, temperature
@@ -336,7 +337,7 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
 
     _state_attrs = WhisperTextClassifier._state_attrs + ("forms_",)
 
-    def __init__(self, gate_center: float = -14.0, gate_width: float = 2.0, aggregate: str = "logsumexp",
+    def __init__(self, gate_center: float = -16.0, gate_width: float = 2.0, aggregate: str = "logsumexp",
                  temperature: float = 1.0, logit_scale: float | None = None, compute_type: str = "int8",
                  window: str | float = "auto", batch_size: int = 16) -> None:
         self.gate_center = gate_center
@@ -369,7 +370,7 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
         texts = res["transcripts"]
         zt = self._text_logits(texts)
         total = _logsumexp(lp, axis=1)
-        gate = 1.0 / (1.0 + np.exp(-(total - float(self.gate_center)) / float(self.gate_width)))
+        gate = 1.0 / (1.0 + np.exp(-np.clip((total - float(self.gate_center)) / float(self.gate_width), -50, 50)))
         return lp, zt, gate, texts, res["scores"]
 
     def _mix(self, lp: np.ndarray, zt: np.ndarray, gate: np.ndarray) -> np.ndarray:
