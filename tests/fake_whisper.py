@@ -18,7 +18,7 @@ import numpy as np
 WORDS = ["zero", "one", "two", "three"]
 FREQS = [300.0, 700.0, 1500.0, 3000.0]
 #: token ids: 0-3 the words with a leading space, 4 ".", 5 "0".."3" as digits -> 5-8, then specials
-DOT, EOT, SOT, NOTS, PREV = 4, 20, 21, 22, 23
+DOT, EOT, SOT, NOTS = 4, 20, 21, 22
 VOCAB = 32
 
 
@@ -28,7 +28,7 @@ def tone(k: int, seconds: float = 0.6, sr: int = 16000) -> np.ndarray:
 
 
 class FakeTokenizer:
-    eot, sot, no_timestamps, sot_prev = EOT, SOT, NOTS, PREV
+    eot, sot, no_timestamps = EOT, SOT, NOTS
     sot_sequence = (SOT,)
 
     def encode(self, text: str) -> list[int]:

@@ -7,9 +7,9 @@ features and the tokenizer come from ``faster-whisper``; the model runs with ``c
 default). Nothing reaches the network.
 
 Whisper was trained on 30 s windows. A one-second clip does not need one: :class:`WhisperRuntime` pads each clip
-only to ``window`` (``"auto"``: the clip's length plus a margin, at least :data:`MIN_WINDOW_SECONDS`; or a number
-of seconds), batches clips of similar length together, and splits clips over 30 s into 30 s windows. The shorter
-window was chosen on development clips (docs/benchmarks.md, "Speech").
+only to its length plus a second, at least ``window`` seconds (``"auto"``: :data:`MIN_WINDOW_SECONDS`), batches clips
+of the same window together, and splits clips over 30 s into 30 s windows. The shorter window was chosen on
+development clips (docs/benchmarks.md, "Speech": 4 s, 10 s and 30 s were compared).
 
 One :class:`WhisperRuntime` per model and compute type is shared by everything in a process
 (:func:`whisper_runtime`), so the encoder and the methods load the model once. It remembers, per clip content,
@@ -52,8 +52,8 @@ WINDOW_MARGIN_SECONDS = 1.0
 #: encoder states (20 ms each) past the clip's own that candidate scoring's decoder reads (None: the whole window);
 #: the decoder's cost grows with the states it reads, and accuracy held on development clips
 DECODER_SPAN: int | None = 25
-#: candidate scoring decodes forms until the rest are this many nats below the best (branch and bound; 6 gave the
-#: exact scores' accuracy on 150 FSDD dev clips at a quarter of the decoder rows)
+#: candidate scoring decodes forms until the rest are this many nats below the best (branch and bound): 6 kept the
+#: exact scores' accuracy on 150 FSDD dev clips; 3 and 4 were no faster there (first-token bounds are loose)
 MARGIN = 6.0
 #: rows (clip x candidate) per batched decoder call
 DECODER_ROWS = 256
@@ -180,18 +180,15 @@ class WhisperRuntime:
         return states, used, frames // 2
 
     # ------------------------------------------------------------------ decoder
-    def prompt(self, previous: str | None = None) -> list[int]:
-        """The decoder's start: ``<|startofprev|> previous`` (optional), then ``<|startoftranscript|>``
-        (+ language and task for multilingual models) and ``<|notimestamps|>``."""
+    def prompt(self) -> list[int]:
+        """The decoder's start: ``<|startoftranscript|>`` (+ language and task for multilingual models) and
+        ``<|notimestamps|>``."""
         tok = self.tokenizer
-        out: list[int] = []
-        if previous:
-            out = [tok.sot_prev] + tok.encode(" " + previous.strip())[-223:]
-        return out + list(tok.sot_sequence) + [tok.no_timestamps]
+        return list(tok.sot_sequence) + [tok.no_timestamps]
 
     def transcribe_states(self, states: Any, prompt: list[int], max_length: int = 96) -> tuple[list[str], list[float]]:
-        """Greedy transcripts of encoded segments (no timestamps), and each one's log-probability (summed over its
-        tokens and the end of text)."""
+        """Greedy transcripts of encoded segments (no timestamps), and each one's log-probability (CTranslate2's
+        score: summed over its tokens, the end of text not included)."""
         res = self.model.generate(states, [prompt] * int(states.shape[0]), beam_size=1, max_length=max_length,
                                   suppress_blank=True, repetition_penalty=1.0, no_repeat_ngram_size=3,
                                   return_scores=True, length_penalty=0.0)
