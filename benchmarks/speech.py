@@ -12,7 +12,8 @@ the classes are the gold label names, the method the audio default), so it is wh
   the defaults were chosen) vs the other three speakers; beside ``--method asr-grammar`` (pocketsphinx, the
   previous default) and each Whisper route alone.
 - ``fewshot``: the official split (test = file index 0-4, 300 clips; support = the other 2,700), 5 clips per digit,
-  seeds 0-2, methods prototype / linear / knn on ``whisper-tiny-en`` vectors (names as the zero-shot prior).
+  seeds 0-2: prototype / linear / knn on ``whisper-tiny-en`` vectors, and ``whisper-fused`` given the labelled clips
+  (its zero-shot posterior times a logistic head on the same vectors).
 - ``speed``: ``--speed-clips`` FSDD clips (every 10th) classified by ``transzero eval`` (the default audio method,
   ``--no-cache``; the wall time includes start-up and model loading) beside a plain faster-whisper loop over the same
   clips in the same run (``WhisperModel(get_model_path(), compute_type="int8").transcribe(clip, beam_size=1)``, the
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import require_data, write_result
+from _common import RESULTS, require_data, write_result
 
 DEV_SPEAKERS = {"george", "jackson", "lucas"}
 
@@ -54,8 +55,9 @@ def cli_eval(path: Path, extra: list[str], cache: Path, work: Path) -> dict:
         raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.strip()[-2000:]}")
     r = json.loads(js.read_text())
     r["wall_s"] = round(wall, 2)
-    with preds.open(newline="", encoding="utf-8") as fh:
-        r["_preds"] = list(csv.DictReader(fh))
+    if preds.exists():  # (a learning curve writes no per-row predictions)
+        with preds.open(newline="", encoding="utf-8") as fh:
+            r["_preds"] = list(csv.DictReader(fh))
     return r
 
 
@@ -119,6 +121,9 @@ def main() -> None:
     root = require_data("fsdd")
     rows = list(csv.DictReader((root / "fsdd.csv").open()))
     out: dict = {"dev_speakers": sorted(DEV_SPEAKERS)}
+    previous = RESULTS / "speech.json"
+    if skip and previous.exists():  # parts skipped now keep their earlier results
+        out = {k: v for k, v in json.loads(previous.read_text()).items() if k not in ("benchmark", "machine")}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         allcsv = write_manifest(work / "fsdd-all.csv", rows, root)
@@ -135,6 +140,7 @@ def main() -> None:
                             "ours_timings": ours.get("timings"), "ours_accuracy": round(100 * ours["accuracy"], 2),
                             "ratio": round(min(fw, fw2) / ours["wall_s"], 2)}
             print("speed", json.dumps(out["speed"]), flush=True)
+            write_result("speech", out)
         if "fsdd" not in skip:
             res = {}
             for name, extra in (("default", []), ("default_transductive", ["--transductive"]),
@@ -147,16 +153,19 @@ def main() -> None:
                     r = cli_eval(allcsv, ["--method", m], args.cache_dir, work)
                     res[m] = {**summary(r), "per_speaker": per_speaker(r, rows)}
                     print(m, json.dumps(res[m]), flush=True)
-            out["fsdd"] = res
+            out["fsdd"] = {**out.get("fsdd", {}), **res}
+            write_result("speech", out)
         if "fewshot" not in skip:
             test = [r for r in rows if r["split"] == "test"]
             pool = [r for r in rows if r["split"] != "test"]
             tcsv = write_manifest(work / "fsdd-test.csv", test, root)
             pcsv = write_manifest(work / "fsdd-pool.csv", pool, root)
             r = cli_eval(tcsv, ["--support", str(pcsv), "--shots", "5", "--seeds", "3", "--encoder", "whisper-tiny-en",
-                                "--method", "prototype,linear,knn", "--plot", str(work / "c.png")], args.cache_dir, work)
+                                "--method", "prototype,linear,knn,whisper-fused", "--plot", str(work / "c.png")],
+                         args.cache_dir, work)
             out["fewshot"] = {"shots": 5, "curve": r.get("curve"), "wall_s": r["wall_s"]}
             print("fewshot", json.dumps(out["fewshot"]), flush=True)
+            write_result("speech", out)
         if args.spoken is not None and "dev" not in skip:
             dev = {}
             for name in ("words-colors", "words-animals", "words-days", "requests-snips"):

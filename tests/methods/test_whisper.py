@@ -245,3 +245,30 @@ def test_real_whisper_hears_spoken_words(tmp_path: Path) -> None:
     (req,) = _espeak(tmp_path, ["will it rain tomorrow in London"])
     assert text.predict([str(req)])[0] == "weather"
     assert "rain" in text.method_.transcribe(text.encode([str(req)]))[0].lower()
+
+
+def test_labelled_clips_add_a_head_and_unlabelled_classes_stay_zero_shot(rt, tmp_path: Path) -> None:
+    from transzero import load_classifier
+
+    # "alpha" and "beta" are words the fake never hears (zero-shot: no preference between them); two labelled clips
+    # each teach which tone is which; "three" has no clips and keeps its zero-shot answer
+    labels = ["alpha", "beta", "three"]
+    clips = [(tone(k, 0.4 + 0.05 * j), 16000) for k in (0, 1) for j in range(2)]
+    y = ["alpha", "alpha", "beta", "beta"]
+    test = [(tone(1, 0.55), 16000), (tone(0, 0.6), 16000), (tone(3, 0.5), 16000)]
+    for method in ("whisper", "whisper-fused"):
+        zs = ZeroShotClassifier(labels, encoder="whisper-tiny-en", method=method, label_encoder="test-keywords").fit()
+        p0 = zs.predict_proba(test)
+        assert abs(p0[0, 0] - p0[0, 1]) < 0.05  # zero-shot cannot tell alpha from beta
+        clf = ZeroShotClassifier(labels, encoder="whisper-tiny-en", method=method, label_encoder="test-keywords")
+        clf.fit(clips, y)
+        assert clf.method_.head_supported_.tolist() == [True, True, False]
+        p = clf.predict_proba(test)
+        # the fake's pooled vectors barely differ between tones, so the head only leans: but the right way
+        assert p[0, 1] > p[0, 0] and p[1, 0] > p[1, 1], method
+        assert clf.predict(test)[2] == "three"
+        assert clf.explain(test[:1], top=3)[0]["label"] == clf.predict(test[:1])[0]
+        clf.save(tmp_path / method)
+        assert np.allclose(load_classifier(tmp_path / method).predict_proba(test), clf.predict_proba(test))
+    with pytest.raises(Exception, match="labelled clip"):
+        ZeroShotClassifier(labels, encoder="whisper-tiny-en", method="whisper").fit(clips, ["alpha", "nine", "beta", "beta"])

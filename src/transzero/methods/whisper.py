@@ -52,7 +52,7 @@ class _WhisperBase(ZeroShotMethod):
 
     @classmethod
     def __transzero_tags__(cls) -> MethodTags:
-        return super().__transzero_tags__().replace(raw_items=True, transcribes=True)
+        return super().__transzero_tags__().replace(raw_items=True, transcribes=True, learns_from_labels=True)
 
     # parameters every whisper method has (set by subclasses' __init__)
     compute_type: str
@@ -112,6 +112,65 @@ class _WhisperBase(ZeroShotMethod):
 
     def _form_tokens(self) -> list[list[int]]:  # pragma: no cover - overridden where forms are scored
         return []
+
+    # ------------------------------------------------------------------ labelled clips
+    def _fit_head(self, X: Any, y: Any) -> None:
+        """With labelled clips: a logistic-regression head on their pooled Whisper vectors (C by cross-validation
+        on them), multiplied with the zero-shot posterior at prediction; classes without clips stay zero-shot."""
+        from .._util import label_indices
+        from .fewshot import choose_C, per_class_head
+
+        K = len(self.classes_)
+        self.head_supported_ = np.zeros(K, dtype=bool)
+        self.head_coef_ = np.zeros((K, 1), dtype=np.float32)
+        self.head_intercept_ = np.zeros(K, dtype=np.float32)
+        if X is None and y is None:
+            return
+        if X is None or y is None:
+            raise InputError("give both labelled clips and their labels, or neither for zero-shot")
+        clips = self._check_clips(X)
+        ys = label_indices(self.classes_, list(np.asarray(y, dtype=object).ravel()), what="labelled clip")
+        if len(ys) != len(clips):
+            raise InputError(f"{len(clips)} labelled clips but {len(ys)} labels; they must match")
+        V = l2_normalize(self._vectors(clips))
+        self.head_coef_ = np.zeros((K, V.shape[1]), dtype=np.float32)
+        present = np.unique(ys)
+        self.head_supported_[present] = True
+        if len(present) < 2:
+            return  # one class has nothing to separate: the zero-shot route decides
+        from sklearn.linear_model import LogisticRegression
+
+        C = choose_C(V, ys, (0.1, 1.0, 10.0, 100.0), 10.0)
+        lr = LogisticRegression(C=C, max_iter=2000).fit(V, ys)
+        self.head_coef_[lr.classes_], self.head_intercept_[lr.classes_] = per_class_head(lr)
+
+    def _vectors(self, clips: list[np.ndarray]) -> np.ndarray:
+        """Pooled Whisper vectors of clips (remembered ones are not encoded again)."""
+        from ..encoders.whisper import clip_key
+
+        rt = self.runtime
+        out: list[np.ndarray | None] = [rt.recall(clip_key(x), "vector") for x in clips]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if todo:
+            res = self._run([clips[i] for i in todo], transcribe=False, forms=False)
+            for i, v in zip(todo, res["vectors"]):
+                out[i] = v
+        return np.stack(out).astype(np.float32)  # type: ignore[arg-type]
+
+    def _with_head(self, logp: np.ndarray, clips: list[np.ndarray]) -> np.ndarray:
+        """Zero-shot log-probabilities times the labelled-clip head's (classes without clips: the head's mean)."""
+        sup = getattr(self, "head_supported_", None)
+        if sup is None or int(np.sum(sup)) < 2:
+            return logp
+        from .._util import softmax
+
+        z = l2_normalize(self._vectors(clips)) @ self.head_coef_.T + self.head_intercept_
+        zs = z[:, sup]
+        lse = _logsumexp(zs, axis=1)
+        z[:, ~sup] = (lse - np.log(int(sup.sum())))[:, None]  # an unsupported class: the supported classes' mean
+        p = softmax(np.asarray(logp, dtype=np.float64), axis=1) * softmax(z.astype(np.float64), axis=1)
+        p /= p.sum(axis=1, keepdims=True)
+        return np.log(np.maximum(p, 1e-300)).astype(np.float32)
 
 
 class _FormsMixin:
@@ -188,7 +247,7 @@ class WhisperClassifier(_FormsMixin, _WhisperBase):
         Clips per encoder call.
     """
 
-    _state_attrs = ("classes_", "n_features_in_", "forms_")
+    _state_attrs = ("classes_", "n_features_in_", "forms_", "head_supported_", "head_coef_", "head_intercept_")
 
     def __init__(self, aggregate: str = "logsumexp", temperature: float = 1.0, compute_type: str = "int8",
                  window: str | float = "auto", batch_size: int = 16) -> None:
@@ -204,24 +263,26 @@ class WhisperClassifier(_FormsMixin, _WhisperBase):
         return super().__transzero_tags__().replace(reads_labels=True, transcribes=False)
 
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> WhisperClassifier:
-        """The spoken forms of every class (from the label space in the context, else the class names)."""
+        """The spoken forms of every class (from the label space in the context, else the class names); with
+        labelled clips ``X, y`` also a head on their Whisper vectors (see :meth:`_fit_head`)."""
         ctx = FitContext.build(context, **fields)
         ce = self._fit_common(ctx, y)
         self.n_features_in_ = 0
         self._fit_forms(ctx, [str(c) for c in ce.classes])
+        self._fit_head(X, y)
         return self
 
     def _logits(self, clips: list[np.ndarray]) -> np.ndarray:
         res = self._run(clips, transcribe=False, forms=True)
-        self._last_scores = res["scores"]
-        return (self._class_log_probs(res["scores"]) / float(self.temperature)).astype(np.float32)
+        z = (self._class_log_probs(res["scores"]) / float(self.temperature)).astype(np.float32)
+        return self._with_head(z, clips)
 
     def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
         """Per clip: the transcript, then each class's best form and its log-probability, the predicted class first."""
         clips = self._check_clips(X)
         res = self._run(clips, transcribe=False, forms=True)
         transcripts = self.transcribe(clips)
-        z = self._class_log_probs(res["scores"])
+        z = self._with_head(self._class_log_probs(res["scores"]) / float(self.temperature), clips)
         return _form_explanations(self.classes_, z, self._best_forms(res["scores"]), transcripts, top)
 
 
@@ -248,7 +309,7 @@ class WhisperTextClassifier(_WhisperBase):
     """
 
     _state_attrs = ("classes_", "n_features_in_", "logit_scale_", "class_vectors_", "prompt_vectors_",
-                    "prompt_labels_", "prompts_")
+                    "prompt_labels_", "prompts_", "head_supported_", "head_coef_", "head_intercept_")
 
     def __init__(self, logit_scale: float | None = None, compute_type: str = "int8", window: str | float = "auto",
                  batch_size: int = 16) -> None:
@@ -262,10 +323,12 @@ class WhisperTextClassifier(_WhisperBase):
         return super().__transzero_tags__().replace(text_encoder=True)
 
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> WhisperTextClassifier:
-        """Store the class vectors and the text encoder that embeds transcripts (the label encoder)."""
+        """Store the class vectors and the text encoder that embeds transcripts (the label encoder); with labelled
+        clips ``X, y`` also a head on their Whisper vectors (see :meth:`_fit_head`)."""
         ctx = FitContext.build(context, **fields)
         ce = self._fit_common(ctx, y)
         self._fit_text(ctx, ce)
+        self._fit_head(X, y)
         return self
 
     def _fit_text(self, ctx: FitContext, ce: Any) -> None:
@@ -288,13 +351,13 @@ class WhisperTextClassifier(_WhisperBase):
         return out
 
     def _logits(self, clips: list[np.ndarray]) -> np.ndarray:
-        return self._text_logits(self.transcribe(clips))
+        return self._with_head(self._text_logits(self.transcribe(clips)), clips)
 
     def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
         """Per clip: the transcript and its nearest class prompts, the predicted class's first."""
         clips = self._check_clips(X)
         texts = self.transcribe(clips)
-        z = self._text_logits(texts)
+        z = self._with_head(self._text_logits(texts), clips)
         return _prompt_explanations(self, texts, z, top)
 
 
@@ -335,7 +398,7 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
         As :class:`WhisperTextClassifier`.
     """
 
-    _state_attrs = WhisperTextClassifier._state_attrs + ("forms_",)
+    _state_attrs = WhisperTextClassifier._state_attrs + ("forms_",)  # (the head's arrays come with the text ones)
 
     def __init__(self, gate_center: float = -16.0, gate_width: float = 2.0, aggregate: str = "logsumexp",
                  temperature: float = 1.0, logit_scale: float | None = None, compute_type: str = "int8",
@@ -361,6 +424,7 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
         self._fit_forms(ctx, [str(c) for c in ce.classes])
         if not float(self.gate_width) > 0:
             raise InputError(f"gate_width must be > 0, got {self.gate_width!r}")
+        self._fit_head(X, y)
         return self
 
     def _routes(self, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
@@ -384,7 +448,7 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
     def _logits(self, clips: list[np.ndarray]) -> np.ndarray:
         lp, zt, gate, _, _ = self._routes(clips)
         self._last_gate = gate
-        return self._mix(lp, zt, gate)
+        return self._with_head(self._mix(lp, zt, gate), clips)
 
     def batch_info(self) -> dict[str, Any] | None:
         """How the last batch was routed: clips decided by the spoken forms (gate >= 0.5) and by the transcript."""
@@ -403,7 +467,7 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
         """Per clip: the transcript, the gate (``form_weight``), each class's best form and nearest prompt."""
         clips = self._check_clips(X)
         lp, zt, gate, texts, scores = self._routes(clips)
-        z = self._mix(lp, zt, gate)
+        z = self._with_head(self._mix(lp, zt, gate), clips)
         forms = _form_explanations(self.classes_, z, self._best_forms(scores), texts, top)
         prompts = _prompt_explanations(self, texts, z, top)
         for f, p, g in zip(forms, prompts, gate):
