@@ -202,7 +202,10 @@ def test_asr_transduction_pairs_mfcc_vectors_and_refuses_early(tmp_path: Path, c
     code, _, err = run(base + ["--transductive", "--json", str(out)], capsys)
     assert code == 0, err
     r = json.loads(out.read_text())
-    assert r["transduction"]["steps"] == ["propagate", "balance"] and "inductive" in r
-    pair = r["transduction"]["decisions"][0]
+    assert "inductive" in r
+    pair, guard = r["transduction"]["decisions"][:2]
+    # pocketsphinx's guesses on tones do not follow the MFCC neighbourhoods: the guard keeps the inductive answer
+    assert guard["step"] == "guard" and r["transduction"]["steps"] == ([] if guard["agreement"] < 0.5
+                                                                       else ["propagate", "balance"])
     assert pair["step"] == "pair" and pair["encoder"] == "mfcc" and "z-scored" in pair["why"]
     assert "pairing asr-grammar with mfcc vectors" in err

@@ -150,3 +150,26 @@ def test_every_step_runs_and_bad_recipes_are_refused() -> None:
         Transduction().adapt(X[:5], Z)
     with pytest.raises(InputError, match="alpha"):
         label_propagation(softmax(Z, axis=1), knn_graph(X), alpha=1.0)
+
+
+def test_graph_agreement_guard_keeps_inductive_answers_when_neighbours_disagree() -> None:
+    """Speech methods adapt over another encoder's vectors: when that graph does not group the method's classes
+    (agreement near chance), the guard keeps the inductive probabilities and says why."""
+    from transzero.transductive import Transduction, graph_agreement, knn_graph
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (100, 8)) + 6 * np.eye(8)[0], rng.normal(0, 1, (100, 8)) - 6 * np.eye(8)[0]])
+    aligned = np.r_[np.zeros(100, int), np.ones(100, int)]
+    shuffled = rng.permutation(aligned)
+    G = knn_graph(X.astype(np.float32), 10)
+    assert graph_agreement(G, aligned, 2) > 0.9
+    assert abs(graph_agreement(G, shuffled, 2)) < 0.2
+    logits = 2.0 * np.eye(2)[shuffled] + rng.normal(0, 0.1, (200, 2))
+    t = Transduction(min_agreement=0.5)
+    P = t.adapt(X.astype(np.float32), logits)
+    np.testing.assert_allclose(P, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    assert t.info["steps"] == [] and t.info["decisions"][0]["step"] == "guard"
+    t2 = Transduction(min_agreement=0.5)
+    t2.adapt(X.astype(np.float32), 2.0 * np.eye(2)[aligned] + rng.normal(0, 0.1, (200, 2)))
+    assert t2.info["steps"] == ["propagate", "balance"] and t2.info["decisions"][0]["step"] == "guard"
+    assert Transduction().min_agreement is None  # text and images: unchanged

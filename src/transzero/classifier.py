@@ -572,6 +572,12 @@ class ZeroShotClassifier(ClassifierEstimator):
             Xa = X[good]
             if self._reads_items():  # raw items: adapt over the encoder's vectors of the same items
                 Xa, _ = self.paired_vectors([items[i] for i in good])
+                if transduction.min_agreement is None:  # another encoder's graph must agree with the method first
+                    import dataclasses
+
+                    from .transductive import PAIRED_MIN_AGREEMENT
+
+                    transduction = dataclasses.replace(transduction, min_agreement=PAIRED_MIN_AGREEMENT)
             p, out.transduction_info = self.adapt_encoded(transduction, Xa, z, unlabeled)
             if self._reads_items():
                 out.transduction_info["paired_encoder"] = self.encoder_.name

@@ -50,9 +50,11 @@ from ._util import l2_normalize, softmax
 from .errors import InputError
 
 __all__ = [
+    "PAIRED_MIN_AGREEMENT",
     "STEPS",
     "Transduction",
     "class_prior_em",
+    "graph_agreement",
     "knn_graph",
     "label_propagation",
     "self_training",
@@ -202,6 +204,26 @@ def normalised_entropy(counts: np.ndarray) -> float:
     return float(-(nz * np.log(nz)).sum() / np.log(K)) if K > 1 else 1.0
 
 
+#: the least :func:`graph_agreement` at which speech methods adapt over their paired encoder's vectors: on the dev sets
+#: FSDD's dev speakers and the spoken word sets reached 0.87-0.98 (transduction then lifted them to 99-100 %), the
+#: spoken SNIPS requests 0.13 (transduction cost 29 points there); 0.5 is the middle (docs/benchmarks.md, "Speech")
+PAIRED_MIN_AGREEMENT = 0.5
+
+
+def graph_agreement(graph: Any, labels: np.ndarray, n_classes: int) -> float:
+    """How far the neighbour graph agrees with a labelling, from chance (0) to perfect (1): the share of edge weight
+    between items of one label, ``h``, against the chance share ``c = sum of squared label shares``:
+    ``(h - c) / (1 - c)``."""
+    W = graph.tocoo()
+    if not W.nnz:
+        return 0.0
+    labels = np.asarray(labels)
+    h = float((W.data * (labels[W.row] == labels[W.col])).sum() / W.data.sum())
+    share = np.bincount(labels, minlength=n_classes) / max(1, len(labels))
+    c = float((share ** 2).sum())
+    return (h - c) / (1.0 - c) if c < 1.0 else 0.0
+
+
 @dataclass
 class Transduction:
     """A transductive adaptation recipe (see the module docstring for each step).
@@ -239,6 +261,12 @@ class Transduction:
     index : {"auto", "exact", "ann"}
         Neighbour search of the graph (:func:`transzero.neighbors.knn`): ``auto`` is exact up to ~50k items
         and an HNSW index above.
+    min_agreement : float, optional
+        Adapt only when the neighbour graph agrees with the method's own labels: the share of graph weight
+        between items of one predicted class, as a fraction of the way from chance to 1 (:func:`graph_agreement`),
+        must reach it; otherwise the inductive probabilities stay and ``info["decisions"]`` says so. None: no check
+        (the default; speech methods, whose graph comes from another encoder's vectors, use
+        :data:`PAIRED_MIN_AGREEMENT`).
     """
 
     steps: tuple[str, ...] = ("propagate", "balance")
@@ -251,6 +279,7 @@ class Transduction:
     guard: bool = True
     balance_min_entropy: float = 0.5
     index: str = "auto"
+    min_agreement: float | None = None
     info: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -291,6 +320,20 @@ class Transduction:
         P = softmax(Z, axis=1)
         decisions: list[dict[str, Any]] = []
         marginal: np.ndarray | None = None
+        graph = None
+        if self.min_agreement is not None:
+            graph = knn_graph(X, self.k, self.power, index=self.index)
+            a = graph_agreement(graph, P.argmax(axis=1), K)
+            if a < float(self.min_agreement):
+                self.info["steps"] = []
+                self.info["decisions"] = [{"step": "guard", "agreement": round(a, 4), "why": (
+                    f"the neighbour graph agrees with the method's labels only {a:.2f} of the way from chance (needs "
+                    f"{float(self.min_agreement):.2f}): neighbours here are not alike in class, so the inductive "
+                    "probabilities are kept")}]
+                return P
+            decisions.append({"step": "guard", "agreement": round(a, 4), "why": (
+                f"the neighbour graph agrees with the method's labels {a:.2f} of the way from chance (>= "
+                f"{float(self.min_agreement):.2f}): adapting")})
         for step in self.steps:
             if step == "center":
                 Z = Z - Z.mean(axis=0, keepdims=True)
@@ -299,7 +342,9 @@ class Transduction:
                 P, prior = class_prior_em(P)
                 self.info["prior"] = [round(float(p), 6) for p in prior]
             elif step == "propagate":
-                P = label_propagation(P, knn_graph(X, self.k, self.power, index=self.index), self.alpha)
+                if graph is None:
+                    graph = knn_graph(X, self.k, self.power, index=self.index)
+                P = label_propagation(P, graph, self.alpha)
             elif step == "balance":
                 marginal, why = self._marginal(P)
                 decisions.append({"step": "balance", "target": "uniform" if marginal is None else "skewed",

@@ -234,15 +234,19 @@ class AdaptStage(Stage):
             return rejection_scores(clf.score_encoded(X).proba)
 
     def transduce(self, clf: ZeroShotClassifier, spec: AdaptSpec, X: np.ndarray, logits: np.ndarray,
-                  unlabeled: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-        """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran."""
-        from ..transductive import Transduction
+                  unlabeled: np.ndarray | None = None, *, paired: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+        """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran. ``paired``: ``X``
+        comes from another encoder than the method's scores (speech), so the graph must first agree with them
+        (:data:`~transzero.transductive.PAIRED_MIN_AGREEMENT`)."""
+        from ..transductive import PAIRED_MIN_AGREEMENT, Transduction
 
         if np.asarray(X).dtype == object:
             raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduce over the vectors of "
                              "its paired audio encoder (ClassifyPipeline does this)")
         with self.timings.stage("adapt"):
-            return clf.adapt_encoded(Transduction(steps=tuple(spec.steps), index=spec.index), X, logits, unlabeled)
+            t = Transduction(steps=tuple(spec.steps), index=spec.index,
+                             min_agreement=PAIRED_MIN_AGREEMENT if paired else None)
+            return clf.adapt_encoded(t, X, logits, unlabeled)
 
 
 def check_adapt_supported(clf: ZeroShotClassifier, adapt: AdaptSpec, *, sharded: bool = False) -> None:
@@ -498,7 +502,8 @@ class ClassifyPipeline:
             X_adapt, pairing = enc.X, None
             if self.clf.method_tags.raw_items:  # the method reads raw items: adapt over its encoder's vectors of them
                 X_adapt, pairing = self.paired_vectors(table, enc)
-            p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, X_adapt, z, unlabeled)
+            p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, X_adapt, z, unlabeled,
+                                                                   paired=pairing is not None)
             if pairing is not None:
                 out.transduction = {**out.transduction, "paired_encoder": pairing["encoder"],
                                     "decisions": [pairing] + list(out.transduction.get("decisions", []))}
