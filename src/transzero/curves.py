@@ -110,9 +110,12 @@ def learning_curve(
         proto = create_method(name)
         tags = get_tags(proto)
         learns = tags.learns_from_labels  # zero-shot methods: a flat line, support unused
-        needs_items = tags.trains_encoder
+        needs_items = tags.trains_encoder or tags.raw_items  # fine-tuning, and methods that read clips themselves
         if needs_items and (items_support is None or items_eval is None):
-            raise InputError(f"method {name!r} trains the encoder and needs the raw items, not only vectors")
+            raise InputError(f"method {name!r} reads or trains on the raw items, not only vectors; pass the items")
+        if tags.raw_items and transduction is not None:
+            raise InputError(f"method {name!r} reads raw items: transductive learning curves are not supported with it "
+                             "(yet); drop --transductive or use a vector method")
         for k in shots:
             accs, mpcas, n_sup, ind_accs, chosen = [], [], [], [], []
             short: dict[str, int] = {}
@@ -132,7 +135,7 @@ def learning_curve(
                         if not np.all(np.isfinite(Xs)):
                             raise InputError("a sampled support example has no vector (NaN); encode every sampled row")
                         clf.fit_encoded(Xs, y_sup[s.indices])
-                if needs_items and k > 0:
+                if needs_items and (k > 0 or tags.raw_items):
                     assert items_eval is not None
                     Xe = clf.encode(list(items_eval))
                 else:

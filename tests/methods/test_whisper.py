@@ -272,3 +272,22 @@ def test_labelled_clips_add_a_head_and_unlabelled_classes_stay_zero_shot(rt, tmp
         assert np.allclose(load_classifier(tmp_path / method).predict_proba(test), clf.predict_proba(test))
     with pytest.raises(Exception, match="labelled clip"):
         ZeroShotClassifier(labels, encoder="whisper-tiny-en", method="whisper").fit(clips, ["alpha", "nine", "beta", "beta"])
+
+
+def test_learning_curves_give_speech_methods_the_clips(rt, clips_dir: Path, tmp_path: Path, capsys) -> None:
+    """eval --support --shots with a speech method: it is fitted on and scores the clips, not vectors (which it
+    refuses, rather than read 384 numbers as a sound)."""
+    out = tmp_path / "c.json"
+    code, _, err = run(["eval", str(clips_dir / "data.csv"), "--audio-column", "audio", "--support",
+                        str(clips_dir / "data.csv"), "--shots", "1,2", "--method", "whisper-fused,prototype",
+                        "--no-cache", "--json", str(out)], capsys)
+    assert code == 0, err
+    rows = {(r["method"], r["shots"]): r["accuracy_mean"] for r in json.loads(out.read_text())["curve"]}
+    assert rows[("whisper-fused", 1)] == 1.0 and rows[("whisper-fused", 2)] == 1.0
+    code, _, err = run(["eval", str(clips_dir / "data.csv"), "--audio-column", "audio", "--support",
+                        str(clips_dir / "data.csv"), "--shots", "1", "--method", "whisper", "--transductive",
+                        "--no-cache"], capsys)
+    assert code == 2 and "transductive learning curves" in err
+    clf = ZeroShotClassifier(WORDS, encoder="whisper-tiny-en", method="whisper").fit()
+    with pytest.raises(Exception, match="clips, not vectors"):
+        clf.method_.decision_function(np.zeros((2, 80), np.float32))

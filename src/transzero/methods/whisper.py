@@ -66,6 +66,9 @@ class _WhisperBase(ZeroShotMethod):
         return whisper_runtime(None, self.compute_type, 0, check_window(self.window))
 
     def _check_clips(self, X: Any) -> list[np.ndarray]:
+        if isinstance(X, np.ndarray) and X.dtype != object:
+            raise InputError(f"whisper methods read clips, not vectors (got an array of shape {X.shape}); give them "
+                             "the items (ZeroShotClassifier decodes them)")
         clips = list(X)
         for i, c in enumerate(clips):
             if not isinstance(c, np.ndarray) or c.ndim != 1:
