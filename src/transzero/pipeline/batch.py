@@ -174,6 +174,9 @@ class ShardedClassifyJob(_ShardedJob):
                                       shard_size=s.output.shard_size or DEFAULT_SHARD_SIZE,
                                       overwrite=s.output.overwrite, warn=self.reporter.warning)
         manifest.data["classes"] = [str(c) for c in clf.classes_]
+        if s.engine.name == "ray" and clf.method_tags.raw_items and s.decide.explain:
+            raise InputError(f"--explain with method {clf.method_name!r} needs the clips on this machine; run it with "
+                             "--engine local")
         source_config = _classifier_source(clf)
         engine = make_engine(s, clf, source_config, self.timings, self.reporter)
         pipe = ClassifyPipeline(clf, s.adapt, s.decide, self.timings, self.reporter)
