@@ -151,6 +151,15 @@ def test_cli_eval_and_classify_write_transcripts(rt, clips_dir: Path, tmp_path: 
     recs = [json.loads(x) for x in jl.read_text().splitlines()]
     assert recs[-1]["error"] and recs[-1]["transcript"] is None
     assert recs[0]["transcript"] == "zero." and recs[0]["explanation"][0]["class"] == recs[0]["label"]
+    # `whisper` does not transcribe for its scores; with --explain its transcript still reaches the output
+    wcsv = tmp_path / "w.csv"
+    code, _, err = run(["classify", str(clips_dir / "data.csv"), "--audio-column", "audio", "--labels",
+                        ",".join(WORDS), "--method", "whisper", "--no-cache", "--explain", "1", "-o", str(wcsv)], capsys)
+    assert code == 0, err
+    import csv as _csv
+
+    wrows = list(_csv.DictReader(wcsv.open()))
+    assert wrows[2]["transcript"] == "two." and wrows[-1]["transcript"] == "" and "Two." in wrows[2]["explanation"]
     shard_dir = tmp_path / "shards"
     code, _, err = run(["classify", str(clips_dir / "data.csv"), "--audio-column", "audio", "--labels",
                         ",".join(WORDS), "--no-cache", "-o", str(shard_dir), "--format", "parquet"], capsys)

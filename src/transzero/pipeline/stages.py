@@ -393,11 +393,14 @@ class Predictions:
         ids = [r.get("id") for r in t.records] if any("id" in r for r in t.records) else None
         texts = [t.raw_text(i, text_column) for i in range(n)]
         recs = prediction_records(t.rows, texts, labels, self.full_proba(), self.classes, self.errors, ids)
-        if self.transcripts is not None:
+        heard = self.transcripts
+        if heard is None and self.explanations and any(e is not None and "transcript" in e for e in self.explanations):
+            heard = [None if e is None else e.get("transcript") for e in self.explanations]  # `whisper --explain`
+        if heard is not None:
             for r in recs:
                 r["transcript"] = None
             for j, i in enumerate(self.positions):
-                recs[i]["transcript"] = self.transcripts[j]
+                recs[i]["transcript"] = heard[j]
         for j, i in enumerate(self.positions):
             if self.explanations is not None:
                 e = self.explanations[j]
