@@ -70,3 +70,21 @@ def write_text_csv(path: Path, texts: list[str], labels: list[str] | None = None
             w.writerow(["text", "label"])
             w.writerows(zip(texts, labels))
     return path
+
+
+def cli_eval(path: Path, flags: list[str], cache: Path, work: Path) -> dict[str, Any]:
+    """``transzero eval PATH --json ... FLAGS`` in a subprocess (the real CLI, as a user runs it): the eval JSON plus
+    ``wall_s``; a failed run is ``{"error": <the last of stderr>}``."""
+    import subprocess
+    import sys
+
+    js = work / f"r{time.monotonic_ns()}.json"
+    cmd = [sys.executable, "-m", "transzero", "eval", str(path), "--json", str(js), "--cache-dir", str(cache), "-q",
+           *flags]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TRANSZERO_NO_PROGRESS": "1"})
+    if p.returncode != 0:
+        return {"error": f"{' '.join(cmd)} failed: {p.stderr.strip()[-2000:]}"}
+    r: dict[str, Any] = json.loads(js.read_text())
+    r["wall_s"] = round(time.perf_counter() - t0, 2)
+    return r

@@ -25,19 +25,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from _common import DATA, require_data, write_result, write_text_csv
+from _common import cli_eval as run_eval
 
 LEX = ["animal", "plant", "food", "person", "artifact", "location", "body", "substance", "feeling", "time",
        "event", "communication", "possession", "quantity", "shape"]
@@ -105,15 +103,9 @@ def test_sets(folder: Path) -> dict[str, Path]:
 
 
 def cli_eval(path: Path, extra: list[str], cache: Path, work: Path) -> dict:
-    js = work / f"r{time.monotonic_ns()}.json"
-    cmd = [sys.executable, "-m", "transzero", "eval", str(path), "--json", str(js), "--cache-dir", str(cache), "-q",
-           *extra]
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TRANSZERO_NO_PROGRESS": "1"})
-    if p.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {p.stderr.strip()[-2000:]}")
-    r = json.loads(js.read_text())
-    r["wall_s"] = round(time.perf_counter() - t0, 2)
+    r = run_eval(path, extra, cache, work)
+    if "error" in r:
+        raise SystemExit(r["error"])
     return r
 
 

@@ -24,15 +24,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from _common import cli_eval as run_eval
 from _common import require_data, write_result, write_text_csv
 
 
@@ -64,15 +62,10 @@ def suite_sets(work: Path, only: set[str] | None, public_tests: bool) -> dict[st
 
 
 def cli_eval(path: Path, flags: list[str], cache: Path, work: Path) -> dict:
-    js = work / f"r{time.monotonic_ns()}.json"
-    cmd = [sys.executable, "-m", "transzero", "eval", str(path), "--json", str(js), "--cache-dir", str(cache), "-q",
-           *flags]
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TRANSZERO_NO_PROGRESS": "1"})
-    if p.returncode != 0:
-        return {"error": p.stderr.strip()[-500:]}
-    r = json.loads(js.read_text())
-    return {"accuracy": round(100 * r["accuracy"], 2), "seconds": round(time.perf_counter() - t0, 1),
+    r = run_eval(path, flags, cache, work)
+    if "error" in r:
+        return {"error": r["error"][-500:]}
+    return {"accuracy": round(100 * r["accuracy"], 2), "seconds": r["wall_s"],
             "inductive": round(100 * r["inductive"]["accuracy"], 2) if "inductive" in r else None,
             "decisions": r.get("transduction", {}).get("decisions")}
 
