@@ -360,6 +360,24 @@ class WhisperRuntime:
             out["transcript_logprobs"] = text_lp
         if scores is not None:
             out["scores"] = scores
+        for i, x in enumerate(clips):  # the memo: what this pass computed, per clip content
+            kept = {f: out[f"{f}s"][i] for f in ("vector", "transcript") if f"{f}s" in out}
+            if kept:
+                self.remember(clip_key(np.asarray(x, dtype=np.float32)), **kept)
+        return out
+
+    def recalled(self, clips: Sequence[np.ndarray], field: str, batch_size: int = 16,
+                 progress: ProgressCallback | None = None) -> list[Any]:
+        """Each clip's ``"vector"`` or ``"transcript"``: from the memo where a pass already computed it, the rest in
+        one :meth:`run`."""
+        out = [self.recall(clip_key(np.asarray(x, dtype=np.float32)), field) for x in clips]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if progress and len(todo) < len(out):
+            progress(len(out) - len(todo))
+        if todo:
+            res = self.run([clips[i] for i in todo], batch_size, transcribe=field == "transcript", progress=progress)
+            for i, v in zip(todo, res[f"{field}s"]):
+                out[i] = v
         return out
 
 
@@ -443,29 +461,18 @@ class WhisperEncoder(AudioEncoder):
 
         out = np.full((len(items), self.dim), np.nan, dtype=np.float32)
         errors: dict[int, str] = {}
-        clips: list[tuple[int, np.ndarray, str]] = []
-        rt = self.runtime
+        good: list[int] = []
+        clips: list[np.ndarray] = []
         for i, it in enumerate(items):
             try:
-                x = load_audio(it, SAMPLE_RATE, min_seconds=self.min_seconds)
+                clips.append(load_audio(it, SAMPLE_RATE, min_seconds=self.min_seconds))
+                good.append(i)
             except InputError as exc:
                 errors[i] = item_error(str(exc))
                 if progress:
                     progress(1)
-                continue
-            key = clip_key(x)
-            v = rt.recall(key, "vector")
-            if v is not None:
-                out[i] = v
-                if progress:
-                    progress(1)
-            else:
-                clips.append((i, x, key))
         if clips:
-            res = rt.run([x for _, x, _ in clips], batch_size, progress=progress)
-            for (i, _, key), v in zip(clips, res["vectors"]):
-                out[i] = v
-                rt.remember(key, vector=v)
+            out[good] = np.stack(self.runtime.recalled(clips, "vector", batch_size, progress))
         return out, errors
 
     def _embed(self, item: Any) -> np.ndarray:

@@ -89,29 +89,14 @@ class _WhisperBase(ZeroShotMethod):
         raise NotImplementedError
 
     def _run(self, clips: list[np.ndarray], *, transcribe: bool, forms: bool) -> dict[str, Any]:
-        """One encoder pass over ``clips``: transcripts and/or form scores; transcripts are remembered."""
-        from ..encoders.whisper import clip_key
-
-        rt = self.runtime
+        """One encoder pass over ``clips``: vectors, and transcripts and/or form scores (the runtime remembers the
+        vectors and transcripts)."""
         tokens = self._form_tokens() if forms else None
-        res = rt.run(clips, int(self.batch_size), pool=True, transcribe=transcribe, forms=tokens)
-        for x, v, t in zip(clips, res["vectors"], res.get("transcripts") or [None] * len(clips)):
-            rt.remember(clip_key(x), vector=v, **({"transcript": t} if t is not None else {}))
-        return res
+        return self.runtime.run(clips, int(self.batch_size), pool=True, transcribe=transcribe, forms=tokens)
 
     def transcribe(self, X: Any) -> list[str]:
         """Greedy transcript of each clip ('' when nothing was heard); remembered ones are not decoded again."""
-        from ..encoders.whisper import clip_key
-
-        clips = self._check_clips(X)
-        rt = self.runtime
-        out: list[str | None] = [rt.recall(clip_key(x), "transcript") for x in clips]
-        todo = [i for i, t in enumerate(out) if t is None]
-        if todo:
-            res = self._run([clips[i] for i in todo], transcribe=True, forms=False)
-            for i, t in zip(todo, res["transcripts"]):
-                out[i] = t
-        return [t or "" for t in out]
+        return [t or "" for t in self.runtime.recalled(self._check_clips(X), "transcript", int(self.batch_size))]
 
     def _form_tokens(self) -> list[list[int]]:  # pragma: no cover - overridden where forms are scored
         return []
@@ -149,16 +134,7 @@ class _WhisperBase(ZeroShotMethod):
 
     def _vectors(self, clips: list[np.ndarray]) -> np.ndarray:
         """Pooled Whisper vectors of clips (remembered ones are not encoded again)."""
-        from ..encoders.whisper import clip_key
-
-        rt = self.runtime
-        out: list[np.ndarray | None] = [rt.recall(clip_key(x), "vector") for x in clips]
-        todo = [i for i, v in enumerate(out) if v is None]
-        if todo:
-            res = self._run([clips[i] for i in todo], transcribe=False, forms=False)
-            for i, v in zip(todo, res["vectors"]):
-                out[i] = v
-        return np.stack(out).astype(np.float32)  # type: ignore[arg-type]
+        return np.stack(self.runtime.recalled(clips, "vector", int(self.batch_size))).astype(np.float32)
 
     def _with_head(self, logp: np.ndarray, clips: list[np.ndarray]) -> np.ndarray:
         """Zero-shot log-probabilities times the labelled-clip head's (classes without clips: the head's mean)."""
