@@ -572,13 +572,7 @@ class ZeroShotClassifier(ClassifierEstimator):
             Xa = X[good]
             if self._reads_items():  # raw items: adapt over the encoder's vectors of the same items
                 Xa, _ = self.paired_vectors([items[i] for i in good])
-                if transduction.min_agreement is None:  # another encoder's graph must agree with the method first
-                    import dataclasses
-
-                    from .transductive import PAIRED_MIN_AGREEMENT
-
-                    transduction = dataclasses.replace(transduction, min_agreement=PAIRED_MIN_AGREEMENT)
-            p, out.transduction_info = self.adapt_encoded(transduction, Xa, z, unlabeled)
+            p, out.transduction_info = self.adapt_encoded(transduction, Xa, z, unlabeled, paired=self._reads_items())
             if self._reads_items():
                 out.transduction_info["paired_encoder"] = self.encoder_.name
             z = np.log(np.maximum(p, 1e-300))
@@ -601,12 +595,22 @@ class ZeroShotClassifier(ClassifierEstimator):
         return out
 
     def adapt_encoded(
-        self, transduction: Any, X: np.ndarray, logits: np.ndarray, unlabeled: np.ndarray | None = None
+        self, transduction: Any, X: np.ndarray, logits: np.ndarray, unlabeled: np.ndarray | None = None, *,
+        paired: bool = False,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Transductive probabilities of items ``X`` (with their ``logits``), adapted on them plus ``unlabeled``.
 
-        Returns the adapted probabilities of ``X`` and what the adaptation did.
+        ``paired``: ``X`` are another encoder's vectors of the items a raw-item method scored (speech), so the
+        neighbour graph must first agree with the method's labels (a recipe without its own ``min_agreement`` gets
+        :data:`~transzero.transductive.PAIRED_MIN_AGREEMENT`). Returns the adapted probabilities of ``X`` and what
+        the adaptation did.
         """
+        if paired and transduction.min_agreement is None:
+            import dataclasses
+
+            from .transductive import PAIRED_MIN_AGREEMENT
+
+            transduction = dataclasses.replace(transduction, min_agreement=PAIRED_MIN_AGREEMENT)
         pool_X, pool_z = X, logits
         if unlabeled is not None and len(unlabeled):
             unlabeled = np.asarray(unlabeled, dtype=np.float32)

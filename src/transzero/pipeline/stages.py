@@ -238,15 +238,14 @@ class AdaptStage(Stage):
         """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran. ``paired``: ``X``
         comes from another encoder than the method's scores (speech), so the graph must first agree with them
         (:data:`~transzero.transductive.PAIRED_MIN_AGREEMENT`)."""
-        from ..transductive import PAIRED_MIN_AGREEMENT, Transduction
+        from ..transductive import Transduction
 
         if np.asarray(X).dtype == object:
             raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduce over the vectors of "
                              "its paired audio encoder (ClassifyPipeline does this)")
         with self.timings.stage("adapt"):
-            t = Transduction(steps=tuple(spec.steps), index=spec.index,
-                             min_agreement=PAIRED_MIN_AGREEMENT if paired else None)
-            return clf.adapt_encoded(t, X, logits, unlabeled)
+            return clf.adapt_encoded(Transduction(steps=tuple(spec.steps), index=spec.index), X, logits, unlabeled,
+                                     paired=paired)
 
 
 def check_adapt_supported(clf: ZeroShotClassifier, adapt: AdaptSpec, *, sharded: bool = False) -> None:
