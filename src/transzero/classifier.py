@@ -90,8 +90,8 @@ class ZeroShotClassifier(ClassifierEstimator):
     labels : LabelSpace or sequence of str
         The classes. A plain list of names becomes ``LabelSpace(names)``.
     encoder : str or Encoder, optional
-        Registry name / ``scheme:path`` or an encoder object; default: the documented
-        default for text (:data:`transzero.defaults.DEFAULT_ENCODERS`).
+        Registry name / ``scheme:path`` or an encoder object; default: the text encoder of ``preset`` for
+        ``language`` (:func:`transzero.presets.text_encoder_for`).
     method : str or ZeroShotMethod
         ``"similarity"`` (default) or any name of :func:`transzero.methods.list_methods`, or an estimator object.
     method_params : dict, optional
@@ -107,6 +107,13 @@ class ZeroShotClassifier(ClassifierEstimator):
         Which names of the encoder's concepts are embedded (concept bridges such as ``conse``).
     concept_templates : str or list of str, optional
         Prompt templates for the concept names (e.g. ``"photo"``); default: the name alone.
+    preset : {"fast", "accurate"}, optional
+        Which text encoder to use when ``encoder`` is not given (:data:`transzero.presets.PRESETS`); default
+        :data:`transzero.presets.DEFAULT_PRESET`.
+    language : str, optional
+        The items' language (ISO 639-1 code, ``"mul"`` for a mix) when ``encoder`` is not given: anything but
+        English routes to the multilingual encoder. None: English. ``transzero.detect_language(texts).route``
+        gives it from the texts (the CLI and the service detect it themselves).
 
     Examples
     --------
@@ -127,6 +134,8 @@ class ZeroShotClassifier(ClassifierEstimator):
         label_encoder: str | Encoder | None = None,
         concept_names: str = "clean",
         concept_templates: str | Sequence[str] | None = None,
+        preset: str | None = None,
+        language: str | None = None,
     ) -> None:
         self.labels = labels
         self.encoder = encoder
@@ -137,6 +146,8 @@ class ZeroShotClassifier(ClassifierEstimator):
         self.label_encoder = label_encoder
         self.concept_names = concept_names
         self.concept_templates = concept_templates
+        self.preset = preset
+        self.language = language
 
     # ------------------------------------------------------------------ pieces
     def resolve_labels(self) -> LabelSpace:
@@ -152,7 +163,11 @@ class ZeroShotClassifier(ClassifierEstimator):
     def _resolve_encoder(self) -> Encoder:
         if isinstance(self.encoder, Encoder):
             return self.encoder
-        return create_encoder(self.encoder or default_encoder("text"))
+        if self.encoder:
+            return create_encoder(self.encoder)
+        from .presets import text_encoder_for
+
+        return create_encoder(text_encoder_for(self.preset, self.language))
 
     def _resolve_label_encoder(self, encoder: Encoder) -> Encoder:
         if isinstance(self.label_encoder, Encoder):

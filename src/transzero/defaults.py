@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-#: encoder used for a modality when ``--encoder`` / ``encoder=`` is not given. Images: the EfficientNet-Lite0 + Lite2
+from .presets import DEFAULT_PRESET, PRESETS
+
+#: encoder used for a modality when ``--encoder`` / ``encoder=`` is not given. Text: the default preset's encoder for
+#: English (:mod:`transzero.presets`; non-English text is routed to the multilingual one). Images: the EfficientNet-Lite0 + Lite2
 #: ensemble, chosen on dev data (CIFAR-10 train500 59.2 vs Lite0's 54.8, Tiny ImageNet train50 sample 59.7 vs 57.1, for
 #: about 2.4x Lite0's encoding time (116 vs 279 images/s); docs/benchmarks.md, "Names only"); ``efficientnet-lite0`` is the fast choice
 #: audio: Whisper tiny.en's encoder (pooled states; the vectors few-shot methods and transduction use)
-DEFAULT_ENCODERS: dict[str, str] = {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "whisper-tiny-en"}
+DEFAULT_ENCODERS: dict[str, str] = {"text": PRESETS[DEFAULT_PRESET].english, "image": "efficientnet-lite02", "audio": "whisper-tiny-en"}
 #: method used when ``--method`` / ``method=`` is not given
 DEFAULT_METHOD = "similarity"
 #: per-modality default method (image backbones have no text tower: a concept bridge; ``wordnet``

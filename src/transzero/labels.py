@@ -26,7 +26,7 @@ import numpy as np
 
 from ._util import l2_normalize
 from .errors import LabelError, SavedModelError
-from .names import readable_name
+from .names import readable_names
 from .templates import resolve_templates
 
 if TYPE_CHECKING:
@@ -417,9 +417,17 @@ class LabelSpace:
     # ------------------------------------------------------------------ prompts
     def prompts_for(self, name: str) -> list[str]:
         """Every text embedded for class ``name`` (templated name, then descriptions)."""
-        out = [t.format(readable_name(name)) for t in self.templates] if self.use_names else []
+        out = [t.format(self.readable_names()[name]) for t in self.templates] if self.use_names else []
         out += self.descriptions.get(name, [])
         return list(dict.fromkeys(out))
+
+    def readable_names(self) -> dict[str, str]:
+        """Each class name as the prompts read it (:func:`transzero.names.readable_names`)."""
+        key = tuple(self.names)
+        memo = self.__dict__.get("_readable")
+        if memo is None or memo[0] != key:
+            memo = self.__dict__["_readable"] = (key, dict(zip(key, readable_names(list(key)))))
+        return memo[1]
 
     def all_prompts(self) -> tuple[list[str], np.ndarray]:
         """All prompts and the class index of each."""

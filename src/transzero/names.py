@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ABBREVIATIONS", "readable_name"]
+__all__ = ["ABBREVIATIONS", "readable_name", "readable_names"]
 
 
 #: common abbreviations in class names, spelled out when a name is made readable
@@ -44,3 +44,23 @@ def readable_name(name: str) -> str:
             else:
                 words_out.append(w.lower() if (camel is not part and not w.isupper()) else w)
     return " ".join(words_out) or text
+
+
+def readable_names(names: list[str] | tuple[str, ...]) -> list[str]:
+    """:func:`readable_name` of every class, without a first word that all of them share.
+
+    A word every class name starts with (``atis_flight``, ``atis_airfare``, ... of an air-travel intent set)
+    tells the classes nothing apart, yet it weighs on every prompt. Dropped when there are at least three
+    classes and each keeps at least one word. On the dev suite it lifted the ATIS intents from 20.7 to 36.6 %
+    (names only, MiniLM) and changed no other set (docs/benchmarks.md, "The text dev suite").
+
+    >>> readable_names(["atis_flight", "atis_airfare", "atis_ground_service"])
+    ['flight', 'airfare', 'ground service']
+    >>> readable_names(["card arrival", "card linking", "top up"])
+    ['card arrival', 'card linking', 'top up']
+    """
+    out = [readable_name(n) for n in names]
+    split = [r.split(" ", 1) for r in out]
+    if len(out) >= 3 and all(len(p) == 2 for p in split) and len({p[0].lower() for p in split}) == 1:
+        return [p[1] for p in split]
+    return out

@@ -42,6 +42,11 @@ LabelsOpt = typer.Option(None, "--labels", "-l", help='Comma-separated class nam
 LabelsFileOpt = typer.Option(None, "--labels-file", "-f", help="JSON/YAML/TXT labels file: names, or name -> description(s).")
 EncoderOpt = typer.Option(None, "--encoder", "-e", help=_encoder_help())
 BackendOpt = typer.Option(None, "--backend", help="Inference backend of the encoder: onnx-int8 (minilm-l6's default; int8 build made once), onnx (fused fp32, exported once), torch, or int8 (minilm-l6-int8's file).")
+PresetOpt = typer.Option(None, "--preset", help="Text encoder when --encoder is not given: fast (MiniLM int8 for English, "
+                                                 "~3x sentence-transformers) or accurate (the default; see `transzero models`). "
+                                                 "Non-English items get the multilingual e5-small under both.")
+LanguageOpt = typer.Option(None, "--language", help="The texts' language (en, de, zh, ...; mul for a mix) when --encoder is not "
+                                                    "given; default: detected from the items.")
 MethodOpt = typer.Option(None, "--method", "-m", help=f"Scoring method ({methods_help()}); a comma list with eval --support or a split. "
                                                      "Default: similarity (text), wordnet (images), whisper-fused (audio).")
 TemplatesOpt = typer.Option(None, "--templates", help="Prompt templates: a set name (name, default, topic, sentiment, intent) or one template with {}. Repeatable.")
@@ -84,9 +89,16 @@ def labels_spec(labels: str | None, labels_file: Path | None, templates: list[st
 
 
 def model_spec(encoder: str | None, backend: str | None, method: str | None, model: Path | None = None,
-               batch_size: int | None = None, allow_download: bool = False, index: str = "auto") -> ModelSpec:
+               batch_size: int | None = None, allow_download: bool = False, index: str = "auto",
+               preset: str | None = None, language: str | None = None) -> ModelSpec:
+    if preset is not None:
+        from ..presets import check_preset
+
+        check_preset(preset)
+    if (preset is not None or language is not None) and (encoder is not None or model is not None):
+        raise InputError("--preset/--language choose the text encoder; drop them, or --encoder/--model")
     return ModelSpec(encoder=encoder, backend=backend, method=method, saved=model, batch_size=batch_size,
-                     allow_download=allow_download, index=index)
+                     allow_download=allow_download, index=index, preset=preset, language=language)
 
 
 def cache_spec(cache_dir: Path | None, no_cache: bool) -> CacheSpec:

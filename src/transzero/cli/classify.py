@@ -9,7 +9,7 @@ import typer
 
 from ..pipeline.spec import InputSpec, JobSpec
 from ._common import (
-    AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
+    AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LanguageOpt, PresetOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
     TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, err, labels_spec,
     model_spec, plural, output_spec, engine_spec, FormatOpt, ShardSizeOpt, EngineOpt, RayAddressOpt, WorkersOpt,
@@ -22,6 +22,8 @@ def classify(
     labels: Optional[str] = LabelsOpt,
     labels_file: Optional[Path] = LabelsFileOpt,
     encoder: Optional[str] = EncoderOpt,
+    preset: Optional[str] = PresetOpt,
+    language: Optional[str] = LanguageOpt,
     backend: Optional[str] = BackendOpt,
     method: Optional[str] = MethodOpt,
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Predictions file (.csv, .tsv, .jsonl, .json; default JSONL "
@@ -59,7 +61,7 @@ def classify(
     source = InputSpec(input, text_column, None, audio_column)
     spec = JobSpec(
         "classify", source, labels_spec(labels, labels_file, templates),
-        model_spec(encoder, backend, method, model, batch_size, allow_download, index), cache_spec(cache_dir, no_cache),
+        model_spec(encoder, backend, method, model, batch_size, allow_download, index, preset, language), cache_spec(cache_dir, no_cache),
         adapt_spec(transductive, unlabeled, transduction_steps, calibration, source.with_labels("label"), index=index),
         decide_spec(reject, target_frr, none_label, threshold if multi_label else None, explain),
         output_spec(output, overwrite, fmt, shard_size, summary), engine=engine_spec(engine, ray_address, workers),

@@ -12,7 +12,7 @@ from rich.table import Table
 from ..errors import InputError
 from ..pipeline.spec import FewShotSpec, GZSLSpec, InputSpec, JobSpec, MultiModalSpec, OutputSpec
 from ._common import (
-    AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LabelsFileOpt, LabelsOpt,
+    AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LanguageOpt, PresetOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
     TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, fmt_pct, labels_spec,
     model_spec, out,
@@ -26,6 +26,8 @@ def eval_(
     label_column: str = typer.Option("label", "--label-column", help="Column with the gold label."),
     text_column: str = TextColOpt,
     encoder: Optional[str] = EncoderOpt,
+    preset: Optional[str] = PresetOpt,
+    language: Optional[str] = LanguageOpt,
     backend: Optional[str] = BackendOpt,
     method: Optional[str] = MethodOpt,
     templates: Optional[list[str]] = TemplatesOpt,
@@ -88,7 +90,7 @@ def eval_(
             + (("audio", audio_column),) * (audio_column is not None)
         multimodal = MultiModalSpec(tuple(fields), text_encoder, tuple(_weights(fusion_weights).items()))
     spec = JobSpec(
-        kind, source, labels_spec(labels, labels_file, templates), model_spec(encoder, backend, method, model, batch_size, allow_download),
+        kind, source, labels_spec(labels, labels_file, templates), model_spec(encoder, backend, method, model, batch_size, allow_download, preset=preset, language=language),
         cache_spec(cache_dir, no_cache),
         adapt_spec(transductive, unlabeled, transduction_steps, calibration, source, calibration_shots),
         decide_spec(reject, target_frr, none_label),

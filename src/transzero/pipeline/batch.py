@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data.text import ItemTable
 from ..errors import InputError
-from .jobs import Job, JobResult, item_column
+from .jobs import Job, JobResult, item_column, routing_metrics
 from .report import Reporter, Timings
 from .spec import JobSpec
 from .stages import (
@@ -158,7 +158,8 @@ class ShardedClassifyJob(_ShardedJob):
                              "write a single output file for those")
         fmt = self.fmt
         modality = detect_modality(s.input.path, audio_column=s.input.audio_column)
-        clf = self.stage(FitStage).build(s.model, build_label_space(s.labels), self.cache(), modality)
+        clf = self.stage(FitStage).build(s.model, build_label_space(s.labels), self.cache(), modality,
+                                         items=self._language_sample(modality))
         check_adapt_supported(clf, s.adapt, sharded=True)
         self.stage(WriteStage).check(type(s.output)(json=s.output.json), [s.input.path])
         ident = self.identity({
@@ -202,10 +203,22 @@ class ShardedClassifyJob(_ShardedJob):
             engine.close()
         metrics = self.summary(n_items, n_bad, n_shards, reused, engine.name,
                                {"encoder": clf.encoder_.name, "method": clf.method_name,
-                                "classes": [str(c) for c in clf.classes_], "format": fmt})
+                                "classes": [str(c) for c in clf.classes_], "format": fmt, **routing_metrics(clf)})
         self.finish(metrics)
         manifest.finish(n_shards, {k: metrics[k] for k in ("n_items", "n_bad", "n_shards", "n_shards_reused")})
         return JobResult(self.kind, metrics, n_items, n_bad, int(s.strict and n_bad > 0))
+
+    def _language_sample(self, modality: str) -> list[Any] | None:
+        """The first items of a text input (a stream: the input is not read whole), for choosing the encoder by
+        their language; None when the encoder is already fixed."""
+        from ..data.stream import iter_shards
+        from ..language import SAMPLE
+
+        s = self.spec
+        if modality != "text" or s.model.encoder or s.model.saved or s.model.language:
+            return None
+        first = next(iter_shards(s.input.path, SAMPLE, text_column=s.input.text_column), None)
+        return [t for t in first.texts if t is not None] if first is not None else []
 
     def _write(self, manifest: Any, i: int, preds: Predictions, fmt: str, col: str, engine: str, write: Any) -> int:
         t = preds.table

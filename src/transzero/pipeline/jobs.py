@@ -172,7 +172,8 @@ class ClassifyJob(Job):
         self.check_outputs(s.adapt.unlabeled.path if s.adapt.unlabeled else None,
                            s.adapt.calibration.path if s.adapt.calibration else None)
         table = self.read(s.input.with_labels(None))
-        clf = self.stage(FitStage).build(s.model, build_label_space(s.labels), self.cache(), table.modality)
+        clf = self.stage(FitStage).build(s.model, build_label_space(s.labels), self.cache(), table.modality,
+                                         items=table.texts)
         check_adapt_supported(clf, s.adapt)
         cal_scores = self.calibration(clf, table)
         unl = self.unlabeled(clf, table)
@@ -191,7 +192,7 @@ class ClassifyJob(Job):
                    "engine": "local", "encoder": clf.encoder_.name,
                    "method": clf.method_name, "classes": preds.classes,
                    "output": str(s.output.predictions) if s.output.predictions else None,
-                   "cache": _cache_stats(clf)}
+                   "cache": _cache_stats(clf), **routing_metrics(clf)}
         if preds.transduction is not None:
             metrics["transduction"] = preds.transduction
         if preds.method_info is not None:
@@ -210,6 +211,12 @@ def item_column(spec: InputSpec, table: ItemTable) -> str:
     if table.modality == "audio":
         return spec.audio_column or "audio"
     return spec.text_column
+
+
+def routing_metrics(clf: Any) -> dict[str, Any]:
+    """``preset`` and ``language`` of a job whose text encoder was chosen from the items (else nothing)."""
+    r = getattr(clf, "routing_", None)
+    return {"preset": r["preset"], "language": r["language"]} if r else {}
 
 
 def _cache_stats(clf: Any) -> dict[str, int] | None:
@@ -237,7 +244,7 @@ class EvalJob(Job):
             if not gold:
                 raise InputError(f"{s.input.path}: no usable rows to take the classes from")
             label_space = build_label_space(s.labels, gold)
-        clf = self.stage(FitStage).build(s.model, label_space, self.cache(), table.modality)
+        clf = self.stage(FitStage).build(s.model, label_space, self.cache(), table.modality, items=table.texts)
         check_adapt_supported(clf, s.adapt)
         classes = [str(c) for c in clf.classes_]
         unknown = sorted({str(table.labels[i]) for i in table.good} - set(classes))
@@ -258,7 +265,7 @@ class EvalJob(Job):
         metrics: dict[str, Any] = {
             **report, **extra, "encoder": clf.encoder_.name, "method": clf.method_name, "data": str(s.input.path),
             "n_rows": len(table), "n_skipped": len(preds.errors), "skipped": table.skipped(preds.errors),
-            "cache": _cache_stats(clf),
+            "cache": _cache_stats(clf), **routing_metrics(clf),
         }
         if preds.method_info is not None:
             metrics["method_decisions"] = [preds.method_info]

@@ -72,6 +72,10 @@ class ModelSpec:
     allow_download: bool = False
     #: nearest-neighbour search of methods that have one (knn, tip-adapter): exact, ann or auto
     index: str = "auto"
+    #: without ``encoder``: the speed/accuracy preset (:mod:`transzero.presets`; None: the default)
+    preset: str | None = None
+    #: without ``encoder``: the items' language (None: detected from the items)
+    language: str | None = None
 
     @property
     def methods(self) -> list[str]:

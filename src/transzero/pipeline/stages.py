@@ -88,6 +88,26 @@ def make_encoder(modality: str, name: str | None, backend: str | None) -> Encode
     return enc
 
 
+def route_text(model: ModelSpec, items: Sequence[Any] | None) -> tuple[str, dict[str, Any]]:
+    """The text encoder of ``model.preset`` for the language of ``items`` (or ``model.language``), and the
+    decision as the job's JSON reports it: ``{"preset", "encoder", "language": {...}, "why"}``."""
+    from ..language import detect_language
+    from ..presets import check_preset, text_encoder_for
+
+    preset = check_preset(model.preset)
+    if model.language is not None:
+        lang = str(model.language).strip().lower()
+        if not lang or not lang.replace("-", "").isalpha() or len(lang) > 12:
+            raise InputError(f"--language must be a language code such as en, de or zh (or mul), not {model.language!r}")
+        name = text_encoder_for(preset, lang)
+        return name, {"preset": preset, "encoder": name, "language": {"language": lang, "route": lang,
+                                                                        "detected": False}, "why": ""}
+    report = detect_language(list(items) if items is not None else [])
+    name = text_encoder_for(preset, report.route)
+    return name, {"preset": preset, "encoder": name, "language": {**report.to_dict(), "detected": True},
+                  "why": report.why if report.multilingual else ""}
+
+
 class Stage:
     """Base of the stages: the job's timings and reporter."""
 
@@ -172,9 +192,11 @@ class FitStage(Stage):
     """Build the classifier: a saved one, or labels + encoder + method fitted zero-shot; :meth:`fit` fits it on examples."""
 
     def build(self, model: ModelSpec, labels: LabelSpace | None, cache: EmbeddingCache | None,
-              modality: str, encoder: Encoder | None = None) -> ZeroShotClassifier:
+              modality: str, encoder: Encoder | None = None, items: Sequence[Any] | None = None) -> ZeroShotClassifier:
         """The job's classifier; ``encoder`` is an encoder object to use instead of creating ``model.encoder``
-        (a service shares one loaded model between many classifiers)."""
+        (a service shares one loaded model between many classifiers). Text without a named encoder gets the
+        preset's encoder for the language of ``items`` (:func:`route_text`); what was decided is in the
+        classifier's ``routing_``."""
         from ..classifier import ZeroShotClassifier
         from ..defaults import default_method
 
@@ -192,7 +214,17 @@ class FitStage(Stage):
             raise LabelError('no classes given; pass --labels "a,b,c" or --labels-file FILE')
         if encoder is not None and encoder.modality != modality:
             raise InputError(f"the items are {modality} but encoder {encoder.name} encodes {encoder.modality}")
-        enc = encoder if encoder is not None else make_encoder(modality, model.encoder, model.backend)
+        routing: dict[str, Any] | None = None
+        name = model.encoder
+        if encoder is None and name is None and modality == "text":
+            name, routing = route_text(model, items)
+            if routing.get("why"):
+                self.reporter.note(f"encoder {name}: {routing['why']}")
+        elif model.preset is not None or model.language is not None:
+            if model.encoder is not None or encoder is not None:
+                raise InputError("--preset/--language choose the text encoder; drop them or --encoder")
+            raise InputError(f"--preset/--language choose a text encoder; the items are {modality}")
+        enc = encoder if encoder is not None else make_encoder(modality, name, model.backend)
         method = model.method or default_method(modality)
         params = dict(model.method_params)
         if model.index != "auto":
@@ -204,6 +236,7 @@ class FitStage(Stage):
                                  batch_size=model.batch_size)
         with self.timings.stage("fit"):
             clf.fit_encoded()  # zero-shot: the classes embedded, the method set up
+        clf.routing_ = routing
         return clf
 
     def fit(self, clf: ZeroShotClassifier, X: np.ndarray | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
