@@ -25,6 +25,8 @@ def serve(
     max_items: int = typer.Option(1024, "--max-items", help="Requests with more items get 413."),
     encoder: Optional[list[str]] = typer.Option(None, "--encoder", help="Default encoder of its modality when a request names "
                                                                         "none (a registered name). Repeatable."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Text requests that name no encoder: fast or accurate "
+                                                                 "(the default); non-English texts get e5-small under both."),
     max_batch: int = typer.Option(128, "--max-batch", help="Micro-batching: items per encoder call at most."),
     max_wait_ms: float = typer.Option(50.0, "--max-wait-ms", help="Micro-batching: how long a request waits for company "
                                                                   "under load (an idle server does not wait)."),
@@ -40,6 +42,7 @@ def serve(
     except ImportError as exc:
         raise InputError(f"`transzero serve` needs the service extra: pip install \"transzero[serve]\" ({exc.name} is missing)") from None
     from ..encoders.registry import create_encoder
+    from ..presets import check_preset
 
     models: dict[str, Path] = {}
     for m in model or []:
@@ -53,7 +56,8 @@ def serve(
     settings = ServeSettings(host=host, port=port, models=models, store=store,
                              api_key=api_key or os.environ.get("TRANSZERO_API_KEY") or None, cors=list(cors or []),
                              max_body_mb=max_body_mb, max_items=max_items, cache_dir=cache_dir, no_cache=no_cache,
-                             encoders=encoders, max_batch=max_batch, max_wait_ms=max_wait_ms)
+                             encoders=encoders, preset=check_preset(preset) if preset else None,
+                             max_batch=max_batch, max_wait_ms=max_wait_ms)
     app = create_app(settings)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     err.print(f"transzero studio on http://{shown}:{port}/ · API docs at /docs · store {app.state.service.store.root}"

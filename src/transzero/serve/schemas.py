@@ -5,7 +5,7 @@ These names and keys are a public contract used by scripts: extend them, never r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,10 @@ class ItemsMixin(_Body):
 class ClassifyRequest(ItemsMixin):
     labels: Labels | None = Field(default=None, description="Required unless `classifier` names a saved classifier.")
     encoder: str | None = Field(default=None, description="A registered encoder name (GET /v1/models).")
+    preset: Literal["fast", "accurate"] | None = Field(
+        default=None, description="Texts without `encoder`: fast or accurate (default: the server's --preset).")
+    language: str | None = Field(default=None, max_length=12, description="Texts without `encoder`: their language "
+                                 "(en, de, zh, ...; mul for a mix); default: detected from the items.")
     method: str | None = None
     classifier: str | None = Field(default=None, description="A saved classifier (GET /v1/classifiers).")
     top_k: int | None = Field(default=None, ge=1, description="Only the k most probable classes in `scores`.")
@@ -52,6 +56,8 @@ class ClassifyResponse(BaseModel):
     predictions: list[Prediction]
     encoder: str
     method: str
+    preset: str | None = Field(default=None, description="Texts routed by preset: which one.")
+    language: str | None = Field(default=None, description="Texts routed by language: the language routed on.")
     timings: dict[str, float]
 
 

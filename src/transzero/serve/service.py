@@ -69,6 +69,8 @@ class ServeSettings:
     no_cache: bool = False
     #: encoder per modality when a request names none (default: the library's defaults)
     encoders: dict[str, str] = field(default_factory=dict)
+    #: text encoder choice when neither the request nor ``encoders`` names one (None: the library's default preset)
+    preset: str | None = None
     max_batch: int = 128
     max_wait_ms: float = 50.0
 
@@ -214,12 +216,34 @@ class Service:
         return clf
 
     # ------------------------------------------------------------------ classify and embed
+    def route(self, body: Any, modality: str, items: list[Any]) -> tuple[str | None, dict[str, Any]]:
+        """The request's encoder: the one it names, else for texts the preset's encoder for their language
+        (:func:`transzero.presets.text_encoder_for`), unless the operator fixed one with ``--encoder``."""
+        from ..language import detect_language
+        from ..presets import check_preset, text_encoder_for
+
+        preset, language = getattr(body, "preset", None), getattr(body, "language", None)
+        if body.encoder or body.classifier:
+            if preset or language:
+                raise InputError("`preset`/`language` choose the text encoder; drop them or `encoder`/`classifier`")
+            return body.encoder, {}
+        if modality != "text":
+            if preset or language:
+                raise InputError(f"`preset`/`language` choose a text encoder; the request holds {modality} items")
+            return None, {}
+        if self.settings.encoders.get("text") and not (preset or language):
+            return None, {}
+        name = check_preset(preset or self.settings.preset)
+        lang = language.strip().lower() if language else detect_language(items).route
+        return text_encoder_for(preset or self.settings.preset, lang), {"preset": name, "language": lang}
+
     async def classify(self, body: Any, media: tuple[str, list[Any], dict[int, str]]) -> dict[str, Any]:
         """``POST /v1/classify``: predictions for every item (bad items get an ``error`` and ``label: null``)."""
         modality, items, pre_errors = media
         self._check_size(len(items))
         t0 = time.perf_counter()
-        clf = await self.classifier(labels=body.labels, encoder=body.encoder, method=body.method,
+        encoder, routing = self.route(body, modality, items)
+        clf = await self.classifier(labels=body.labels, encoder=encoder, method=body.method,
                                     classifier=body.classifier, modality=modality)
         good = [i for i in range(len(items)) if i not in pre_errors]
         res = await self.encode(clf, [items[i] for i in good])
@@ -255,7 +279,7 @@ class Service:
                 rec["transcript"] = preds.transcripts[j]
             out.append(rec)
         t = timings.as_dict()
-        return {"predictions": out, "encoder": clf.encoder_.name, "method": clf.method_name,
+        return {"predictions": out, "encoder": clf.encoder_.name, "method": clf.method_name, **routing,
                 "timings": {"queue": round(res.queue_seconds, 4), "encode": round(res.encode_seconds, 4),
                             "score": t["score"], "decide": t.get("decide", 0.0),
                             "total": round(time.perf_counter() - t0, 4), "batch_items": res.batch_items}}
