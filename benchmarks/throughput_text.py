@@ -2,7 +2,9 @@
 
 Usage::
 
-    python benchmarks/throughput_text.py [--n 2000] [--rounds 2] [--batch-size N]
+    python benchmarks/throughput_text.py [--n 2000] [--rounds 2] [--batch-size N] [--encoders a,b] [--out NAME]
+
+(issue 23's preset speeds: ``--encoders minilm-l6,e5-small,minilm-e5 --out throughput_text_presets``)
 
 Each engine encodes the same texts ``--rounds`` times in alternation (best round kept,
 as the machine is noisy); speeds are reported as ratios to sentence-transformers'
@@ -29,6 +31,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="default: each encoder's own (token budget)")
     ap.add_argument("--encoders", default="minilm-l6,minilm-l6@onnx,minilm-l6-int8,minilm-l6-static",
                     help="comma-separated names, NAME@BACKEND for a backend (e5-small: ~13 sentences/s, slow)")
+    ap.add_argument("--out", default="throughput_text", help="result name (benchmarks/results/NAME.json)")
     args = ap.parse_args()
     texts = read_text_table(require_data("ag_news", "ag_news_test.csv")).texts[: args.n]
 
@@ -66,7 +69,7 @@ def main() -> None:
             "cosine_to_fp32_min": None if cos is None else round(float(cos.min()), 5),
         })
         print(rows[-1])
-    write_result("throughput_text", {"n_texts": len(texts), "batch_size": args.batch_size or "encoder default",
+    write_result(args.out, {"n_texts": len(texts), "batch_size": args.batch_size or "encoder default",
                                      "max_tokens": {k: getattr(e, "max_tokens", None) for k, e in encs.items()},
                                      "rounds": args.rounds,
                                      "sentence_transformers_batch_size": 32, "rows": rows})

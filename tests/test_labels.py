@@ -245,3 +245,29 @@ def test_near_duplicate_labels_are_refused() -> None:
         LabelSpace(["a", "b"], templates=5)  # type: ignore[arg-type]
     with pytest.raises(LabelError, match="use_names must be true or false"):
         LabelSpace(["a", "b"], descriptions={"a": "x", "b": "y"}, use_names="false")  # type: ignore[arg-type]
+
+
+def test_a_first_word_every_class_shares_is_dropped_from_the_prompts() -> None:
+    from transzero.names import readable_names
+
+    assert readable_names(["atis_flight", "atis_airfare", "atis_ground_service"]) == ["flight", "airfare",
+                                                                                       "ground service"]
+    assert readable_names(["card_arrival", "card_linking"]) == ["card arrival", "card linking"]  # two classes: kept
+    assert readable_names(["rec.autos", "rec.motorcycles", "sci.space"]) == ["rec autos", "rec motorcycles",
+                                                                              "science space"]
+    assert readable_names(["intent", "intent_other", "intent_more"]) == ["intent", "intent other", "intent more"]
+    ls = LabelSpace(["atis_flight", "atis_airfare", "atis_meal"], templates="name")
+    assert ls.prompts_for("atis_meal") == ["meal"]
+
+
+def test_default_templates_follow_the_items_language() -> None:
+    from transzero.templates import TEMPLATE_SETS, TRANSLATED_TEMPLATES
+
+    ls = LabelSpace(["Sport", "Wirtschaft"])
+    de = ls.for_language("de")
+    assert de.templates == TRANSLATED_TEMPLATES["de"] and de.default_templates
+    assert "In diesem Text geht es um Sport." in de.prompts_for("Sport")
+    assert ls.for_language("en") is ls and ls.for_language("xx") is ls  # no translation: English prompts
+    chosen = LabelSpace(["Sport", "Wirtschaft"], templates="topic")
+    assert chosen.for_language("de") is chosen  # templates the user chose are never replaced
+    assert all(len(v) == len(TEMPLATE_SETS["ensemble"]) for v in TRANSLATED_TEMPLATES.values())

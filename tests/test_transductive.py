@@ -172,4 +172,83 @@ def test_graph_agreement_guard_keeps_inductive_answers_when_neighbours_disagree(
     t2 = Transduction(min_agreement=0.5)
     t2.adapt(X.astype(np.float32), 2.0 * np.eye(2)[aligned] + rng.normal(0, 0.1, (200, 2)))
     assert t2.info["steps"] == ["propagate", "balance"] and t2.info["decisions"][0]["step"] == "guard"
-    assert Transduction().min_agreement is None  # text and images: unchanged
+    assert Transduction().min_agreement is None  # text and images: no graph-agreement guard
+
+
+def _clusters(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items in 3 tight clusters along 3 axes; returns vectors, true class and a nuisance class (another 3-way split
+    the vectors do not show)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = 4.0 * np.eye(8)[y] + rng.normal(0, 1, (n, 8))
+    return X.astype(np.float32), y, rng.permutation(y)
+
+
+def test_text_recipe_adapts_when_it_keeps_the_sure_labels() -> None:
+    """Right answer known: a method that is sure and right on most items and unsure and wrong on a third, over
+    well-clustered items. The text recipe (propagate, balance, self-train) fixes the unsure errors and keeps the
+    sure labels, so it is adopted."""
+    from transzero.transductive import default_transduction
+
+    X, y, _ = _clusters()
+    rng = np.random.default_rng(1)
+    hard = rng.random(len(y)) < 0.35
+    shown = np.where(hard, (y + 1 + rng.integers(0, 2, len(y))) % 3, y)  # the hard third: a wrong class
+    logits = np.where(hard[:, None], 0.3, 2.0) * np.eye(3)[shown] + rng.normal(0, 0.2, (len(y), 3))
+    t = default_transduction("text")
+    P = t.adapt(X, logits)
+    assert (P.argmax(1) == y).mean() > 0.95 > (logits.argmax(1) == y).mean()
+    assert t.info["steps"] == ["propagate", "balance", "self-train"]
+    check = [d for d in t.info["decisions"] if d["step"] == "check"]
+    assert len(check) == 1 and check[0]["kept"] >= 0.95 and check[0]["why"].endswith(": adapted")
+
+
+def test_text_recipe_falls_back_when_it_would_overrule_the_sure_labels() -> None:
+    """Right answer known: the neighbours group the items by something else than the classes (a nuisance split) and
+    the method is confident and right. Adapting would overrule it; the check sees that on the surest fifth, tries the
+    fallback, then keeps the inductive answer, and says so."""
+    from transzero.transductive import default_transduction
+
+    X, _, nuisance = _clusters()
+    truth = np.random.default_rng(2).permutation(nuisance)  # classes unrelated to the clusters
+    logits = 3.0 * np.eye(3)[truth] + np.random.default_rng(3).normal(0, 0.3, (len(truth), 3))
+    t = default_transduction("text")
+    P = t.adapt(X, logits)
+    np.testing.assert_allclose(P, softmax(logits, axis=1))
+    assert t.info["steps"] == []
+    checks = [d for d in t.info["decisions"] if d["step"] == "check"]
+    assert [c["steps"] for c in checks] == [["propagate", "balance", "self-train"], *map(list, t.fallbacks)]
+    assert checks[-1]["why"].endswith("the inductive probabilities are kept")
+    assert all(c["kept"] < 0.95 for c in checks)
+
+
+def test_skew_is_judged_on_the_methods_own_labels() -> None:
+    """A small balanced set where propagation piles items into one class: judging skew after propagation would
+    'balance' towards that class; the text recipe judges it on the method's labels and balances to equal shares."""
+    rng = np.random.default_rng(0)
+    n = 70
+    y = np.arange(n) % 7
+    X = (np.eye(8)[y] + rng.normal(0, 0.3, (n, 8)) + 3.0 * np.eye(8)[7]).astype(np.float32)  # one shared hub
+    logits = 2.0 * np.eye(7)[y] + rng.normal(0, 1.0, (n, 7))
+    current = Transduction(steps=("propagate", "balance"), k=20)
+    inductive = Transduction(steps=("propagate", "balance"), k=20, skew_from="inductive")
+    current.adapt(X, logits)
+    inductive.adapt(X, logits)
+    assert [d["target"] for d in inductive.info["decisions"] if d["step"] == "balance"] == ["uniform"]
+    with pytest.raises(InputError, match="skew_from"):
+        Transduction(skew_from="later")
+    with pytest.raises(InputError, match="keep_confident"):
+        Transduction(keep_confident=1.5)
+    with pytest.raises(InputError, match="unknown transductive step 'spin'"):
+        Transduction(fallbacks=(("spin",),))
+
+
+def test_confident_kept_counts_the_surest_share() -> None:
+    from transzero.transductive import confident_kept
+
+    P0 = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.55, 0.45], [0.51, 0.49]])
+    P1 = P0[:, ::-1].copy()
+    P1[0] = P0[0]  # the surest item kept, every other flipped
+    assert confident_kept(P0, P1, 0.2) == 1.0
+    assert confident_kept(P0, P1, 0.4) == 0.5
+    assert confident_kept(P0, P0, 1.0) == 1.0

@@ -29,6 +29,7 @@ _EXPORTS = {
     "ZeroShotClassifier": "classifier",
     "create_encoder": "encoders",
     "create_method": "methods",
+    "detect_language": "language",
     "encoder_info": "encoders",
     "list_encoders": "encoders",
     "list_methods": "methods",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .encoders import Encoder, create_encoder, encoder_info, list_encoders
     from .errors import TranszeroError
     from .labels import ClassEmbeddings, LabelSpace
+    from .language import detect_language
     from .methods import KNNClassifier, SimilarityClassifier, create_method, list_methods
     from .multitask import MultiTaskClassifier
     from .saved import load_classifier

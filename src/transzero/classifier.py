@@ -111,9 +111,11 @@ class ZeroShotClassifier(ClassifierEstimator):
         Which text encoder to use when ``encoder`` is not given (:data:`transzero.presets.PRESETS`); default
         :data:`transzero.presets.DEFAULT_PRESET`.
     language : str, optional
-        The items' language (ISO 639-1 code, ``"mul"`` for a mix) when ``encoder`` is not given: anything but
-        English routes to the multilingual encoder. None: English. ``transzero.detect_language(texts).route``
-        gives it from the texts (the CLI and the service detect it themselves).
+        The items' language (ISO 639-1 code, ``"mul"`` for a mix). Without ``encoder``, anything but English
+        routes to the multilingual encoder; the default prompt templates are translated where a translation exists
+        (:data:`transzero.templates.TRANSLATED_TEMPLATES`). None: English.
+        ``transzero.detect_language(texts).route`` gives it from the texts (the CLI and the service detect it
+        themselves).
 
     Examples
     --------
@@ -235,6 +237,8 @@ class ZeroShotClassifier(ClassifierEstimator):
         with this classifier's encoder and cache before fitting (learning curves, jobs).
         """
         self.label_space_ = self.resolve_labels()
+        if self.language:  # items in another language: the default prompts in it, where translated
+            self.label_space_ = self.label_space_.for_language(self.language)
         self.encoder_ = self._resolve_encoder()
         self.cache_ = self._resolve_cache()
         self.label_encoder_ = self._resolve_label_encoder(self.encoder_)
@@ -495,16 +499,16 @@ class ZeroShotClassifier(ClassifierEstimator):
     ) -> np.ndarray:
         """Probabilities of ``X`` adapted to the unlabelled items (``X`` itself plus ``unlabeled``).
 
-        ``transduction`` is a :class:`~transzero.transductive.Transduction` (default recipe:
-        neighbour-graph propagation, then class balancing guarded against skewed sets). With too few items the
+        ``transduction`` is a :class:`~transzero.transductive.Transduction` (default: the encoder's modality's
+        recipe, :func:`~transzero.transductive.default_transduction`). With too few items the
         inductive probabilities are returned; ``self.transduction_info_`` says what ran.
         """
-        from .transductive import Transduction
+        from .transductive import default_transduction
 
         check_fitted(self, "method_")
         Xv = self.encode(X)
         pool = Xv if unlabeled is None or not len(unlabeled) else np.concatenate([Xv, self.encode(unlabeled)])
-        t = transduction if transduction is not None else Transduction()
+        t = transduction if transduction is not None else default_transduction(self.encoder_.modality)
         P = t.adapt(pool, self.decision_function_encoded(pool))
         self.transduction_info_ = dict(t.info)
         return P[: len(Xv)]

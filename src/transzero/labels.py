@@ -305,6 +305,20 @@ class LabelSpace:
         out.default_templates = True
         return out
 
+    def for_language(self, language: str | None) -> LabelSpace:
+        """This label space, or a copy with the default text templates translated into ``language``
+        (:data:`transzero.templates.TRANSLATED_TEMPLATES`) when none were chosen and a translation exists."""
+        from .templates import TRANSLATED_TEMPLATES
+
+        want = TRANSLATED_TEMPLATES.get(str(language or "").lower())
+        if want is None or not self.default_templates or self.templates == want:
+            return self
+        d = self.to_dict()
+        d["templates"] = list(want)
+        out = LabelSpace.from_dict(d)
+        out.default_templates = True
+        return out
+
     def with_semantics(self, semantics: str) -> LabelSpace:
         """A copy of this label space whose :meth:`embed` returns other semantics."""
         d = self.to_dict()

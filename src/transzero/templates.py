@@ -56,6 +56,50 @@ TEMPLATE_SETS["ensemble"] = list(dict.fromkeys(
     TEMPLATE_SETS["name"] + TEMPLATE_SETS["default"] + TEMPLATE_SETS["topic"] + TEMPLATE_SETS["sentiment"]
     + TEMPLATE_SETS["intent"]))
 
+#: the ``ensemble`` set translated, prompt for prompt (same order), for text routed to the multilingual encoder in that
+#: language (:meth:`transzero.LabelSpace.for_language`). On the dev suite's non-English sets with e5-small, names only:
+#: translated vs English prompts, German news 10kGNAD / French SIB-200 / Chinese THUCNews / Chinese ChnSentiCorp -
+#: see docs/benchmarks.md, "The text dev suite". Measured for de, fr and zh only; the other translations follow the
+#: same sentences and were not tuned on any data.
+TRANSLATED_TEMPLATES: dict[str, list[str]] = {
+    "de": ["{}", "In diesem Text geht es um {}.", "Dies ist ein Beispiel für {}.", "Eine Nachricht über {}.",
+           "In diesem Artikel geht es um {}.", "Eine Nachricht zum Thema {}.", "Das Thema dieses Textes ist {}.",
+           "{} Nachrichten.", "Diese Bewertung ist {}.", "Die Stimmung dieses Textes ist {}.", "Eine {} Meinung.",
+           "Es war {}.", "Der Kunde fragt nach {}.", "Eine Frage zu {}.", "Ich brauche Hilfe bei {}."],
+    "fr": ["{}", "Ce texte parle de {}.", "Ceci est un exemple de {}.", "Un message à propos de {}.",
+           "Cet article parle de {}.", "Une actualité sur {}.", "Le sujet de ce texte est {}.", "Actualités {}.",
+           "Cet avis est {}.", "Le sentiment de ce texte est {}.", "Une opinion {}.", "C'était {}.",
+           "Le client pose une question sur {}.", "Une question sur {}.", "J'ai besoin d'aide pour {}."],
+    "es": ["{}", "Este texto trata sobre {}.", "Este es un ejemplo de {}.", "Un mensaje sobre {}.",
+           "Este artículo trata sobre {}.", "Una noticia sobre {}.", "El tema de este texto es {}.", "Noticias de {}.",
+           "Esta reseña es {}.", "El sentimiento de este texto es {}.", "Una opinión {}.", "Fue {}.",
+           "El cliente pregunta por {}.", "Una pregunta sobre {}.", "Necesito ayuda con {}."],
+    "it": ["{}", "Questo testo parla di {}.", "Questo è un esempio di {}.", "Un messaggio su {}.",
+           "Questo articolo parla di {}.", "Una notizia su {}.", "L'argomento di questo testo è {}.", "Notizie di {}.",
+           "Questa recensione è {}.", "Il sentimento di questo testo è {}.", "Un'opinione {}.", "È stato {}.",
+           "Il cliente chiede informazioni su {}.", "Una domanda su {}.", "Ho bisogno di aiuto con {}."],
+    "pt": ["{}", "Este texto é sobre {}.", "Este é um exemplo de {}.", "Uma mensagem sobre {}.",
+           "Este artigo é sobre {}.", "Uma notícia sobre {}.", "O tema deste texto é {}.", "Notícias de {}.",
+           "Esta avaliação é {}.", "O sentimento deste texto é {}.", "Uma opinião {}.", "Foi {}.",
+           "O cliente está perguntando sobre {}.", "Uma pergunta sobre {}.", "Preciso de ajuda com {}."],
+    "nl": ["{}", "Deze tekst gaat over {}.", "Dit is een voorbeeld van {}.", "Een bericht over {}.",
+           "Dit artikel gaat over {}.", "Een nieuwsbericht over {}.", "Het onderwerp van deze tekst is {}.",
+           "{} nieuws.", "Deze recensie is {}.", "Het sentiment van deze tekst is {}.", "Een {} mening.",
+           "Het was {}.", "De klant vraagt naar {}.", "Een vraag over {}.", "Ik heb hulp nodig met {}."],
+    "zh": ["{}", "这段文字是关于{}的。", "这是{}的一个例子。", "一条关于{}的消息。",
+           "这篇文章是关于{}的。", "一则关于{}的新闻。", "这段文字的主题是{}。", "{}新闻。",
+           "这条评论是{}的。", "这段文字的情感是{}。", "一个{}的观点。", "它是{}的。",
+           "客户在询问{}。", "一个关于{}的问题。", "我需要关于{}的帮助。"],
+    "ja": ["{}", "この文章は{}についてです。", "これは{}の一例です。", "{}に関するメッセージ。",
+           "この記事は{}についてです。", "{}に関するニュース。", "この文章のテーマは{}です。", "{}のニュース。",
+           "このレビューは{}です。", "この文章の感情は{}です。", "{}な意見。", "それは{}でした。",
+           "お客様は{}について尋ねています。", "{}に関する質問。", "{}について助けが必要です。"],
+    "ru": ["{}", "Этот текст о {}.", "Это пример {}.", "Сообщение о {}.",
+           "Эта статья о {}.", "Новость о {}.", "Тема этого текста: {}.", "Новости: {}.",
+           "Этот отзыв {}.", "Тональность этого текста: {}.", "Мнение: {}.", "Это было {}.",
+           "Клиент спрашивает о {}.", "Вопрос о {}.", "Мне нужна помощь с {}."],
+}
+
 #: the set used when no templates are given: ``ensemble`` for text encoders; image encoders with a
 #: text tower (CLIP-like) get ``photo`` instead (:meth:`transzero.LabelSpace.for_modality`)
 DEFAULT_TEMPLATES = "ensemble"

@@ -54,6 +54,8 @@ __all__ = [
     "STEPS",
     "Transduction",
     "class_prior_em",
+    "confident_kept",
+    "default_transduction",
     "graph_agreement",
     "knn_graph",
     "label_propagation",
@@ -195,6 +197,19 @@ def zscore(V: np.ndarray, usable: np.ndarray) -> np.ndarray:
     return V.astype(np.float32)
 
 
+def confident_kept(P0: np.ndarray, P1: np.ndarray, share: float = 0.2) -> float:
+    """Share of the ``share`` of items surest under ``P0`` (largest margin between the two best classes) whose
+    ``P0`` label ``P1`` keeps."""
+    N, K = P0.shape
+    if K < 2 or N == 0:
+        return 1.0
+    top2 = np.partition(P0, K - 2, axis=1)[:, K - 2:]
+    margin = top2[:, 1] - top2[:, 0]
+    m = max(1, int(round(share * N)))
+    sure = np.argsort(-margin, kind="stable")[:m]
+    return float((P0[sure].argmax(axis=1) == P1[sure].argmax(axis=1)).mean())
+
+
 def normalised_entropy(counts: np.ndarray) -> float:
     """Entropy of a class distribution divided by ``log K`` (1 = perfectly balanced, 0 = one class)."""
     p = np.asarray(counts, dtype=np.float64)
@@ -267,6 +282,19 @@ class Transduction:
         must reach it; otherwise the inductive probabilities stay and ``info["decisions"]`` says so. None: no check
         (the default; speech methods, whose graph comes from another encoder's vectors, use
         :data:`PAIRED_MIN_AGREEMENT`).
+    skew_from : {"current", "inductive"}
+        Which predictions ``guard`` judges the class balance on: those of the steps so far (after propagation), or
+        the method's own (inductive) ones. Propagation can pile a small set's items into one class (SIB-200 French:
+        161 of 204), which then reads as a skewed set and is "balanced" into that class; text uses ``inductive``.
+    keep_confident : float, optional
+        A check on the result, needing no labels: the adapted answer must keep at least this share of the labels of
+        the ``confident_share`` of items the method was surest of (largest margin between its two best classes).
+        When it does not, the next recipe of ``fallbacks`` is tried, and after the last the inductive probabilities
+        stay; ``info["decisions"]`` says what was tried and kept. None: no check.
+    confident_share : float
+        The share of items ``keep_confident`` looks at.
+    fallbacks : tuple of step tuples
+        Recipes tried in turn when ``steps`` fails ``keep_confident``.
     """
 
     steps: tuple[str, ...] = ("propagate", "balance")
@@ -280,12 +308,23 @@ class Transduction:
     balance_min_entropy: float = 0.5
     index: str = "auto"
     min_agreement: float | None = None
+    skew_from: str = "current"
+    keep_confident: float | None = None
+    confident_share: float = 0.2
+    fallbacks: tuple[tuple[str, ...], ...] = ()
     info: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.steps, str):
             self.steps = tuple(s.strip() for s in self.steps.split(",") if s.strip())
-        unknown = [s for s in self.steps if s not in STEPS]
+        self.fallbacks = tuple(tuple(f.split(",")) if isinstance(f, str) else tuple(f) for f in self.fallbacks)
+        unknown = [s for r in (self.steps, *self.fallbacks) for s in r if s not in STEPS]
+        if self.skew_from not in ("current", "inductive"):
+            raise InputError(f"skew_from must be 'current' or 'inductive', got {self.skew_from!r}")
+        if self.keep_confident is not None and not 0.0 < float(self.keep_confident) <= 1.0:
+            raise InputError(f"keep_confident must be in (0, 1], got {self.keep_confident}")
+        if not 0.0 < float(self.confident_share) <= 1.0:
+            raise InputError(f"confident_share must be in (0, 1], got {self.confident_share}")
         if unknown:
             raise InputError(f"unknown transductive step {unknown[0]!r}; choose from {', '.join(STEPS)}")
         if int(self.k) < 1:
@@ -319,7 +358,6 @@ class Transduction:
             return softmax(Z, axis=1)
         P = softmax(Z, axis=1)
         decisions: list[dict[str, Any]] = []
-        marginal: np.ndarray | None = None
         graph = None
         if self.min_agreement is not None:
             graph = knn_graph(X, self.k, self.power, index=self.index)
@@ -334,7 +372,39 @@ class Transduction:
             decisions.append({"step": "guard", "agreement": round(a, 4), "why": (
                 f"the neighbour graph agrees with the method's labels {a:.2f} of the way from chance (>= "
                 f"{float(self.min_agreement):.2f}): adapting")})
-        for step in self.steps:
+        inductive = P
+        recipes = [tuple(self.steps), *self.fallbacks] if self.keep_confident is not None else [tuple(self.steps)]
+        for n_try, steps in enumerate(recipes):
+            Pr, tried, graph = self._apply(steps, X, Z, inductive, graph)
+            if self.keep_confident is None:
+                decisions += tried
+                break
+            kept = confident_kept(inductive, Pr, self.confident_share)
+            ok = kept >= float(self.keep_confident)
+            decisions += tried
+            decisions.append({"step": "check", "steps": list(steps), "kept": round(kept, 4), "why": (
+                f"{', '.join(steps)} kept {kept:.0%} of the labels of the {self.confident_share:.0%} of items the "
+                f"method was surest of (needs {float(self.keep_confident):.0%})"
+                + (": adapted" if ok else (": trying " + ", ".join(recipes[n_try + 1]) if n_try + 1 < len(recipes)
+                                           else ": the inductive probabilities are kept")))})
+            if ok:
+                break
+        else:
+            self.info["steps"] = []
+            self.info["decisions"] = decisions
+            return inductive
+        self.info["steps"] = list(steps)
+        if decisions:
+            self.info["decisions"] = decisions
+        return Pr
+
+    def _apply(self, steps: tuple[str, ...], X: np.ndarray, Z: np.ndarray, inductive: np.ndarray,
+               graph: Any) -> tuple[np.ndarray, list[dict[str, Any]], Any]:
+        """One recipe from the method's logits ``Z``: the probabilities, its decisions and the graph (built once)."""
+        P = softmax(Z, axis=1)
+        decisions: list[dict[str, Any]] = []
+        marginal: np.ndarray | None = None
+        for step in steps:
             if step == "center":
                 Z = Z - Z.mean(axis=0, keepdims=True)
                 P = softmax(Z, axis=1)
@@ -346,7 +416,7 @@ class Transduction:
                     graph = knn_graph(X, self.k, self.power, index=self.index)
                 P = label_propagation(P, graph, self.alpha)
             elif step == "balance":
-                marginal, why = self._marginal(P)
+                marginal, why = self._marginal(inductive if self.skew_from == "inductive" else P)
                 decisions.append({"step": "balance", "target": "uniform" if marginal is None else "skewed",
                                   "why": why})
                 P = sinkhorn_balance(P, marginal)
@@ -356,11 +426,9 @@ class Transduction:
                                   f"{self.self_train_fraction:.0%} of each class's "
                                   + ("equal" if marginal is None else "estimated") + " share of the items"})
             Z = np.log(np.maximum(P, 1e-300))
-        if decisions:
-            self.info["decisions"] = decisions
-        if self.sharpen != 1.0 and self.steps and self.steps[-1] != "self-train":  # a fitted model is sharp already
+        if self.sharpen != 1.0 and steps and steps[-1] != "self-train":  # a fitted model is sharp already
             P = softmax(float(self.sharpen) * np.log(np.maximum(P, 1e-300)), axis=1)
-        return P
+        return P, decisions, graph
 
     def _marginal(self, P: np.ndarray) -> tuple[np.ndarray | None, str]:
         """The class shares ``balance`` targets (None: uniform) and why."""
@@ -377,3 +445,20 @@ class Transduction:
         return share / share.sum(), (f"predicted classes are skewed (normalised entropy {h:.2f} < "
                                      f"{self.balance_min_entropy:.2f}): balanced towards the geometric mean of equal "
                                      "and predicted shares, not to equal shares")
+
+
+#: the text recipe (``--transductive`` on text without ``--transduction-steps``), chosen on the text dev suite by
+#: leave-one-set-out (docs/benchmarks.md, "The text dev suite"): propagate, balance (judging skew on the method's own
+#: labels) and self-train; when that changes the labels of the items the method was surest of, balance and self-train
+#: alone; when that does too, the inductive answer
+TEXT_TRANSDUCTION: dict[str, Any] = {
+    "steps": ("propagate", "balance", "self-train"), "skew_from": "inductive", "keep_confident": 0.95,
+    "confident_share": 0.2, "fallbacks": (("balance", "self-train"),),
+}
+
+
+def default_transduction(modality: str = "text", **kwargs: Any) -> Transduction:
+    """The recipe ``--transductive`` runs on ``modality`` when no steps are named (text: :data:`TEXT_TRANSDUCTION`;
+    images and audio: propagate, balance)."""
+    base = dict(TEXT_TRANSDUCTION) if modality == "text" else {}
+    return Transduction(**{**base, **kwargs})

@@ -58,7 +58,9 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress, bad-row lines
 OverwriteOpt = typer.Option(False, "--overwrite", help="Replace an existing predictions file (it is refused otherwise).")
 TransductiveOpt = typer.Option(False, "--transductive", help="Adapt to the input items themselves (neighbour-graph propagation + class balancing).")
 UnlabeledOpt = typer.Option(None, "--unlabeled", help="More unlabelled items (same kind as the input) to adapt on; implies --transductive.")
-StepsOpt = typer.Option("propagate,balance", "--transduction-steps", help="Transductive steps in order: center, prior, propagate, balance, self-train.")
+StepsOpt = typer.Option(None, "--transduction-steps", help="Transductive steps in order: center, prior, propagate, balance, "
+                                                          "self-train. Default: text propagate,balance,self-train (checked, "
+                                                          "with fallbacks); images and audio propagate,balance.")
 RejectOpt = typer.Option(None, "--reject", help='"None of these": a probability threshold in [0, 1], or auto (from --target-frr on the --calibration examples, else on the items\' own scores).')
 TargetFrrOpt = typer.Option(0.05, "--target-frr", help="With --reject auto: fraction of in-scope items that may be rejected.")
 NoneLabelOpt = typer.Option("none", "--none-label", help="Label given to rejected items.")
@@ -105,7 +107,7 @@ def cache_spec(cache_dir: Path | None, no_cache: bool) -> CacheSpec:
     return CacheSpec(enabled=not no_cache, folder=cache_dir)
 
 
-def adapt_spec(transductive: bool, unlabeled: Path | None, steps: str, calibration: Path | None, like: InputSpec,
+def adapt_spec(transductive: bool, unlabeled: Path | None, steps: str | None, calibration: Path | None, like: InputSpec,
                calibration_shots: int | None = None, index: str = "auto") -> AdaptSpec:
     """Unlabelled and calibration files are read like the input (same columns)."""
     from ..neighbors import INDEXES
@@ -115,7 +117,7 @@ def adapt_spec(transductive: bool, unlabeled: Path | None, steps: str, calibrati
     return AdaptSpec(index=index, 
         transductive=transductive,
         unlabeled=InputSpec(unlabeled, like.text_column, None, like.audio_column) if unlabeled is not None else None,
-        steps=tuple(s.strip() for s in steps.split(",") if s.strip()),
+        steps=tuple(s.strip() for s in (steps or "").split(",") if s.strip()),
         calibration=InputSpec(calibration, like.text_column, like.label_column or "label", like.audio_column)
         if calibration is not None else None,
         calibration_shots=calibration_shots,

@@ -47,7 +47,7 @@ def classify(
     explain: int = typer.Option(0, "--explain", help="Add each prediction's top N sources (concepts) to the output (conse, wordnet)."),
     transductive: bool = TransductiveOpt,
     unlabeled: Optional[Path] = UnlabeledOpt,
-    transduction_steps: str = StepsOpt,
+    transduction_steps: Optional[str] = StepsOpt,
     calibration: Optional[Path] = CalibrationOpt,
     reject: Optional[str] = RejectOpt,
     target_frr: float = TargetFrrOpt,

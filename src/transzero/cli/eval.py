@@ -51,7 +51,7 @@ def eval_(
     gamma: str = typer.Option("auto", "--gamma", help="Calibrated stacking: a number subtracted from seen-class scores, or auto (chosen on validation classes)."),
     transductive: bool = TransductiveOpt,
     unlabeled: Optional[Path] = UnlabeledOpt,
-    transduction_steps: str = StepsOpt,
+    transduction_steps: Optional[str] = StepsOpt,
     calibration: Optional[Path] = CalibrationOpt,
     calibration_shots: Optional[int] = typer.Option(None, "--calibration-shots", help="Use only K examples per class of --calibration (seed 0)."),
     reject: Optional[str] = RejectOpt,

@@ -168,7 +168,7 @@ class ShardedClassifyJob(_ShardedJob):
             "method": {"name": clf.method_name, "params": clf.method_.get_params()},
             "decide": {"reject": s.decide.reject, "target_frr": s.decide.target_frr, "none_label": s.decide.none_label,
                        "multi_label": s.decide.multi_label, "explain": s.decide.explain},
-            "adapt": {"transductive": s.adapt.transductive, "steps": list(s.adapt.steps) if s.adapt.transductive else [],
+            "adapt": {"transductive": s.adapt.transductive, "steps": (list(s.adapt.steps) or [f"default:{modality}"]) if s.adapt.transductive else [],
                       "index": s.adapt.index if s.adapt.transductive else None}})
         out = Path(s.output.predictions or "")
         manifest = ShardManifest.open(out, kind=self.kind, job=ident, fmt=fmt,

@@ -387,9 +387,10 @@ class CurveJob(Job):
 
         trans = None
         if s.adapt.transductive:
-            from ..transductive import Transduction
+            from ..transductive import Transduction, default_transduction
 
-            trans = Transduction(steps=tuple(s.adapt.steps))
+            trans = (Transduction(steps=tuple(s.adapt.steps)) if s.adapt.steps
+                     else default_transduction(base.encoder_.modality))
         with self.timings.stage("fit"):
             rows = learning_curve(make, methods, sup_X, y_sup, ev.X, y_eval, list(fs.shots), seeds=fs.seeds, on_row=show,
                                   items_support=[s_table.texts[i] for i in sup_pool],

@@ -97,7 +97,8 @@ class AdaptSpec:
 
     transductive: bool = False
     unlabeled: InputSpec | None = None
-    steps: tuple[str, ...] = ("propagate", "balance")
+    #: transductive steps; empty: the modality's recipe (:func:`transzero.transductive.default_transduction`)
+    steps: tuple[str, ...] = ()
     calibration: InputSpec | None = None
     calibration_shots: int | None = None
     #: nearest-neighbour search of the transductive graph: exact, ann (an HNSW index) or auto (ann above ~50k items)

@@ -232,8 +232,9 @@ class FitStage(Stage):
 
             if "index" in method_class(method).__init__.__code__.co_varnames:
                 params.setdefault("index", model.index)
+        language = routing["language"]["route"] if routing and modality == "text" else None
         clf = ZeroShotClassifier(labels, encoder=enc, method=method, method_params=params, cache=cache or False,
-                                 batch_size=model.batch_size)
+                                 batch_size=model.batch_size, language=language)
         with self.timings.stage("fit"):
             clf.fit_encoded()  # zero-shot: the classes embedded, the method set up
         clf.routing_ = routing
@@ -271,14 +272,15 @@ class AdaptStage(Stage):
         """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran. ``paired``: ``X``
         comes from another encoder than the method's scores (speech), so the graph must first agree with them
         (:data:`~transzero.transductive.PAIRED_MIN_AGREEMENT`)."""
-        from ..transductive import Transduction
+        from ..transductive import Transduction, default_transduction
 
         if np.asarray(X).dtype == object:
             raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduce over the vectors of "
                              "its paired audio encoder (ClassifyPipeline does this)")
         with self.timings.stage("adapt"):
-            return clf.adapt_encoded(Transduction(steps=tuple(spec.steps), index=spec.index), X, logits, unlabeled,
-                                     paired=paired)
+            t = (Transduction(steps=tuple(spec.steps), index=spec.index) if spec.steps
+                 else default_transduction(clf.encoder_.modality, index=spec.index))
+            return clf.adapt_encoded(t, X, logits, unlabeled, paired=paired)
 
 
 def check_adapt_supported(clf: ZeroShotClassifier, adapt: AdaptSpec, *, sharded: bool = False) -> None:
