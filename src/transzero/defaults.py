@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .presets import DEFAULT_PRESET, PRESETS
+from .presets import DEFAULT_PRESET, PRESETS, check_preset
 
 #: encoder used for a modality when ``--encoder`` / ``encoder=`` is not given. Text: the default preset's encoder for
 #: English (:mod:`transzero.presets`; non-English text is routed to the multilingual one). Images: the EfficientNet-Lite0 + Lite2
@@ -19,6 +19,17 @@ DEFAULT_METHOD = "similarity"
 DEFAULT_METHODS: dict[str, str] = {"text": "similarity", "image": "wordnet", "audio": "whisper-fused"}
 
 
+#: the text encoder other modalities embed class names, concepts and glosses with (image concept bridges, GZSL
+#: semantics, speech methods' text side), and multimodal records' and multi-task heads' text: MiniLM, what those
+#: defaults were chosen with; text items themselves follow the presets (:mod:`transzero.presets`)
+DEFAULT_TEXT_SIDE_ENCODER = "minilm-l6"
+
+
+def text_side_encoder() -> str:
+    """:data:`DEFAULT_TEXT_SIDE_ENCODER`."""
+    return DEFAULT_TEXT_SIDE_ENCODER
+
+
 def default_encoder(modality: str = "text") -> str:
     """The default encoder name for ``modality``."""
     return DEFAULT_ENCODERS[modality]
@@ -27,3 +38,13 @@ def default_encoder(modality: str = "text") -> str:
 def default_method(modality: str = "text") -> str:
     """The default method name for ``modality``."""
     return DEFAULT_METHODS.get(modality, DEFAULT_METHOD)
+
+
+def text_encoder_for(preset: str | None = None, language: str | None = None) -> str:
+    """The text encoder of ``preset`` (:mod:`transzero.presets`) for items in ``language`` (ISO 639-1 code, ``"mul"``
+    for a mix; None or ``"en"``: English). No preset and English: :data:`DEFAULT_ENCODERS` ``["text"]``."""
+    p = PRESETS[check_preset(preset)]
+    english = language in (None, "", "en")
+    if preset is None and english:
+        return default_encoder("text")
+    return p.english if english else p.multilingual

@@ -63,10 +63,10 @@ class MultiTaskClassifier:
 
         if not self.tasks:
             raise InputError("give at least one task: MultiTaskClassifier({'topic': [...], 'sentiment': [...]})")
-        from .defaults import default_encoder
+        from .defaults import text_side_encoder
         from .encoders import Encoder, create_encoder
 
-        enc = self.encoder if isinstance(self.encoder, Encoder) else create_encoder(self.encoder or default_encoder("text"))
+        enc = self.encoder if isinstance(self.encoder, Encoder) else create_encoder(self.encoder or text_side_encoder())
         out = {}
         for name, labels in self.tasks.items():
             space = labels if isinstance(labels, LabelSpace) else LabelSpace(list(labels))

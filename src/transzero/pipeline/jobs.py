@@ -475,7 +475,7 @@ class GZSLJob(Job):
 
     def run(self) -> JobResult:
         from ..data.xlsa17 import load_xlsa17, looks_like_xlsa17
-        from ..defaults import default_encoder
+        from ..defaults import text_side_encoder
         from ..encoders import create_encoder
         from ..gzsl import GZSLSplit, evaluate_gzsl, read_split
         from ..labels import LabelSpace, read_attributes
@@ -516,7 +516,7 @@ class GZSLJob(Job):
             space = LabelSpace.from_attributes(ds.class_names, ds.attributes,
                                                semantics="attributes" if g.semantics == "auto" else g.semantics)
             with self.timings.stage("fit"):
-                ce = space.embed(create_encoder(default_encoder("text")) if space.semantic_kind != "attributes" else None,
+                ce = space.embed(create_encoder(text_side_encoder()) if space.semantic_kind != "attributes" else None,
                                  cache)
             info.update(encoder="res101 (xlsa17 features)", semantics=space.semantic_kind, dataset=ds.name)
             n_skipped, skipped = 0, []
@@ -549,7 +549,7 @@ class GZSLJob(Job):
                                attributes=attr, attribute_names=attr_names, semantics=g.semantics)
             label_enc = None
             if space.semantic_kind != "attributes":
-                label_enc = enc if enc.modality == "text" else create_encoder(default_encoder("text"))
+                label_enc = enc if enc.modality == "text" else create_encoder(text_side_encoder())
             with self.timings.stage("fit"):
                 ce = space.embed(label_enc, cache)
             source = CachedEncoder(enc, cache, s.model.batch_size)
@@ -655,7 +655,7 @@ class MultiModalJob(Job):
     def run(self) -> JobResult:
         from ..classifier import ZeroShotClassifier
         from ..data.text import read_text_table
-        from ..defaults import default_encoder, default_method
+        from ..defaults import default_encoder, default_method, text_side_encoder
         from ..encoders import create_encoder
         from ..evaluate import classification_report
         from ..multimodal import MultiModalClassifier
@@ -682,7 +682,7 @@ class MultiModalJob(Job):
         cache = self.cache() or False
         clfs = {}
         for f in fields:
-            enc = create_encoder(mm_spec.text_encoder or default_encoder("text")) if f == "text" else create_encoder(default_encoder(f))
+            enc = create_encoder(mm_spec.text_encoder or text_side_encoder()) if f == "text" else create_encoder(default_encoder(f))
             clfs[f] = ZeroShotClassifier(space, encoder=enc, method=default_method(f), cache=cache)
         with self.timings.stage("fit"):
             mm = MultiModalClassifier(clfs, weights=weights).fit()

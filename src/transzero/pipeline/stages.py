@@ -91,8 +91,9 @@ def make_encoder(modality: str, name: str | None, backend: str | None) -> Encode
 def route_text(model: ModelSpec, items: Sequence[Any] | None) -> tuple[str, dict[str, Any]]:
     """The text encoder of ``model.preset`` for the language of ``items`` (or ``model.language``), and the
     decision as the job's JSON reports it: ``{"preset", "encoder", "language": {...}, "why"}``."""
+    from ..defaults import text_encoder_for
     from ..language import detect_language
-    from ..presets import check_preset, text_encoder_for
+    from ..presets import check_preset
 
     preset = check_preset(model.preset)
     if model.language is not None:

@@ -218,9 +218,10 @@ class Service:
     # ------------------------------------------------------------------ classify and embed
     def route(self, body: Any, modality: str, items: list[Any]) -> tuple[str | None, dict[str, Any]]:
         """The request's encoder: the one it names, else for texts the preset's encoder for their language
-        (:func:`transzero.presets.text_encoder_for`), unless the operator fixed one with ``--encoder``."""
+        (:func:`transzero.defaults.text_encoder_for`), unless the operator fixed one with ``--encoder``."""
+        from ..defaults import text_encoder_for
         from ..language import detect_language
-        from ..presets import check_preset, text_encoder_for
+        from ..presets import check_preset
 
         preset, language = getattr(body, "preset", None), getattr(body, "language", None)
         if body.encoder or body.classifier:
