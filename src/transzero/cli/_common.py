@@ -59,8 +59,8 @@ OverwriteOpt = typer.Option(False, "--overwrite", help="Replace an existing pred
 TransductiveOpt = typer.Option(False, "--transductive", help="Adapt to the input items themselves (neighbour-graph propagation + class balancing).")
 UnlabeledOpt = typer.Option(None, "--unlabeled", help="More unlabelled items (same kind as the input) to adapt on; implies --transductive.")
 StepsOpt = typer.Option(None, "--transduction-steps", help="Transductive steps in order: center, prior, propagate, balance, "
-                                                          "self-train. Default: text propagate,balance,self-train (checked, "
-                                                          "with fallbacks); images and audio propagate,balance.")
+                                                          "self-train. Default: text balance,self-train (kept only when it keeps "
+                                                          "the method's surest labels); images and audio propagate,balance.")
 RejectOpt = typer.Option(None, "--reject", help='"None of these": a probability threshold in [0, 1], or auto (from --target-frr on the --calibration examples, else on the items\' own scores).')
 TargetFrrOpt = typer.Option(0.05, "--target-frr", help="With --reject auto: fraction of in-scope items that may be rejected.")
 NoneLabelOpt = typer.Option("none", "--none-label", help="Label given to rejected items.")
