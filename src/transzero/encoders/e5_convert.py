@@ -6,7 +6,8 @@ normalisation map, run by its own C engine at ~16 texts/s on two cores. This mod
 untrusted input: every size and offset is checked against the file), dequantizes the weights into a BERT
 ``model.safetensors`` + ``config.json``, and writes the vocabulary as a ``tokenizer.json`` for ``tokenizers``
 (normalisation as the engine does it: control characters dropped, other separators read as spaces, NFKC, runs
-of spaces collapsed; a leading metaspace; Viterbi over the unigram pieces). The folder then takes the same road
+of spaces collapsed; a leading metaspace; Viterbi over the unigram pieces; one difference: a run of characters
+the vocabulary lacks is one ``<unk>`` here, one per character there - rare in 250k pieces). The folder then takes the same road
 as MiniLM: exported to ONNX and quantized to int8 once, and run by onnxruntime (``e5-small``'s ``onnx-int8``
 backend) - the same model, the same 4-bit weights, about 7x faster here.
 
