@@ -500,7 +500,8 @@ class LabelSpace:
             vecs = cache.encode(encoder, prompts) if cache is not None else encoder.encode(prompts)
             vecs = l2_normalize(vecs)
             centroids = np.stack([vecs[labels == k].mean(axis=0) for k in range(len(self.names))])
-            self._memo[fp] = ClassEmbeddings(list(self.names), l2_normalize(centroids), vecs, labels, prompts)
+            self._memo[fp] = ClassEmbeddings(list(self.names), encoder.normalize_vectors(centroids), vecs, labels,
+                                             prompts)
         return self._memo[fp]
 
     def set_embedding(self, fingerprint: str, embeddings: ClassEmbeddings) -> None:

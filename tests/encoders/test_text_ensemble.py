@@ -39,3 +39,28 @@ def test_bad_ensembles_are_refused() -> None:
         create_encoder("ensemble:test-keywords+test-keywords", weights=[1, 0])
     with pytest.raises(InputError, match="encodes image, not text"):
         create_encoder("ensemble:test-keywords+efficientnet-lite0")
+
+
+def test_class_centroids_are_normalised_per_member() -> None:
+    """A class vector is the mean of its prompts' joined vectors; each member's block is put back on its own sphere,
+    so an item's cosine with a class is the weighted mean of the members' cosines with their own centroids."""
+    from transzero import LabelSpace
+    from transzero._util import l2_normalize
+    from transzero.encoders.text_ensemble import TextEnsembleEncoder
+
+    ens = TextEnsembleEncoder(["test-keywords", "test-keywords"], [1.0, 3.0])
+    rng = np.random.default_rng(0)
+    V = rng.normal(size=(4, ens.dim)).astype(np.float32)
+    N = ens.normalize_vectors(V)
+    d = ens.members[0].dim
+    np.testing.assert_allclose(np.linalg.norm(N[:, :d], axis=1), np.sqrt(0.25), rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(N[:, d:], axis=1), np.sqrt(0.75), rtol=1e-5)
+    space = LabelSpace(["sports", "politics"])
+    C = space.embed(ens).vectors
+    x = ens.encode(["the match was won in the final minute"])[0]
+    prompts, labels = space.all_prompts()
+    P = ens.encode(prompts)
+    for k in range(2):
+        own = [l2_normalize(P[labels == k][:, sl].mean(axis=0, keepdims=True))[0] for sl in (slice(0, d), slice(d, None))]
+        want = 0.25 * float(l2_normalize(x[None, :d])[0] @ own[0]) + 0.75 * float(l2_normalize(x[None, d:])[0] @ own[1])
+        assert float(x @ C[k]) == pytest.approx(want, abs=1e-5)

@@ -113,6 +113,12 @@ class Encoder(ABC):
         """Content hash of an item for the embedding cache (texts by their characters)."""
         return item_key(item)
 
+    def normalize_vectors(self, V: np.ndarray) -> np.ndarray:
+        """Vectors of this encoder's space (e.g. a class's mean prompt vector) back on its unit sphere: L2 here;
+        joined spaces normalise each block (:class:`~transzero.encoders.text_ensemble.TextEnsembleEncoder`)."""
+        V = np.asarray(V, dtype=np.float32)
+        return V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), np.float32(1e-12))
+
     def encode(
         self,
         items: Sequence[Any],

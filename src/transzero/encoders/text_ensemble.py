@@ -66,6 +66,17 @@ class TextEnsembleEncoder(TextEncoder):
         for m in self.members:
             m.load()
 
+    def normalize_vectors(self, V: np.ndarray) -> np.ndarray:
+        """Each member's block of ``V`` L2-normalised and weighted again: a mean of joined vectors (a class's prompts)
+        becomes a point of the joined space, so its cosine with an item is the weighted mean of the members' cosines
+        with their own class centroids (a plain L2 norm would weight each member by its prompts' spread)."""
+        V = np.asarray(V, dtype=np.float32)
+        parts, start = [], 0
+        for m, w in zip(self.members, self.weights):
+            parts.append(l2_normalize(V[:, start:start + m.dim]) * np.float32(np.sqrt(w)))
+            start += m.dim
+        return np.concatenate(parts, axis=1)
+
     def _encode(self, items: list[Any], batch_size: int, progress: ProgressCallback | None) -> np.ndarray:
         parts = []
         for j, (m, w) in enumerate(zip(self.members, self.weights)):
