@@ -75,7 +75,8 @@ def test_a_killed_actor_is_retried(tmp_path: Path, capsys) -> None:
 
     src = _texts(tmp_path / "in.csv", 1500)
     # the torch backend keeps an actor busy for seconds per shard, long enough to be killed in the middle of one
-    common = ["classify", str(src), "--labels", LABELS, "--shard-size", "500", "--no-cache", "-q", "--backend", "torch"]
+    common = ["classify", str(src), "--labels", LABELS, "--shard-size", "500", "--no-cache", "-q", "--encoder", "minilm-l6",
+              "--backend", "torch"]
     killed: list[int] = []
 
     def killer() -> None:
