@@ -10,7 +10,6 @@ from typing import Sequence
 import pytest
 
 from transzero import ZeroShotClassifier
-from transzero.cli import main
 from transzero.encoders import list_encoders, register_encoder
 from transzero.errors import InputError
 from transzero.language import (MULTILINGUAL_MIN_SHARE, FastTextLanguageDetector, LanguageReport, detect_language,
@@ -19,6 +18,7 @@ from transzero.defaults import text_encoder_for
 from transzero.presets import PRESETS, Preset, check_preset
 
 from .conftest import TOPIC_LABELS, TOPIC_TEXTS, KeywordEncoder
+from .test_cli import run as _run
 
 
 class MarkerDetector:
@@ -104,16 +104,6 @@ def test_python_api_takes_preset_and_language(marker: MarkerDetector) -> None:
     assert ZeroShotClassifier(TOPIC_LABELS, encoder="test-multilingual", language="en").fit().encoder_.name == \
         "test-multilingual"  # a named encoder wins
     assert clf.get_params()["preset"] == "fast"
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _gold(path: Path, german: bool) -> Path:

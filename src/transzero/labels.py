@@ -296,8 +296,11 @@ class LabelSpace:
         """This label space, or a copy with the default templates of ``modality`` when none were chosen."""
         from .templates import DEFAULT_TEMPLATES_BY_MODALITY, TEMPLATE_SETS
 
-        want = TEMPLATE_SETS[DEFAULT_TEMPLATES_BY_MODALITY.get(modality, "ensemble")]
-        if not self.default_templates or self.templates == want:
+        return self._with_default_templates(TEMPLATE_SETS[DEFAULT_TEMPLATES_BY_MODALITY.get(modality, "ensemble")])
+
+    def _with_default_templates(self, want: list[str] | None) -> LabelSpace:
+        """A copy using ``want`` as its default templates; this space itself when templates were chosen (or None)."""
+        if want is None or not self.default_templates or self.templates == want:
             return self
         d = self.to_dict()
         d["templates"] = list(want)
@@ -310,14 +313,7 @@ class LabelSpace:
         (:data:`transzero.templates.TRANSLATED_TEMPLATES`) when none were chosen and a translation exists."""
         from .templates import TRANSLATED_TEMPLATES
 
-        want = TRANSLATED_TEMPLATES.get(str(language or "").lower())
-        if want is None or not self.default_templates or self.templates == want:
-            return self
-        d = self.to_dict()
-        d["templates"] = list(want)
-        out = LabelSpace.from_dict(d)
-        out.default_templates = True
-        return out
+        return self._with_default_templates(TRANSLATED_TEMPLATES.get(str(language or "").lower()))
 
     def with_semantics(self, semantics: str) -> LabelSpace:
         """A copy of this label space whose :meth:`embed` returns other semantics."""
