@@ -218,10 +218,9 @@ class Service:
     # ------------------------------------------------------------------ classify and embed
     def route(self, body: Any, modality: str, items: list[Any]) -> tuple[str | None, dict[str, Any]]:
         """The request's encoder: the one it names, else for texts the preset's encoder for their language
-        (:func:`transzero.defaults.text_encoder_for`), unless the operator fixed one with ``--encoder``."""
-        from ..defaults import text_encoder_for
-        from ..language import detect_language
-        from ..presets import check_preset
+        (:func:`transzero.pipeline.stages.route_text`, as the CLI's jobs), unless the operator fixed one with
+        ``--encoder``."""
+        from ..pipeline.stages import route_text
 
         preset, language = getattr(body, "preset", None), getattr(body, "language", None)
         if body.encoder or body.classifier:
@@ -234,9 +233,8 @@ class Service:
             return None, {}
         if self.settings.encoders.get("text") and not (preset or language):
             return None, {}
-        name = check_preset(preset or self.settings.preset)
-        lang = language.strip().lower() if language else detect_language(items).route
-        return text_encoder_for(preset or self.settings.preset, lang), {"preset": name, "language": lang}
+        name, routing = route_text(ModelSpec(preset=preset or self.settings.preset, language=language), items)
+        return name, {"preset": routing["preset"], "language": routing["language"]["route"]}
 
     async def classify(self, body: Any, media: tuple[str, list[Any], dict[int, str]]) -> dict[str, Any]:
         """``POST /v1/classify``: predictions for every item (bad items get an ``error`` and ``label: null``)."""
