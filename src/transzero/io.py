@@ -110,17 +110,19 @@ def check_output(
     inputs: Sequence[str | os.PathLike[str]] = (),
     overwrite: bool = False,
     flag: str = "--output",
+    suffixes: Sequence[str] = OUTPUT_SUFFIXES,
 ) -> Path | None:
-    """Refuse a prediction output before any work: bad suffix or folder, an input file, an existing file.
+    """Refuse an output file before any work: bad suffix or folder, an input file, an existing file.
 
-    Returns the path (None for standard output).
+    Returns the path (None for standard output). ``suffixes``: the file types this output may have
+    (predictions by default).
     """
     if path is None or str(path) == "-":
         return None
     p = check_writable_folder(path, flag)
     suffix = p.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise InputError(f"{flag} {p.name}: unsupported type {suffix or '(none)'}; use {', '.join(OUTPUT_SUFFIXES)}")
+    if suffix not in suffixes:
+        raise InputError(f"{flag} {p.name}: unsupported type {suffix or '(none)'}; use {', '.join(suffixes)}")
     for src in inputs:
         s = Path(src)
         same = (p.exists() and s.exists() and os.path.samefile(p, s)) or p.resolve() == s.resolve()

@@ -9,6 +9,7 @@ and refuses to mix with shards of another job unless told to start over.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -16,14 +17,16 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InputError
 from .io import atomic_path, flat_record, write_predictions
+from .locks import FolderLock
 
-__all__ = ["FORMATS", "MANIFEST", "ShardManifest", "is_shard_output", "shard_file", "write_shard", "write_table"]
+__all__ = ["FORMATS", "MANIFEST", "ShardManifest", "check_manifest", "is_shard_output", "shard_file", "write_shard", "write_table"]
 
 MANIFEST = "_manifest.json"
 FORMATS = ("parquet", "csv", "jsonl")
@@ -141,21 +144,80 @@ def _write_vector_text(f: Any, fmt: str, records: list[dict[str, Any]], vectors:
         w.writerow([spreadsheet_safe("" if r.get(k) is None else r.get(k)) for k in head] + [vec])
 
 
-class ShardManifest:
-    """``_manifest.json`` of a shard folder: the job it belongs to, and every finished shard."""
+class ShardEntry(BaseModel):
+    """One finished shard in ``_manifest.json`` (validated: the manifest is untrusted input)."""
 
-    def __init__(self, folder: Path, data: dict[str, Any], warn: Callable[[str], None]) -> None:
+    model_config = ConfigDict(extra="ignore", strict=True)
+    index: int = Field(ge=0, le=99_999)
+    file: str
+    rows: list[int] = Field(min_length=2, max_length=2)
+    n_items: int = Field(ge=0)
+    n_bad: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+
+
+class ManifestModel(BaseModel):
+    """What ``_manifest.json`` must hold before any of it is used."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    format: Literal["transzero-shards"]
+    format_version: Literal[1]
+    kind: str
+    job_key: str
+    job: dict[str, Any]
+    output_format: Literal["parquet", "csv", "jsonl"]
+    shard_size: int = Field(gt=0)
+    status: Literal["running", "done"]
+    shards: dict[str, ShardEntry]
+
+    @model_validator(mode="after")
+    def _entries_name_their_own_part(self) -> ManifestModel:
+        for key, e in self.shards.items():
+            if key != str(e.index):
+                raise ValueError(f"shards.{key}: the entry says index {e.index}")
+            want = shard_file(e.index, self.output_format)
+            if e.file != want:
+                raise ValueError(f"shards.{key}.file: {e.file[:80]!r} is not {want!r} (a shard's own file in the folder)")
+        return self
+
+
+def check_manifest(data: Any) -> str | None:
+    """The first problem of a parsed ``_manifest.json`` as one line (``shards.3.sha256: ...``); None when valid."""
+    try:
+        ManifestModel.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(x) for x in e["loc"])
+        return f"{where}: {msg}" if where else msg
+    return None
+
+
+class ShardManifest:
+    """``_manifest.json`` of a shard folder: the job it belongs to, and every finished shard.
+
+    Opening one takes the folder's lock (:class:`~transzero.locks.FolderLock`) until :meth:`close`; the manifest
+    is validated before it is used, and no file is ever deleted unless it is a ``part-NNNNN.<fmt>`` file of the
+    folder itself.
+    """
+
+    def __init__(self, folder: Path, data: dict[str, Any], warn: Callable[[str], None],
+                 lock: FolderLock | None = None) -> None:
         self.folder = folder
         self.data = data
         self.warn = warn
+        self.lock = lock
+        self._saved = len(data.get("shards", {}))  # finished shards the manifest on disk lists
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str], *, kind: str, job: dict[str, Any], fmt: str, shard_size: int,
              overwrite: bool = False, warn: Callable[[str], None] | None = None) -> ShardManifest:
         """The manifest of ``folder`` for this ``job`` (created; or resumed when the job is the same).
 
-        A folder holding another job's shards is refused unless ``overwrite`` (which deletes only shard files
-        and the manifest); a non-empty folder that is not a shard folder is refused.
+        A folder holding another job's shards, or a damaged manifest, is refused unless ``overwrite`` (which
+        deletes only shard files and the manifest); a non-empty folder that is not a shard folder is refused; a
+        folder another running job writes is refused, naming that job.
         """
         folder = Path(folder)
         warn = warn or (lambda m: None)
@@ -164,19 +226,32 @@ class ShardManifest:
             raise InputError(f"-o {folder} is a file; give a folder for sharded output (or a file name with a suffix)")
         if not folder.parent.is_dir():
             raise InputError(f"-o {folder}: folder {folder.parent} does not exist; create it first")
-        folder.mkdir(exist_ok=True)
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"-o {folder}: cannot create the folder ({exc.strerror or exc})") from None
+        lock = FolderLock(folder, warn).acquire()
+        try:
+            return cls._open_locked(folder, key, kind, job, fmt, shard_size, overwrite, warn, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, folder: Path, key: str, kind: str, job: dict[str, Any], fmt: str, shard_size: int,
+                     overwrite: bool, warn: Callable[[str], None], lock: FolderLock) -> ShardManifest:
         path = folder / MANIFEST
         ours = [p for p in folder.iterdir() if _PART.match(p.name) or p.name == MANIFEST]
         others = [p for p in folder.iterdir() if p not in ours and not p.name.startswith(".")]
-        if path.is_file():
-            try:
-                old = json.loads(path.read_text())
-            except (ValueError, UnicodeDecodeError):
-                old = None
-            if isinstance(old, dict) and old.get("job_key") == key and not overwrite:
-                return cls(folder, old, warn)
+        if path.is_file() or path.is_symlink():
+            old, problem = _read_manifest(path)
+            if problem is None and old["job_key"] == key and not overwrite:
+                return cls(folder, old, warn, lock)
             if not overwrite:
-                diff = _differs(old.get("job", {}) if isinstance(old, dict) else {}, job)
+                if problem is not None:
+                    raise InputError(f"{path}: not a valid shard manifest ({problem}); pass --overwrite to start over "
+                                     "(only part-NNNNN files and the manifest are deleted), or choose another folder")
+                diff = _differs(old.get("job", {}), job)
                 raise InputError(f"{folder} holds shards of another job ({diff} differ); pass --overwrite to start "
                                  "over, or choose another folder")
         elif others and not overwrite:
@@ -188,22 +263,37 @@ class ShardManifest:
         data = {"format": "transzero-shards", "format_version": 1, "kind": kind, "job_key": key, "job": job,
                 "output_format": fmt, "shard_size": shard_size, "status": "running", "shards": {}, "classes": None,
                 "created": _now(), "updated": _now()}
-        m = cls(folder, data, warn)
+        m = cls(folder, data, warn, lock)
         m.save()
         return m
 
+    def close(self) -> None:
+        """Release the folder's lock (the manifest stays)."""
+        if self.lock is not None:
+            self.lock.release()
+
     def save(self) -> None:
+        """Rewrite the manifest atomically; a full disk or another write error is one line, and the shards stay."""
         self.data["updated"] = _now()
-        with atomic_path(self.folder / MANIFEST) as tmp:
-            tmp.write_text(json.dumps(self.data, indent=1, default=str, allow_nan=False))
+        try:
+            with atomic_path(self.folder / MANIFEST) as tmp:
+                tmp.write_text(json.dumps(self.data, indent=1, default=str, allow_nan=False))
+            self._saved = len(self.data["shards"])
+        except OSError as exc:
+            done = self._saved
+            why = "the disk is full" if exc.errno == errno.ENOSPC else f"cannot write it ({exc.strerror or exc})"
+            raise InputError(f"{self.folder / MANIFEST}: {why}; the {done} finished shard(s) are kept - fix that and "
+                             "run the same command again to resume") from None
 
     def verified(self) -> set[int]:
         """Indices of the finished shards whose files are there and unchanged (the others are dropped, with a
         warning naming them, and will be recomputed)."""
         out = set()
         for key, e in list(self.data["shards"].items()):
-            path = self.folder / e["file"]
-            if not path.is_file():
+            path = self.folder / e["file"]  # (validated: part-NNNNN.<fmt>, a bare name)
+            if path.is_symlink() or (path.exists() and not path.is_file()):
+                self.warn(f"{path.name} is not a plain file; recomputing it")
+            elif not path.is_file():
                 self.warn(f"{path.name} is missing; recomputing it")
             elif _sha256(path) != e["sha256"]:
                 self.warn(f"{path.name} was changed or damaged (checksum differs); recomputing it")
@@ -235,11 +325,27 @@ class ShardManifest:
 
     def finish(self, n_shards: int, summary: dict[str, Any]) -> None:
         stale = [k for k in self.data["shards"] if int(k) >= n_shards]
-        for k in stale:  # (an input that shrank since the last run)
-            (self.folder / self.data["shards"].pop(k)["file"]).unlink(missing_ok=True)
+        for k in stale:  # (an input that shrank since the last run): only the folder's own part files go
+            name = str(self.data["shards"].pop(k)["file"])
+            if _PART.match(name):
+                (self.folder / name).unlink(missing_ok=True)
         self.data["status"] = "done"
         self.data["summary"] = summary
         self.save()
+
+
+def _read_manifest(path: Path) -> tuple[dict[str, Any], str | None]:
+    """A manifest file's data and its first problem (None when it is a valid manifest)."""
+    if path.is_symlink():
+        return {}, "it is a symbolic link"
+    try:
+        with path.open("rb") as f:
+            raw = f.read(64 << 20)
+        data = json.loads(raw)
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return {}, f"unreadable JSON ({str(exc)[:80]})"
+    problem = check_manifest(data)
+    return (data if isinstance(data, dict) else {}), problem
 
 
 def _differs(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -284,3 +284,26 @@ def test_few_shot_encodes_only_the_sampled_support(tmp_path: Path, capsys) -> No
     assert r["n_support_encoded"] <= 2 * 4 * 3  # the union of the samples, far below the pool
     assert shared.items_encoded == prompts + 30 + r["n_support_encoded"]
     assert "few-shot: encoding 30 evaluation items and" in err and "of the 600 support items" in err
+
+
+@pytest.mark.parametrize("target", ["input", "existing.parquet", "existing.jsonl", "nodir/x.parquet"])
+def test_embed_follows_the_output_rules_before_encoding(tmp_path: Path, capsys, monkeypatch, target: str) -> None:
+    import transzero.pipeline.stages as stages
+
+    src = labelled_csv(tmp_path / "in.csv", 12)
+    before = src.read_bytes()
+    for name in ("existing.parquet", "existing.jsonl"):
+        (tmp_path / name).write_text("keep me")
+    out = src if target == "input" else tmp_path / target
+
+    def no_encoding(*a, **k):
+        raise AssertionError("encoded before the output was checked")
+
+    monkeypatch.setattr(stages.EncodeStage, "run", no_encoding)
+    code, _, err = run(["embed", str(src), *ENC, "-o", str(out)], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    want = {"input": "is the input file", "existing.parquet": "already exists; pass --overwrite",
+            "existing.jsonl": "already exists; pass --overwrite", "nodir/x.parquet": "does not exist; create it first"}
+    assert want[target] in err
+    assert src.read_bytes() == before
+    assert (tmp_path / "existing.parquet").read_text() == "keep me" and (tmp_path / "existing.jsonl").read_text() == "keep me"

@@ -203,3 +203,191 @@ def test_the_stream_reader_matches_the_whole_file_reader(tmp_path: Path) -> None
     assert [t for p in parts for t in p.texts] == whole.texts
     assert [r for p in parts for r in p.rows] == whole.rows
     assert sum(len(p.errors) for p in parts) == len(whole.errors) == 2
+
+
+# ---------------------------------------------------------------------- untrusted manifests, locks, fingerprints
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "_manifest.json").read_text())
+
+
+def _tamper(out: Path, change) -> None:
+    m = _manifest(out)
+    change(m)
+    (out / "_manifest.json").write_text(json.dumps(m))
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("where", ["relative", "absolute"])
+def test_a_manifest_cannot_delete_or_reuse_a_file_outside_its_folder(tmp_path: Path, capsys, where: str) -> None:
+    src = _texts(tmp_path / "in.csv", 30)
+    out = tmp_path / "o"
+    args = ["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10"]
+    assert run(args, capsys)[0] == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    name = "../victim.txt" if where == "relative" else str(victim)
+    entry = {"index": 7, "file": name, "rows": [71, 80], "n_items": 10, "n_bad": 0, "sha256": _sha(victim),
+             "bytes": victim.stat().st_size, "engine": "local"}
+    _tamper(out, lambda m: m["shards"].__setitem__("7", entry))
+    code, _, err = run(args, capsys)
+    assert code == 2 and "_manifest.json: not a valid shard manifest (shards.7.file" in err and "Traceback" not in err
+    assert victim.read_text() == "precious"
+    code, _, err = run([*args, "--overwrite"], capsys)  # starting over deletes only part files and the manifest
+    assert code == 0, err
+    assert victim.read_text() == "precious" and sorted(_manifest(out)["shards"]) == ["0", "1", "2"]
+
+
+def test_a_manifest_entry_naming_another_part_is_refused(tmp_path: Path, capsys) -> None:
+    src = _texts(tmp_path / "in.csv", 30)
+    out = tmp_path / "o"
+    args = ["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10"]
+    assert run(args, capsys)[0] == 0
+    _tamper(out, lambda m: m["shards"]["2"].update(file="part-00000.parquet", sha256=m["shards"]["0"]["sha256"]))
+    code, _, err = run(args, capsys)
+    assert code == 2 and "shards.2.file: 'part-00000.parquet' is not 'part-00002.parquet'" in err
+
+
+@pytest.mark.parametrize("damage", [
+    lambda m: m["shards"]["1"].pop("file"),
+    lambda m: m["shards"]["1"].pop("sha256"),
+    lambda m: m["shards"]["1"].update(n_bad="2"),
+    lambda m: m["shards"]["1"].update(rows=[1]),
+    lambda m: m.update(shards=[]),
+    lambda m: m.update(format_version=99),
+])
+def test_a_damaged_manifest_entry_is_one_line(tmp_path: Path, capsys, damage) -> None:
+    src = _texts(tmp_path / "in.csv", 30)
+    out = tmp_path / "o"
+    args = ["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10"]
+    assert run(args, capsys)[0] == 0
+    _tamper(out, damage)
+    code, _, err = run(args, capsys)
+    assert code == 2 and "not a valid shard manifest" in err and "--overwrite" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_while_the_manifest_is_rewritten_keeps_the_shards(tmp_path: Path, capsys, monkeypatch) -> None:
+    import transzero.shards as shards
+
+    src = _texts(tmp_path / "in.csv", 40)
+    out = tmp_path / "o"
+    real_atomic = shards.atomic_path
+    calls = {"n": 0}
+
+    def fills_up(path):
+        calls["n"] += Path(path).name == "_manifest.json"
+        if calls["n"] == 4:  # (created, verified, shard 0 recorded; recording shard 1: the disk is full)
+            raise OSError(28, "No space left on device")
+        return real_atomic(path)
+
+    monkeypatch.setattr(shards, "atomic_path", fills_up)
+    args = ["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10"]
+    code, _, err = run(args, capsys)
+    assert code == 2 and "_manifest.json: the disk is full; the 1 finished shard(s) are kept" in err
+    assert "Traceback" not in err and (out / "part-00000.parquet").is_file()
+    monkeypatch.setattr(shards, "atomic_path", real_atomic)
+    code, _, err = run([*args, "--json", str(tmp_path / "s.json")], capsys)
+    assert code == 0 and json.loads((tmp_path / "s.json").read_text())["n_shards_reused"] == 1
+
+
+def test_a_second_job_on_a_locked_folder_is_refused_naming_the_holder(tmp_path: Path, capsys) -> None:
+    import socket
+
+    from transzero.locks import LOCK_NAME, FolderLock
+
+    src = _texts(tmp_path / "in.csv", 30)
+    out = tmp_path / "o"
+    out.mkdir()
+    args = ["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10", "--overwrite"]
+    with FolderLock(out):  # another job writes this folder
+        code, _, err = run(args, capsys)
+        assert code == 2 and "is being written by another transzero job" in err
+        assert f"pid {os.getpid()}, host {socket.gethostname()}" in err
+        assert not list(out.glob("part-*"))
+        code, _, err = run(["embed", str(src), *ENC, "-o", f"{out}/", "--overwrite"], capsys)
+        assert code == 2 and "being written by another transzero job" in err
+    assert not (out / LOCK_NAME).exists()
+    code, _, err = run(args, capsys)
+    assert code == 0, err
+    assert not (out / LOCK_NAME).exists()  # released when the job ends
+
+
+def test_a_stale_lock_of_a_dead_job_is_taken_over(tmp_path: Path, capsys) -> None:
+    from transzero.locks import LOCK_NAME
+
+    src = _texts(tmp_path / "in.csv", 30)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / LOCK_NAME).write_text(json.dumps({"pid": 999999, "host": "gone-host", "started": "2026-01-01"}))
+    code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10"], capsys)
+    assert code == 0, err
+    assert "taking over the lock of a job that is no longer running (pid 999999, host gone-host" in err
+
+
+def test_two_processes_never_write_one_folder(tmp_path: Path) -> None:
+    """The lock is held across processes: a job started while another writes the folder is refused."""
+    data = labelled_csv(tmp_path / "d.csv", 400)
+    count = tmp_path / "count"
+    out = f"{tmp_path / 'out'}/"
+    base = ["classify", str(data), "--labels", LABELS, "--encoder", "test-slow", "--shard-size", "50", "--quiet",
+            "--no-cache", "-o", out]
+    env = {**os.environ, "TRANSZERO_CACHE_DIR": str(tmp_path / "cache")}
+    first = subprocess.Popen([sys.executable, str(SLOW_CLI), *base],
+                             env={**env, "TZ_SLOW_SECONDS": "0.004", "TZ_SLOW_COUNT": str(count)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_count(count, 60, first)
+        second = subprocess.run([sys.executable, str(SLOW_CLI), *base, "--overwrite", "--labels", "a,b"], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and f"pid {first.pid}" in second.stderr, second.stderr
+    finally:
+        first.wait(timeout=120)
+    assert first.returncode == 0
+    m = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    assert m["status"] == "done" and len(m["shards"]) == 8 and m["classes"] == LABELS.split(",")
+
+
+def test_resume_compares_content_not_sizes_and_times(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.csv"
+    with src.open("w") as f:
+        f.write("text\n")
+        for i in range(1, 25_001):  # > 1 MB: the edit lies past the first megabyte
+            f.write(f"a goal for the team number {i:06d} and more words to fill the line\n")
+    assert src.stat().st_size > 1 << 20
+    out, js = tmp_path / "o", tmp_path / "s.json"
+    args = ["classify", str(src), "--labels", LABELS, *ENC, "-o", f"{out}/", "--shard-size", "10000", "--json", str(js)]
+    assert run(args, capsys)[0] == 0
+    st = src.stat()
+    body = src.read_bytes()
+    edited = body[:-80] + body[-80:].replace(b"a goal for the team", b"the budget vote!!!!")
+    assert len(edited) == len(body) and edited != body
+    src.write_bytes(edited)
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))  # size and time restored
+    code, _, err = run(args, capsys)
+    assert code == 2 and "holds shards of another job (input differ)" in err
+
+
+def test_an_image_replaced_by_another_of_the_same_size_changes_the_fingerprint(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from transzero.data.stream import input_fingerprint
+
+    folder = tmp_path / "imgs" / "cat"
+    folder.mkdir(parents=True)
+    for i, color in enumerate(["red", "blue"]):
+        Image.new("RGB", (8, 8), color).save(folder / f"{i}.bmp")
+    before = input_fingerprint(tmp_path / "imgs")
+    size = (folder / "1.bmp").stat().st_size
+    Image.new("RGB", (8, 8), "green").save(folder / "1.bmp")
+    assert (folder / "1.bmp").stat().st_size == size
+    assert input_fingerprint(tmp_path / "imgs") != before
+    listing = tmp_path / "list.txt"  # a .txt list of images: the listed files' content counts too
+    listing.write_text(f"{folder / '0.bmp'}\n{folder / '1.bmp'}\n")
+    before = input_fingerprint(listing)
+    Image.new("RGB", (8, 8), "white").save(folder / "0.bmp")
+    assert input_fingerprint(listing) != before

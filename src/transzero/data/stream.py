@@ -50,18 +50,32 @@ def iter_shards(path: str | os.PathLike[str], shard_size: int, *, text_column: s
         yield rows_table(str(path), chunk, label_column is not None, modality)
 
 
-def input_fingerprint(path: str | os.PathLike[str]) -> str:
-    """What identifies an input for resuming a job: a file's size, modification time and first megabyte; a
-    folder's file names and sizes."""
+def input_fingerprint(path: str | os.PathLike[str], *, audio_column: str | None = None) -> str:
+    """What identifies an input for resuming a job: the *content* of the input file, and of every image or clip
+    it lists (a folder, a ``.txt`` list, an audio manifest), with their names; BLAKE2b, streamed.
+
+    Content, not sizes and times: a file edited anywhere (its size and time restored or not), or an image
+    replaced by another of the same size, changes the fingerprint. It costs one read of the input (~0.3 s for
+    10,000 small images, see docs/benchmarks.md).
+    """
     p = Path(path)
-    h = hashlib.sha256()
+    h = hashlib.blake2b(digest_size=16)
     if p.is_file():
-        st = p.stat()
-        h.update(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|".encode())
-        with p.open("rb") as f:
-            h.update(f.read(1 << 20))
-    elif p.is_dir():
-        for f in sorted(p.rglob("*")):
-            if f.is_file():
-                h.update(f"{f.relative_to(p)}|{f.stat().st_size}\n".encode())
-    return h.hexdigest()[:32]
+        h.update(b"file|" + _digest(p))
+    modality = detect_modality(p, audio_column=audio_column) if p.exists() else "text"
+    if modality != "text":  # the media it names: their names and contents
+        table = read_items(p, audio_column=audio_column)
+        for i, item in enumerate(table.texts):
+            h.update(f"\n{i}|{item}|".encode("utf-8", "surrogatepass"))
+            f = Path(str(item)) if item is not None else None
+            if f is not None and f.is_file():
+                h.update(_digest(f))
+    return h.hexdigest()
+
+
+def _digest(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).digest()
+    except OSError as exc:
+        return f"unreadable:{exc.errno}".encode()

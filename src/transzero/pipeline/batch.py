@@ -118,13 +118,13 @@ class _ShardedJob(Job):
                              audio_column=s.input.audio_column)
 
     def identity(self, extra: dict[str, Any]) -> dict[str, Any]:
-        """What the manifest compares on resume: inputs, model, decisions, format, shard size - not the JSON
-        summary, quiet, cache flags, engine or workers."""
+        """What the manifest compares on resume: the input (path, and a hash of its content and of the media it
+        lists), model, decisions, format, shard size - not the JSON summary, quiet, cache flags, engine or workers."""
         from ..data.stream import input_fingerprint
 
         s = self.spec
-        return {"kind": self.kind, "input": {"path": str(Path(s.input.path).resolve()),
-                                             "fingerprint": input_fingerprint(s.input.path),
+        fingerprint = input_fingerprint(s.input.path, audio_column=s.input.audio_column)
+        return {"kind": self.kind, "input": {"path": str(Path(s.input.path).resolve()), "fingerprint": fingerprint,
                                              "text_column": s.input.text_column, "audio_column": s.input.audio_column},
                 "format": self.fmt, "shard_size": s.output.shard_size or DEFAULT_SHARD_SIZE, **extra}
 
@@ -150,7 +150,7 @@ class ShardedClassifyJob(_ShardedJob):
 
     def run(self) -> JobResult:
         from ..data.readers import detect_modality
-        from ..shards import ShardManifest, write_shard
+        from ..shards import ShardManifest
 
         s = self.spec
         if s.adapt.calibration is not None or s.adapt.unlabeled is not None:
@@ -174,6 +174,15 @@ class ShardedClassifyJob(_ShardedJob):
         manifest = ShardManifest.open(out, kind=self.kind, job=ident, fmt=fmt,
                                       shard_size=s.output.shard_size or DEFAULT_SHARD_SIZE,
                                       overwrite=s.output.overwrite, warn=self.reporter.warning)
+        try:
+            return self._run_locked(clf, manifest, fmt, modality)
+        finally:
+            manifest.close()
+
+    def _run_locked(self, clf: Any, manifest: Any, fmt: str, modality: str) -> JobResult:
+        from ..shards import write_shard
+
+        s = self.spec
         manifest.data["classes"] = [str(c) for c in clf.classes_]
         if s.engine.name == "ray" and clf.method_tags.raw_items and s.decide.explain:
             raise InputError(f"--explain with method {clf.method_name!r} needs the clips on this machine; run it with "
@@ -273,20 +282,35 @@ class EmbedJob(_ShardedJob):
         from ..data.readers import detect_modality
         from ..shards import ShardManifest, write_shard
 
+        from ..shards import FORMATS
+
         s = self.spec
         fmt = self.fmt
+        single = not s.output.shards
+        # the output rules of every job, before any encoding: not the input, not an existing file without
+        # --overwrite, a folder that exists, a vector format
+        self.stage(WriteStage).check(s.output if single else type(s.output)(json=s.output.json), [s.input.path],
+                                     flag="-o", suffixes=tuple(f".{f}" for f in FORMATS))
         modality = detect_modality(s.input.path, audio_column=s.input.audio_column)
         with self.timings.stage("load"):
             enc = make_encoder(modality, s.model.encoder, s.model.backend)
         source = CachedEncoder(enc, self.cache(), s.model.batch_size)
         out = Path(s.output.predictions or "")
-        self.stage(WriteStage).check(type(s.output)(json=s.output.json), [s.input.path])
         ident = self.identity({"encoder": {"name": enc.name, "backend": enc.backend, "fingerprint": enc.fingerprint}})
-        engine = make_engine(s, source, _encoder_source(enc), self.timings, self.reporter)
-        single = not s.output.shards
         manifest = None if single else ShardManifest.open(
             out, kind=self.kind, job=ident, fmt=fmt, shard_size=s.output.shard_size or DEFAULT_SHARD_SIZE,
             overwrite=s.output.overwrite, warn=self.reporter.warning)
+        try:
+            return self._run_locked(enc, source, manifest, fmt, out)
+        finally:
+            if manifest is not None:
+                manifest.close()
+
+    def _run_locked(self, enc: Any, source: Any, manifest: Any, fmt: str, out: Path) -> JobResult:
+        from ..shards import write_shard
+
+        s = self.spec
+        engine = make_engine(s, source, _encoder_source(enc), self.timings, self.reporter)
         n_items = n_bad = reused = n_shards = 0
         parts: list[tuple[list[dict[str, Any]], np.ndarray]] = []
         try:

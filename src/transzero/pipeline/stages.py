@@ -331,13 +331,16 @@ class DecideStage(Stage):
 class WriteStage(Stage):
     """Check outputs before any work; write them atomically at the end."""
 
-    def check(self, output: OutputSpec, inputs: Sequence[Path | None] = (), flag: str = "--output") -> None:
+    def check(self, output: OutputSpec, inputs: Sequence[Path | None] = (), flag: str = "--output",
+              suffixes: Sequence[str] | None = None) -> None:
         """Refuse bad prediction outputs (suffix, folder, an input file, an existing file) and missing folders;
-        ``flag`` names the predictions option in the errors."""
-        from ..io import check_output, check_writable_folder
+        ``flag`` names the predictions option in the errors, ``suffixes`` the file types it may have (those of
+        predictions by default)."""
+        from ..io import OUTPUT_SUFFIXES, check_output, check_writable_folder
 
         srcs = [p for p in inputs if p is not None]
-        check_output(output.predictions, inputs=srcs, overwrite=output.overwrite, flag=flag)
+        check_output(output.predictions, inputs=srcs, overwrite=output.overwrite, flag=flag,
+                     suffixes=suffixes or OUTPUT_SUFFIXES)
         for path, flag in ((output.json, "--json"), (output.plot, "--plot"), (output.reliability, "--reliability")):
             if path is not None:
                 check_writable_folder(path, flag)
