@@ -67,6 +67,27 @@ def test_array_names_outside_the_folder_are_refused(tmp_path: Path) -> None:
         load_classifier(d)
 
 
+def test_a_config_linked_to_a_file_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    d = ZeroShotClassifier(["a", "b"], encoder="test-keywords").fit().save(tmp_path / "c")
+    outside = tmp_path / "elsewhere.json"
+    (d / "config.json").rename(outside)  # a valid config, but not the folder's own file
+    (d / "config.json").symlink_to(outside)
+    with pytest.raises(SavedModelError, match="'config.json' points outside the folder; refusing to read it"):
+        load_classifier(d)
+
+
+def test_a_missing_model_folder_is_named_as_missing(tmp_path: Path, capsys) -> None:
+    from .test_cli import run
+
+    with pytest.raises(SavedModelError, match="no such folder; check the path"):
+        load_classifier(tmp_path / "nope")
+    (tmp_path / "f.txt").write_text("x")
+    code, _, err = run(["classify", str(f := tmp_path / "f.txt"), "--model", str(tmp_path / "nope")], capsys)
+    assert code == 2 and "nope: no such folder" in err and "no config.json" not in err
+    code, _, err = run(["classify", str(f), "--model", str(f)], capsys)
+    assert code == 2 and "is a file, not a saved classifier folder" in err
+
+
 def test_save_is_atomic_and_never_deletes_other_files(tmp_path: Path) -> None:
     clf = ZeroShotClassifier(["a", "b"], encoder="test-keywords").fit()
     other = tmp_path / "mine"

@@ -12,9 +12,15 @@ does not pay for scikit-learn, torch or onnxruntime.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Nothing reaches the network: ONNX Runtime >= 1.29 uploads telemetry on Linux unless this is set before it
+# initialises (its documented opt-out; every session transzero makes is created after this import). A value the
+# user set explicitly is kept.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 _EXPORTS = {
     "BatchPredictions": "classifier",

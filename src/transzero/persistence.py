@@ -141,12 +141,17 @@ class ModelFolder:
 
     def read_config(self, name: str = CONFIG_NAME) -> Any:
         """Parse a JSON file of the folder (one-line errors for a missing or broken file)."""
-        p = self.root / name
-        if not p.is_file():
+        if not self.root.exists():
+            raise SavedModelError(f"{self.root}: no such folder; check the path of the saved classifier")
+        if not self.root.is_dir():
+            raise SavedModelError(f"{self.root} is a file, not a saved classifier folder; give the folder "
+                                  "`transzero save` wrote")
+        if not (self.root / name).is_file():
             raise SavedModelError(f"{str(self.root)!r} is not a saved transzero classifier (no {name})")
+        p = self.path(name, what="config file")  # (a link to a file outside the folder is refused, like arrays)
         try:
             return json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise SavedModelError(f"{p}: {name} is not valid JSON; re-save the classifier") from None
 
 

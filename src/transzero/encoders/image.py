@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._util import default_cache_dir, sha256_text, softmax, weights_id
+from .._util import sha256_text, softmax, weights_id
 from ..concepts import Concept, imagenet_concepts
 from ..data.images import ImagePreprocess, is_image_item, load_image
 from ..errors import InputError, ModelUnavailableError
@@ -224,6 +224,7 @@ class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
         self._weights_sha: str | None = None
         self._torch: Any = None
         self._session: Any = None
+        self._root: Path | None = None  # where its built models live (see _export_dir)
         self._head: tuple[np.ndarray, np.ndarray] | None = None
 
     # ---------------------------------------------------------------- model files
@@ -292,15 +293,48 @@ class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
         return self._torch
 
     def _export_dir(self) -> Path:
+        """The folder of this model's ONNX export (and int8 build): in the cache folder, or in a temporary one
+        when the cache cannot be written (:func:`~transzero.encoders.model_cache.model_root`)."""
+        from .model_cache import model_root
+
         key = sha256_text(f"{self._weights_key()}|export=2")[:16]  # preprocessing does not change the graph
-        return default_cache_dir() / "onnx" / f"{self.name}-{key}"
+
+        def folder(root: Path) -> Path:
+            return root / "onnx" / f"{self.name}-{key}"
+
+        def ready(root: Path) -> bool:
+            d = folder(root)
+            files = [d / "model.onnx", d / "head_weight.npy"]
+            if self.backend == "onnx-int8":
+                files.append(self._int8_path(d / "model.onnx"))
+            return all(f.is_file() for f in files)
+
+        if self._root is None:
+            self._root = model_root(ready)
+        return folder(self._root)
+
+    def _int8_path(self, model: Path) -> Path:
+        """The int8 build of ``model`` for this encoder's pixel scaling."""
+        from .quantize import quantized_onnx_path
+
+        p = self.preprocess
+        key = sha256_text(json.dumps([p.scaling, p.resample, p.mean, p.std]))[:12]
+        out = quantized_onnx_path(model)
+        return out.with_name(f"{out.stem}-{key}.onnx")
 
     def _export(self) -> Path:
         """Export pooled features to ONNX and the head to .npy, once (atomic)."""
         out = self._export_dir()
         if (out / "model.onnx").is_file() and (out / "head_weight.npy").is_file():
             return out
-        print(f"{self.name}: exporting it to ONNX once (seconds; cached in {out.parent})", file=sys.stderr)
+        print(f"{self.name}: exporting it to ONNX once (seconds; kept in {out.parent})", file=sys.stderr)
+        from .model_cache import building
+
+        with building(self.name, out.parent):
+            self._export_to(out)
+        return out
+
+    def _export_to(self, out: Path) -> None:
         import torch
 
         model = self._torch_model()
@@ -329,10 +363,9 @@ class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
             np.save(t / "head_weight.npy", model._fc.weight.detach().numpy().astype(np.float32))
             np.save(t / "head_bias.npy", model._fc.bias.detach().numpy().astype(np.float32))
             if out.exists():  # a concurrent export won the race
-                return out
+                return
             os.replace(t, out)
             Path(tmp).mkdir()  # TemporaryDirectory cleans up the (now empty) name
-        return out
 
     def load(self) -> None:
         """Load the model now (exporting the ONNX file on first use)."""
@@ -344,7 +377,8 @@ class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
 
             model = self._export() / "model.onnx"
             if self.backend == "onnx-int8":
-                from .quantize import quantize_image_encoder, quantized_onnx_path
+                from .model_cache import building
+                from .quantize import quantize_image_encoder
 
                 # activation ranges come from the model's standard views (native size; 160 px for thumbnails) in this
                 # encoder's pixel scaling: the build depends on the scaling only, so every size / view option of one
@@ -352,12 +386,11 @@ class EfficientNetLiteEncoder(LinearConceptHead, ImageEncoder):
                 p = self.preprocess
                 calib = ImagePreprocess(size=ARCH_SIZES[self.name], scaling=p.scaling, resample=p.resample,
                                         low_res_size=160, mean=p.mean, std=p.std)
-                key = sha256_text(json.dumps([p.scaling, p.resample, p.mean, p.std]))[:12]
-                out = quantized_onnx_path(model)
-                out = out.with_name(f"{out.stem}-{key}.onnx")
+                out = self._int8_path(model)
                 if not out.is_file():
-                    print(f"{self.name}: building its int8 form once (seconds; cached in {out.parent})", file=sys.stderr)
-                model = quantize_image_encoder(model, calib.views, "pixels", out)
+                    print(f"{self.name}: building its int8 form once (seconds; kept in {out.parent})", file=sys.stderr)
+                with building(self.name, out.parent):
+                    model = quantize_image_encoder(model, calib.views, "pixels", out)
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             opts.intra_op_num_threads = int(self.num_threads or os.cpu_count() or 1)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._util import default_cache_dir, sha256_text, weights_id
+from .._util import sha256_text, weights_id
 from ..errors import ModelUnavailableError
 from .base import ProgressCallback, TextEncoder
 
@@ -69,8 +69,11 @@ class StaticTextEncoder(TextEncoder):
 
     def model_dir(self) -> Path:
         """Where the distilled table is cached."""
+        from .model_cache import model_root
+
         key = sha256_text(repr(sorted(self._config().items())))[:16]
-        return default_cache_dir() / "static" / f"{self.name}-{key}"
+        return model_root(lambda root: (root / "static" / f"{self.name}-{key}" / "model.safetensors").is_file()) \
+            / "static" / f"{self.name}-{key}"
 
     def _distill(self, out: Path) -> None:
         try:
@@ -79,12 +82,19 @@ class StaticTextEncoder(TextEncoder):
             raise ModelUnavailableError(f"{self.name} needs model2vec with its distill extra: "
                                         "pip install 'model2vec[distill]'") from exc
         import logging
-        import warnings
 
         print(f"{self.name}: distilling a static model from {self.source} once (about two minutes of CPU; "
               f"cached in {out.parent})", file=sys.stderr)
         for lg in ("transformers", "model2vec"):
             logging.getLogger(lg).setLevel(logging.ERROR)
+        from .model_cache import building
+
+        with building(self.name, out.parent):
+            self._distill_to(out, distill)
+
+    def _distill_to(self, out: Path, distill: Any) -> None:
+        import warnings
+
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out.parent) as tmp, warnings.catch_warnings(), \
                 open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):  # its progress bars

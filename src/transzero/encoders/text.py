@@ -333,21 +333,28 @@ class OnnxTextEncoder(_TokenizedTextEncoder):
         (:func:`~transzero.encoders.quantize.quantize_text_encoder`) and run one text at a
         time (``per_item``). Both are built on first use (``load`` / the first encode), not here.
         """
+        from .model_cache import building, model_root
         from .onnx_export import export_text_encoder, exported_onnx_path
         from .quantize import quantize_text_encoder, quantized_onnx_path
 
         src = _resolve_model_dir(model_dir, name or "onnx")
         cfg = json.loads((src / "config.json").read_text())
-        fp32 = exported_onnx_path(name or src.name, _weights_id(src))
-        path = quantized_onnx_path(fp32) if int8 else fp32
+        weights = _weights_id(src)
+
+        def built(root: Path) -> tuple[Path, Path]:
+            fp32 = exported_onnx_path(name or src.name, weights, cache_root=root)
+            return fp32, quantized_onnx_path(fp32) if int8 else fp32
+
+        fp32, path = built(model_root(lambda root: built(root)[1].is_file()))
 
         def build() -> None:
             what = [] if fp32.is_file() else ["exporting it to ONNX"]
             what += ["building its int8 form"] if int8 else []
-            print(f"{name or src.name}: {' and '.join(what)} once (seconds; cached in {path.parent})", file=sys.stderr)
-            export_text_encoder(src, fp32)
-            if int8:
-                quantize_text_encoder(fp32, path)
+            print(f"{name or src.name}: {' and '.join(what)} once (seconds; kept in {path.parent})", file=sys.stderr)
+            with building(name or src.name, path.parent):
+                export_text_encoder(src, fp32)
+                if int8:
+                    quantize_text_encoder(fp32, path)
 
         limit = cfg.get("max_position_embeddings")
         if limit:
