@@ -263,7 +263,9 @@ def test_classify_explain_images(tmp_path: Path, capsys) -> None:
     code, out, err = run(["classify", str(d), "--labels", "cat,dog,car", "--explain", "3", "--cache-dir", str(tmp_path / "c")], capsys)
     assert code == 0, err
     recs = [json.loads(x) for x in out.splitlines()]
-    assert len(recs[0]["explanation"]) == 3 and {"concept", "probability", "contribution"} <= set(recs[0]["explanation"][0])
+    ex = recs[0]["explanation"]  # the decided class's 3 concepts, then the runner-up's
+    assert [s["class"] for s in ex[:3]] == [recs[0]["label"]] * 3 and all(s["class"] != recs[0]["label"] for s in ex[3:])
+    assert {"concept", "probability", "contribution", "class_score"} <= set(ex[0])
     code, _, err = run(["classify", str(d), "--labels", "cat,dog,car", "--explain", "2", "-o", str(out_csv),
                         "--cache-dir", str(tmp_path / "c")], capsys)
     assert code == 0 and "explanation" in out_csv.read_text().splitlines()[0]
@@ -272,7 +274,8 @@ def test_classify_explain_images(tmp_path: Path, capsys) -> None:
     code, out, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords", "--explain", "2"], capsys)
     assert code == 0, err  # similarity explains by the nearest class prompts
     ex = json.loads(out.splitlines()[0])["explanation"]
-    assert "sports" in ex[0]["prompt"] and ex[0]["class"] == "sports" and len(ex) == 2  # one of its 15 prompts
+    assert "sports" in ex[0]["prompt"] and ex[0]["class"] == "sports" and len(ex) == 4  # two of its prompts
+    assert [s["class"] for s in ex] == ["sports", "sports", "politics", "politics"]  # then the runner-up's
     code, _, err = run(["classify", str(texts), "--labels", "sports,politics", "--encoder", "test-keywords",
                         "--method", "eszsl", "--explain", "2"], capsys)
     assert code == 2

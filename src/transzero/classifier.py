@@ -434,29 +434,83 @@ class ZeroShotClassifier(ClassifierEstimator):
         """True when :meth:`explain` works: the method explains itself, or items and prompts share a space."""
         return hasattr(self.method_, "explain") or shares_space(self.encoder_, self.label_encoder_)
 
-    def explain_encoded(self, X: np.ndarray, top: int = 5) -> list[dict[str, Any]]:
-        """Why each encoded item got its label, with its top ``top`` sources.
+    def explain_encoded(self, X: np.ndarray, top: int = 5, *, proba: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Why each encoded item got its label: the decided class's sources first, then the runner-up's.
 
-        Bridges explain by concepts (``concepts``), classical ZSL by attributes (``attributes``); methods that
-        compare items with class descriptions in one space by the nearest class prompts (``prompts``: the
-        prompt, its class and the cosine).
+        Bridges explain by concepts (``concepts``), classical ZSL by attributes (``attributes``), speech methods
+        by spoken ``forms``; methods that compare items with class descriptions in one space by the class's
+        nearest prompts (``prompts``: the prompt, its class and the cosine).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_items, dim), or a list of raw items
+            Item vectors (raw items for methods that read them, e.g. speech).
+        top : int
+            Sources per class.
+        proba : ndarray of shape (n_items, n_classes), optional
+            The probabilities the decision was made on (after transduction, say); default: this classifier's.
+
+        Returns
+        -------
+        list of dict
+            Per item: ``label`` and ``score`` (the decided class and its probability); its sources, each tagged
+            with its ``class`` and that class's ``class_score``: the decided class's ``top`` first, then the
+            runner-up class's; and ``runner_up``: its ``label``, ``score`` and the ``margin`` (the probability
+            gap) that separated the two.
         """
         check_fitted(self, "method_")
+        P = self.predict_proba_encoded(X) if proba is None else np.asarray(proba, dtype=np.float64)
+        n, n_classes = P.shape
+        k = np.argmax(P, axis=1)
+        others = np.array(P, dtype=np.float64)
+        others[np.arange(n), k] = -np.inf
+        r = np.argmax(others, axis=1) if n_classes > 1 else k
         if hasattr(self.method_, "explain"):
-            return self.method_.explain(X, top=top)
-        if not shares_space(self.encoder_, self.label_encoder_):
+            first = self.method_.explain(X, top=top, classes=k)
+            second = self.method_.explain(X, top=top, classes=r)
+        elif shares_space(self.encoder_, self.label_encoder_):
+            first, second = self._prompt_sources(X, top, k), self._prompt_sources(X, top, r)
+        else:
             raise InputError(f"method {method_name(self.method_)!r} has no explanations here; use conse or wordnet")
+        from .pipeline.stages import SOURCE_KEYS
+
+        names = [str(c) for c in self.classes_]
+        out = []
+        for i in range(n):
+            e = dict(first[i])
+            key = next((key for key in SOURCE_KEYS if key in e), None)
+            ck, cr = names[int(k[i])], names[int(r[i])]
+            e["label"], e["score"] = ck, float(P[i, k[i]])
+            e["runner_up"] = {"label": cr, "score": float(P[i, r[i]]), "margin": float(P[i, k[i]] - P[i, r[i]])}
+            if key is not None:
+                def tag(sources: list[dict[str, Any]], c: str) -> list[dict[str, Any]]:
+                    return [{**src, "class": src.get("class", c)} for src in sources]
+
+                lead = [src for src in tag(e[key], ck) if src["class"] == ck]
+                runner = [src for src in tag(second[i].get(key, []), cr) if src["class"] == cr] if cr != ck else []
+                rest = [src for src in tag(e[key], ck) if src["class"] not in (ck, cr)]  # (speech: other classes)
+                score = dict(zip(names, P[i].tolist()))
+                e[key] = [{**src, "class_score": float(score.get(src["class"], float("nan")))}
+                          for src in lead + runner + rest]
+            out.append(e)
+        return out
+
+    def _prompt_sources(self, X: np.ndarray, top: int, classes: np.ndarray) -> list[dict[str, Any]]:
+        """Per item, the ``top`` prompts of class ``classes[i]`` nearest to it (items and prompts share a space)."""
         from ._util import l2_normalize
 
         ce = self.class_embeddings_
         sims = l2_normalize(np.asarray(X, dtype=np.float32)) @ l2_normalize(ce.prompt_vectors).T
-        labels = self.classes_[np.argmax(self.decision_function_encoded(X), axis=1)]
+        where = {str(c): j for j, c in enumerate(ce.classes)}
+        prompt_labels = np.asarray(ce.prompt_labels)
         out = []
         for i in range(len(sims)):
-            order = np.argsort(-sims[i])[: int(top)]
-            out.append({"label": str(labels[i]), "prompts": [
-                {"prompt": ce.prompts[j] if j < len(ce.prompts) else f"prompt {j}",
-                 "class": str(ce.classes[int(ce.prompt_labels[j])]), "similarity": float(sims[i, j])} for j in order]})
+            c = str(self.classes_[int(classes[i])])
+            idx = np.flatnonzero(prompt_labels == where.get(c, -1))
+            order = idx[np.argsort(-sims[i, idx], kind="stable")][: int(top)]
+            out.append({"label": c, "prompts": [
+                {"prompt": ce.prompts[j] if j < len(ce.prompts) else f"prompt {j}", "class": c,
+                 "similarity": float(sims[i, j])} for j in order]})
         return out
 
     # ------------------------------------------------------------------ scikit-learn API
@@ -609,7 +663,7 @@ class ZeroShotClassifier(ClassifierEstimator):
                 out.multi_labels[i] = d.multi_labels[j]
         if explain:
             out.explanations = [None] * N
-            for i, e in zip(good, self.explain_encoded(X[good], top=int(explain))):
+            for i, e in zip(good, self.explain_encoded(X[good], top=int(explain), proba=p)):
                 out.explanations[i] = e
         return out
 

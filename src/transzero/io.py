@@ -77,13 +77,31 @@ def flat_record(rec: dict[str, Any], classes: Sequence[str]) -> dict[str, Any]:
     flat = {k: ("" if v is None else v) for k, v in rec.items() if k not in ("probabilities", "explanation", "labels")}
     if "labels" in rec:  # multi-label: "a;b"
         flat["labels"] = ";".join(rec["labels"] or [])
-    if "explanation" in rec:  # CSV: "source (weight); ..."
-        flat["explanation"] = "; ".join(_source(c) for c in rec["explanation"] or [])
+    if "explanation" in rec:  # CSV: "class (score): source (weight); ... | vs runner-up (score): ..."
+        flat["explanation"] = explanation_text(rec["explanation"] or [])
     probs = rec.get("probabilities") or {}
     for c in classes:
         v = probs.get(c)
         flat[f"p:{c}"] = "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
     return flat
+
+
+def explanation_text(sources: Sequence[dict[str, Any]]) -> str:
+    """An explanation's sources as one line, grouped by class: the decided class first, then ``vs`` the
+    runner-up (``sports 0.93: It was sports. (0.710); ... | vs music 0.05: It was music. (0.450)``)."""
+    groups: list[tuple[Any, list[dict[str, Any]]]] = []
+    for c in sources:
+        if groups and groups[-1][0] == c.get("class"):
+            groups[-1][1].append(c)
+        else:
+            groups.append((c.get("class"), [c]))
+    parts = []
+    for g, (cls, items) in enumerate(groups):
+        score = items[0].get("class_score")
+        head = "" if cls is None else (("vs " if g else "") + str(cls)
+                                       + (f" {score:.3f}" if isinstance(score, (int, float)) else "") + ": ")
+        parts.append(head + "; ".join(_source(c) for c in items))
+    return " | ".join(parts)
 
 
 def _source(c: dict[str, Any]) -> str:

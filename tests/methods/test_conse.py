@@ -60,3 +60,12 @@ def test_state_round_trip(setup) -> None:
     meta, arrays = m.get_state()
     X = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
     np.testing.assert_allclose(clone(m).set_state(meta, arrays).predict_proba(X), m.predict_proba(X))
+
+
+def test_explain_a_given_class(setup) -> None:
+    head, classes = setup
+    m = ConSEClassifier(top_t=3).fit(class_embeddings=classes, concept_head=head)
+    X = np.array([[1, 0.5, 0, 0, 0]], np.float32)
+    ex = m.explain(X, top=2, classes=np.array([1]))[0]  # the runner-up: what spoke for "vehicle"
+    assert ex["label"] == "vehicle"
+    assert sum(c["contribution"] for c in ex["concepts"]) < sum(c["contribution"] for c in m.explain(X, top=2)[0]["concepts"])

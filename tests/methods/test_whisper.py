@@ -300,3 +300,18 @@ def test_learning_curves_give_speech_methods_the_clips(rt, clips_dir: Path, tmp_
     clf = ZeroShotClassifier(WORDS, encoder="whisper-tiny-en", method="whisper").fit()
     with pytest.raises(Exception, match="clips, not vectors"):
         clf.method_.decision_function(np.zeros((2, 80), np.float32))
+
+
+@pytest.mark.parametrize("method", ["whisper", "whisper-text", "whisper-fused"])
+def test_speech_explanations_lead_with_the_decided_class(rt, method: str) -> None:
+    kw = {} if method == "whisper" else {"label_encoder": _words_encoder()}
+    clf = ZeroShotClassifier(WORDS, encoder="whisper-tiny-en", method=method, **kw).fit()
+    clips = [(tone(3, 0.5), 16000), (tone(1, 0.5), 16000)]
+    X = clf.encode(clips)
+    P = clf.predict_proba_encoded(X)
+    flipped = np.roll(P, 2, axis=1)  # decided elsewhere: another class
+    for i, e in enumerate(clf.explain_encoded(X, top=2, proba=flipped)):
+        label = WORDS[int(np.argmax(flipped[i]))]
+        key = "forms" if "forms" in e else "prompts"
+        assert e["label"] == label and e[key][0]["class"] == label
+        assert e["runner_up"]["label"] != label

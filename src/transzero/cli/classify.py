@@ -44,7 +44,8 @@ def classify(
     no_cache: bool = NoCacheOpt,
     batch_size: Optional[int] = BatchOpt,
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any row is bad (they are still reported)."),
-    explain: int = typer.Option(0, "--explain", help="Add each prediction's top N sources (concepts) to the output (conse, wordnet)."),
+    explain: int = typer.Option(0, "--explain", help="Explain each prediction: the decided class's top N sources (nearest prompts, concepts, attributes or "
+                                                "spoken forms) with its score, then the runner-up class's."),
     transductive: bool = TransductiveOpt,
     unlabeled: Optional[Path] = UnlabeledOpt,
     transduction_steps: Optional[str] = StepsOpt,

@@ -179,15 +179,16 @@ class ConSEClassifier(ConceptBridge):
         check_fitted(self, "classes_")
         return (self.logit_scale_ * (self.embed(self._check_X(X)) @ self.class_vectors_.T)).astype(np.float64)
 
-    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
-        """Per item: the predicted class and the source concepts (with weights) that produced it.
+    def explain(self, X: Any, top: int = 5, classes: Any = None) -> list[dict[str, Any]]:
+        """Per item: the predicted class (or ``classes[i]``, a class index) and the source concepts (with
+        weights) that produced its score.
 
-        Each concept's ``contribution`` is its share of the predicted class's cosine:
+        Each concept's ``contribution`` is its share of the class's cosine:
         ``w_t * cos(s(c_t), class) / sum_t w_t`` (they sum to the pre-normalisation score).
         """
         Xc = self._check_X(X)
         tops, ws = self._top_concepts(Xc)
-        pred = np.argmax(self._logits(Xc), axis=1)
+        pred = np.argmax(self._logits(Xc), axis=1) if classes is None else np.asarray(classes, dtype=np.int64)
         out = []
         for i in range(len(Xc)):
             k = int(pred[i])

@@ -227,15 +227,15 @@ class SemanticMethod(ZeroShotMethod):
         """Per item, each semantic dimension's additive share of its score for class ``k[i]``."""
         return self._project(X) * self.class_vectors_[k]
 
-    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
-        """Per item: the predicted class and the semantic dimensions (attributes) that contributed most.
+    def explain(self, X: Any, top: int = 5, classes: Any = None) -> list[dict[str, Any]]:
+        """Per item: the predicted class (or ``classes[i]``, a class index) and the semantic dimensions
+        (attributes) that contributed most to its score.
 
         Each entry has the attribute name (or ``dim <j>``), the class's value for it, and its
         ``contribution`` to the class's raw score (the contributions sum to that score).
         """
         Xc = l2_normalize(self._check_X(X)).astype(np.float64)
-        z = self._logits(Xc)
-        pred = np.argmax(z, axis=1)
+        pred = np.argmax(self._logits(Xc), axis=1) if classes is None else np.asarray(classes, dtype=np.int64)
         contrib = self._contributions(Xc, pred)
         names = self.semantic_names_
         out = []
@@ -519,9 +519,10 @@ class DAPClassifier(SemanticMethod):
         prior = self.prior_.astype(np.float64)
         return Bk * (log_expit(u) - np.log(prior)) + (1 - Bk) * (log_expit(-u) - np.log(1 - prior))
 
-    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
-        """Per item: the predicted class and the attributes whose predicted presence/absence supported it most."""
-        out = super().explain(X, top)
+    def explain(self, X: Any, top: int = 5, classes: Any = None) -> list[dict[str, Any]]:
+        """Per item: the predicted class (or ``classes[i]``) and the attributes whose predicted presence/absence
+        supported it most."""
+        out = super().explain(X, top, classes)
         Xc = l2_normalize(self._check_X(X)).astype(np.float64)
         p = self._project(Xc)
         names = self.semantic_names_

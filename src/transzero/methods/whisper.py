@@ -256,13 +256,22 @@ class WhisperClassifier(_FormsMixin, _WhisperBase):
         z = (self._class_log_probs(res["scores"]) / float(self.temperature)).astype(np.float32)
         return self._with_head(z, clips)
 
-    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
+    def explain(self, X: Any, top: int = 5, classes: Any = None) -> list[dict[str, Any]]:
         """Per clip: the transcript, then each class's best form and its log-probability, the predicted class first."""
         clips = self._check_clips(X)
         res = self._run(clips, transcribe=False, forms=True)
         transcripts = self.transcribe(clips)
         z = self._with_head(self._class_log_probs(res["scores"]) / float(self.temperature), clips)
-        return _form_explanations(self.classes_, z, self._best_forms(res["scores"]), transcripts, top)
+        return _form_explanations(self.classes_, _lead(z, classes), self._best_forms(res["scores"]), transcripts, top)
+
+
+def _lead(z: np.ndarray, classes: Any) -> np.ndarray:
+    """Scores ordered for an explanation: ``classes[i]`` (the decided class, when given) first."""
+    if classes is None:
+        return z
+    z = np.array(z, dtype=np.float64)
+    z[np.arange(len(z)), np.asarray(classes, dtype=np.int64)] = np.inf
+    return z
 
 
 def _form_explanations(classes: np.ndarray, z: np.ndarray, best: list[list[tuple[str, float]]],
@@ -332,12 +341,12 @@ class WhisperTextClassifier(_WhisperBase):
     def _logits(self, clips: list[np.ndarray]) -> np.ndarray:
         return self._with_head(self._text_logits(self.transcribe(clips)), clips)
 
-    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
+    def explain(self, X: Any, top: int = 5, classes: Any = None) -> list[dict[str, Any]]:
         """Per clip: the transcript and its nearest class prompts, the predicted class's first."""
         clips = self._check_clips(X)
         texts = self.transcribe(clips)
         z = self._with_head(self._text_logits(texts), clips)
-        return _prompt_explanations(self, texts, z, top)
+        return _prompt_explanations(self, texts, _lead(z, classes), top)
 
 
 def _prompt_explanations(m: Any, texts: list[str], z: np.ndarray, top: int) -> list[dict[str, Any]]:
@@ -442,11 +451,11 @@ class WhisperFusedClassifier(_FormsMixin, WhisperTextClassifier):
                        "transcript and were decided mostly by those forms; the others by their transcript's similarity "
                        "to the class prompts"}
 
-    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
+    def explain(self, X: Any, top: int = 5, classes: Any = None) -> list[dict[str, Any]]:
         """Per clip: the transcript, the gate (``form_weight``), each class's best form and nearest prompt."""
         clips = self._check_clips(X)
         lp, zt, gate, texts, scores = self._routes(clips)
-        z = self._with_head(self._mix(lp, zt, gate), clips)
+        z = _lead(self._with_head(self._mix(lp, zt, gate), clips), classes)
         forms = _form_explanations(self.classes_, z, self._best_forms(scores), texts, top)
         prompts = _prompt_explanations(self, texts, z, top)
         for f, p, g in zip(forms, prompts, gate):

@@ -161,12 +161,13 @@ class WordNetClassifier(ConceptBridge):
         
         return softmax(self.decision_function(X).astype(np.float64), axis=1)
 
-    def explain(self, X: Any, top: int = 5) -> list[dict[str, Any]]:
-        """Per item: the predicted class and the concepts whose probability flowed into it."""
+    def explain(self, X: Any, top: int = 5, classes: Any = None) -> list[dict[str, Any]]:
+        """Per item: the predicted class (or ``classes[i]``, a class index) and the concepts whose probability
+        flowed into it."""
         p, s = self._scores(self._check_X(X))
         out = []
         for i in range(len(p)):
-            k = int(np.argmax(s[i]))
+            k = int(np.argmax(s[i])) if classes is None else int(classes[i])
             contrib = p[i] * self.aggregation_[k]
             order = np.argsort(-contrib)[:top]
             out.append({

@@ -368,9 +368,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+#: the keys an explanation's sources may sit under
+SOURCE_KEYS = ("concepts", "attributes", "forms", "prompts")
+
+
 def explanation_sources(e: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The sources of one explanation: its ``concepts``, ``attributes``, spoken ``forms`` or nearest ``prompts``."""
-    for key in ("concepts", "attributes", "forms", "prompts"):
+    """The sources of one explanation: its ``concepts``, ``attributes``, spoken ``forms`` or nearest ``prompts``
+    (the decided class's first, then the runner-up's; each tagged with its ``class`` and ``class_score``)."""
+    for key in SOURCE_KEYS:
         if key in e:
             return list(e[key])
     return None
@@ -559,5 +564,5 @@ class ClassifyPipeline:
                 raise InputError(f"--explain with method {self.clf.method_name!r} needs the clips here; run it with "
                                  "--engine local")
             with self.timings.stage("decide"):
-                out.explanations = self.clf.explain_encoded(enc.X, top=int(self.decide.explain))
+                out.explanations = self.clf.explain_encoded(enc.X, top=int(self.decide.explain), proba=p)
         return out
