@@ -96,7 +96,8 @@ def test_classify_options(client: TestClient) -> None:
                                                                          "technology": ["chips", "software"]},
                                           "top_k": 2, "explain": 2, "reject": 0.99, "multi_label": 0.5}).json()
     p = r["predictions"][0]
-    assert len(p["scores"]) == 2 and len(p["explanation"]) == 2 and p["labels"] == ["sports"]
+    assert len(p["scores"]) == 2 and p["labels"] == ["sports"]
+    assert [s["class"] for s in p["explanation"]][:2] == ["sports", "sports"] and len(p["explanation"]) == 4  # then the runner-up's
     assert p["label"] == "sports"
     r = client.post("/v1/classify", json={"items": ["nothing at all here"], "labels": LABELS, "reject": 0.9}).json()
     assert r["predictions"][0]["label"] == "none"
@@ -217,13 +218,14 @@ def test_classifier_lifecycle(client: TestClient, tmp_path: Path) -> None:
     assert [c["name"] for c in listed] == ["news"] and client.get("/v1/classifiers/news").json()["n_examples"] == 4
     _err(client.post("/v1/classifiers/news/examples", json={"examples": [{"item": "x", "label": "weather"}]}), 400,
          "not one of the classifier's classes")
-    # the stored folder is an ordinary saved classifier: the CLI uses it
+    # the stored folder is an ordinary saved classifier: the CLI uses it (the response names it inside the store only)
     from transzero.cli import main
 
+    assert info["path"] == "STORE/news"
     items = tmp_path / "x.txt"
     items.write_text("the striker scored\n")
     try:
-        main(["classify", str(items), "--model", info["path"], "-o", str(tmp_path / "o.jsonl")])
+        main(["classify", str(items), "--model", str(tmp_path / "store" / "news"), "-o", str(tmp_path / "o.jsonl")])
     except SystemExit as e:
         assert e.code in (0, None)
     assert json.loads((tmp_path / "o.jsonl").read_text())["label"] == "sports"

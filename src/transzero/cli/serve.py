@@ -23,6 +23,8 @@ def serve(
     cors: Optional[list[str]] = typer.Option(None, "--cors", help="Allow browser requests from ORIGIN (off by default). Repeatable."),
     max_body_mb: float = typer.Option(20.0, "--max-body-mb", help="Larger request bodies get 413."),
     max_items: int = typer.Option(1024, "--max-items", help="Requests with more items get 413."),
+    max_labels: int = typer.Option(512, "--max-labels", min=2, help="Requests with more labels (or label "
+                                                                     "descriptions) get 413."),
     encoder: Optional[list[str]] = typer.Option(None, "--encoder", help="Default encoder of its modality when a request names "
                                                                         "none (a registered name). Repeatable."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Text requests that name no encoder: fast or accurate "
@@ -55,7 +57,8 @@ def serve(
         encoders[create_encoder(e).modality] = e
     settings = ServeSettings(host=host, port=port, models=models, store=store,
                              api_key=api_key or os.environ.get("TRANSZERO_API_KEY") or None, cors=list(cors or []),
-                             max_body_mb=max_body_mb, max_items=max_items, cache_dir=cache_dir, no_cache=no_cache,
+                             max_body_mb=max_body_mb, max_items=max_items, max_labels=max_labels,
+                             cache_dir=cache_dir, no_cache=no_cache,
                              encoders=encoders, preset=check_preset(preset) if preset else None,
                              max_batch=max_batch, max_wait_ms=max_wait_ms)
     app = create_app(settings)

@@ -4,7 +4,8 @@ Like infinity-emb's batch handler: requests put their items on an asyncio queue 
 one worker per encoder takes what is queued - up to ``max_batch`` items, waiting at most ``max_wait_ms``
 for more after the first - encodes it in one call on its own thread (through the embedding cache), and
 resolves each request with its slice. Under load the queue fills while a batch runs, so the next batch
-is full and the service keeps the offline batch rate.
+is full and the service keeps the offline batch rate. A long list of one request (a big label set) goes
+through :meth:`MicroBatcher.encode_chunked`, a batch at a time, so it shares the encoder with other requests.
 """
 
 from __future__ import annotations
@@ -93,6 +94,18 @@ class MicroBatcher:
         await self._queue.put(job)
         self._depth()
         return await job.future
+
+    async def encode_chunked(self, items: list[Any], chunk: int | None = None) -> EncodeResult:
+        """Like :meth:`encode`, for a long list (a label set's prompts): queued ``chunk`` items at a time (default
+        ``max_batch``), the next only once the last is done, so other requests' items join the batches in between
+        instead of waiting for the whole list. Seconds are summed; ``batch_items`` is the largest batch."""
+        size = self.max_batch if chunk is None else max(1, int(chunk))
+        parts = [await self.encode(items[i:i + size]) for i in range(0, len(items), size)]
+        if not parts:
+            return EncodeResult(np.zeros((0, self.encoder.dim), np.float32), {}, 0.0, 0.0, 0)
+        errors = {k * size + i: m for k, part in enumerate(parts) for i, m in part.errors.items()}
+        return EncodeResult(np.concatenate([p.X for p in parts]), errors, sum(p.queue_seconds for p in parts),
+                            sum(p.encode_seconds for p in parts), max(p.batch_items for p in parts))
 
     def _depth(self) -> None:
         if self.on_queue is not None and self._queue is not None:

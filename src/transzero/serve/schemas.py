@@ -5,9 +5,10 @@ These names and keys are a public contract used by scripts: extend them, never r
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ClassifierInfo", "ClassifierPut", "ClassifyRequest", "ClassifyResponse", "EmbedRequest", "EmbedResponse",
@@ -18,8 +19,41 @@ __all__ = [
 Labels = list[str] | dict[str, str | list[str] | None]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """Where ``value`` (parsed JSON) holds a string that is not valid Unicode (a lone surrogate, which JSON's
+    ``\\ud800`` escapes can make): ``"items[1]: character 5 ..."``; None when every string is valid."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, str):
+            bad = _SURROGATE.search(v)
+            if bad:
+                return (f"{where or 'body'}: character {bad.start() + 1} ({bad.group()!r}) is a lone surrogate, not "
+                        "valid Unicode; send UTF-8 text")
+        elif isinstance(v, dict):
+            for k in v:
+                if isinstance(k, str) and _SURROGATE.search(k):
+                    return f"{where or 'body'}: a key holds a lone surrogate, not valid Unicode; send UTF-8 text"
+            stack.extend((x, f"{where}.{str(k)[:40]}" if where else str(k)[:40]) for k, x in reversed(v.items()))
+        elif isinstance(v, list):
+            stack.extend((x, f"{where}[{i}]") for i, x in reversed(list(enumerate(v))))
+    return None
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        """Every string of a request is valid Unicode (so it can be stored, encoded and answered)."""
+        problem = lone_surrogate(data)
+        if problem:
+            raise ValueError(problem)
+        return data
 
 
 class ItemsMixin(_Body):
@@ -106,7 +140,9 @@ class ClassifierInfo(BaseModel):
     zero_shot_accuracy: float | None = None
     history: list[list[float]] = Field(default_factory=list)
     read_only: bool = False
-    path: str | None = None
+    path: str | None = Field(default=None, description="Where it is stored: STORE/NAME, inside the server's --store "
+                                                       "folder (`transzero classify FILE --model STORE/NAME`); the "
+                                                       "server's own paths are never sent.")
 
 
 class NextItem(BaseModel):

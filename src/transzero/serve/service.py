@@ -3,6 +3,8 @@ predict through the job pipeline's :class:`~transzero.pipeline.ClassifyPipeline`
 
 Every request item arrives as content (text, or base64 / uploaded bytes for images and audio), never as a path,
 and requests may name registered encoders only: no request makes the server read a file the client names.
+A stored classifier changes all or nothing: each write to one name waits for the one before it (a lock per name),
+checks the request, works on a copy of the state and is kept (in memory and on disk) only once it is saved.
 """
 
 from __future__ import annotations
@@ -11,28 +13,31 @@ import asyncio
 import base64
 import binascii
 import json
+import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._util import l2_normalize
 from ..active import cross_val_accuracy, select_for_labelling
 from ..classifier import ZeroShotClassifier
 from ..data.text import ItemTable
 from ..defaults import default_encoder, default_method
 from ..encoders.base import Encoder
 from ..errors import InputError, LabelError, TranszeroError
-from ..labels import LabelSpace
+from ..labels import ClassEmbeddings, LabelSpace
 from ..pipeline import ClassifyPipeline, DecideSpec, Encoded, FitStage, ModelSpec, Timings
 from ..store import EmbeddingCache
 from .batcher import EncodeResult, MicroBatcher
 from .store import ClassifierStore, StudioState, check_name
 
-__all__ = ["Conflict", "NotFound", "ServeSettings", "Service", "TooLarge"]
+__all__ = ["Conflict", "Media", "NotFound", "ServeSettings", "Service", "TooLarge"]
 
 #: the few-shot method a stored classifier switches to once it has labelled examples (frozen: refits in ms)
 FEW_SHOT_METHOD = "prototype"
@@ -50,7 +55,17 @@ class Conflict(TranszeroError):
 
 
 class TooLarge(TranszeroError):
-    """Too many items in one request (HTTP 413)."""
+    """Too many items or labels in one request (HTTP 413)."""
+
+
+class Media(NamedTuple):
+    """A request's items: their modality, the items (bytes for media, ``None`` where decoding failed), the
+    errors found while reading them (position -> message), and how to name each one in a message."""
+
+    modality: str
+    items: list[Any]
+    errors: dict[int, str]
+    names: list[str] | None = None
 
 
 @dataclass
@@ -65,6 +80,8 @@ class ServeSettings:
     cors: list[str] = field(default_factory=list)
     max_body_mb: float = 20.0
     max_items: int = 1024
+    #: classes (and class descriptions) per request at most
+    max_labels: int = 512
     cache_dir: Path | None = None
     no_cache: bool = False
     #: encoder per modality when a request names none (default: the library's defaults)
@@ -95,6 +112,18 @@ def decode_media(values: list[str], kind: str) -> tuple[list[bytes | None], dict
     return out, errors
 
 
+#: what a decoder calls an item it was handed as bytes or an array (``<bytes>``, ``<1234 bytes>``)
+_ANONYMOUS = re.compile(r"^<[^<>:]{0,40}>: ")
+
+
+def name_errors(errors: dict[int, str], names: list[str] | None) -> dict[int, str]:
+    """Per-item messages with each item called by its name (an upload's file name, ``images[2]``) where the
+    decoder only knew it as bytes."""
+    if not names:
+        return dict(errors)
+    return {i: _ANONYMOUS.sub(f"{names[i]}: ", m, count=1) if 0 <= i < len(names) else m for i, m in errors.items()}
+
+
 def label_space(labels: Any) -> LabelSpace:
     """A request's ``labels`` (names, or name -> description(s)) as a label space."""
     if isinstance(labels, dict):
@@ -121,12 +150,28 @@ class Service:
         self._lock = threading.RLock()
         self.warnings: list[str] = []
         self.pinned: dict[str, ZeroShotClassifier] = {}
+        #: one lock per stored classifier being written (dropped when no request holds or awaits it)
+        self._writes: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         for name, folder in settings.models.items():
             check_name(name)
             self.pinned[name] = ZeroShotClassifier.load(folder, cache=self.cache or False)
+        self._private = _private_paths(self.store.root, self.cache.root if self.cache else None, settings.models)
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def redact(self, message: str) -> str:
+        """``message`` with the server's own folders (store, cache, ``--model`` folders) replaced by their roles."""
+        for path, role in self._private:
+            message = message.replace(path, role)
+        return message
+
+    def _writing(self, name: str) -> asyncio.Lock:
+        """The lock that serialises writes to the stored classifier ``name``."""
+        lock = self._writes.get(name)
+        if lock is None:
+            lock = self._writes[name] = asyncio.Lock()
+        return lock
 
     # ------------------------------------------------------------------ encoders
     def encoder(self, name: str | None, modality: str) -> Encoder:
@@ -171,10 +216,42 @@ class Service:
             return EncodeResult(X, errors, 0.0, time.perf_counter() - t0, len(items))
         return await self.batcher(clf.encoder_).encode(items)
 
+    async def embed_labels(self, enc: Encoder, space: LabelSpace, modality: str) -> None:
+        """Embed ``space``'s prompts through ``enc``'s micro-batcher a batch at a time (so a big label set shares
+        the encoder with other requests instead of holding it), into the embedding cache - or, without one,
+        straight into the label space. Only where ``enc`` embeds the labels itself (text); the build that follows
+        then finds every prompt embedded."""
+        if modality != "text" or enc.modality != "text" or space.semantic_kind != "text":
+            return
+        prompts, owners = space.all_prompts()
+        res = await self.batcher(enc).encode_chunked(prompts)
+        if self.cache is None and not res.errors:  # what LabelSpace.embed computes from the same vectors
+            vecs = l2_normalize(res.X)
+            centroids = np.stack([vecs[owners == k].mean(axis=0) for k in range(len(space.names))])
+            space.set_embedding(enc.fingerprint, ClassEmbeddings(list(space.names), enc.normalize_vectors(centroids),
+                                                                 vecs, owners, prompts))
+
+    async def build(self, enc: Encoder, method: str, space: LabelSpace, modality: str) -> ZeroShotClassifier:
+        """A zero-shot classifier over ``space`` (its labels embedded fairly first, see :meth:`embed_labels`)."""
+        await self.embed_labels(enc, space, modality)
+        return await self.on_encoder_thread(enc, FitStage().build, ModelSpec(method=method), space, self.cache,
+                                            modality, enc)
+
     # ------------------------------------------------------------------ classifiers
     def _check_size(self, n: int) -> None:
         if n > self.settings.max_items:
             raise TooLarge(f"{n} items in one request; the limit is {self.settings.max_items} (--max-items)")
+
+    def _check_labels(self, labels: Any) -> None:
+        """At most ``--max-labels`` classes, and as many class descriptions."""
+        limit = self.settings.max_labels
+        n = len(labels) if isinstance(labels, (list, dict)) else 0
+        if n > limit:
+            raise TooLarge(f"{n} labels in one request; the limit is {limit} (--max-labels)")
+        if isinstance(labels, dict):
+            texts = sum(len(v) if isinstance(v, list) else 1 for v in labels.values() if v not in (None, "", []))
+            if texts > limit:
+                raise TooLarge(f"{texts} label descriptions in one request; the limit is {limit} (--max-labels)")
 
     async def classifier(self, *, labels: Any = None, encoder: str | None = None, method: str | None = None,
                          classifier: str | None = None, modality: str = "text") -> ZeroShotClassifier:
@@ -188,6 +265,7 @@ class Service:
             return clf
         if labels is None:
             raise InputError("give `labels` (class names) or `classifier` (a saved classifier)")
+        self._check_labels(labels)
         enc = self.encoder(encoder, modality)
         space = label_space(labels)
         method = method or default_method(modality)
@@ -197,8 +275,7 @@ class Service:
             if hit is not None:
                 self._built.move_to_end(key)
                 return hit
-        clf = await self.on_encoder_thread(enc, FitStage().build, ModelSpec(method=method), space, self.cache,
-                                           modality, enc)
+        clf = await self.build(enc, method, space, modality)
         with self._lock:
             self._built[key] = clf
             while len(self._built) > 32:
@@ -236,9 +313,9 @@ class Service:
         name, routing = route_text(ModelSpec(preset=preset or self.settings.preset, language=language), items)
         return name, {"preset": routing["preset"], "language": routing["language"]["route"]}
 
-    async def classify(self, body: Any, media: tuple[str, list[Any], dict[int, str]]) -> dict[str, Any]:
+    async def classify(self, body: Any, media: Media) -> dict[str, Any]:
         """``POST /v1/classify``: predictions for every item (bad items get an ``error`` and ``label: null``)."""
-        modality, items, pre_errors = media
+        modality, items, pre_errors, names = media
         self._check_size(len(items))
         t0 = time.perf_counter()
         encoder, routing = self.route(body, modality, items)
@@ -254,7 +331,7 @@ class Service:
         table.errors.update(pre_errors)
         ok = [j for j in range(len(good)) if j not in res.errors]
         encoded = Encoded(res.X[ok] if len(ok) else res.X[:0], [good[j] for j in ok],
-                          {good[j]: m for j, m in res.errors.items()})
+                          name_errors({good[j]: m for j, m in res.errors.items()}, names))
         timings = Timings()
         preds = await asyncio.to_thread(ClassifyPipeline(clf, decide=decide, timings=timings).run_encoded, table, encoded)
         out = []
@@ -283,15 +360,15 @@ class Service:
                             "score": t["score"], "decide": t.get("decide", 0.0),
                             "total": round(time.perf_counter() - t0, 4), "batch_items": res.batch_items}}
 
-    async def embed(self, body: Any, media: tuple[str, list[Any], dict[int, str]]) -> dict[str, Any]:
+    async def embed(self, body: Any, media: Media) -> dict[str, Any]:
         """``POST /v1/embed``: one vector per item (``null`` for a bad item, with its error)."""
-        modality, items, pre_errors = media
+        modality, items, pre_errors, names = media
         self._check_size(len(items))
         enc = self.encoder(body.encoder, modality)
         good = [i for i in range(len(items)) if i not in pre_errors]
         res = await self.batcher(enc).encode([items[i] for i in good])
         errors = dict(pre_errors)
-        errors.update({good[j]: m for j, m in res.errors.items()})
+        errors.update(name_errors({good[j]: m for j, m in res.errors.items()}, names))
         vectors: list[list[float] | None] = [None] * len(items)
         for j, i in enumerate(good):
             if j not in res.errors:
@@ -307,7 +384,7 @@ class Service:
                 "n_examples": len(state.examples) if state else 0, "n_pool": len(state.pool) if state else 0,
                 "cv_accuracy": hist[-1][1] if hist else None,
                 "zero_shot_accuracy": state.zero_shot_accuracy if state else None, "history": hist,
-                "read_only": read_only, "path": None if read_only else str(self.store.path(name))}
+                "read_only": read_only, "path": None if read_only else f"STORE/{check_name(name)}"}
 
     async def list_classifiers(self) -> list[dict[str, Any]]:
         out = [self.info(n, c, None, read_only=True) for n, c in self.pinned.items()]
@@ -316,7 +393,7 @@ class Service:
                 clf, state = await asyncio.to_thread(self.store.get, name)
             except TranszeroError as exc:  # a damaged folder is listed with its problem, not hidden
                 out.append({"name": name, "classes": [], "encoder": "", "method": "", "modality": "", "n_examples": 0,
-                            "n_pool": 0, "error": str(exc)})
+                            "n_pool": 0, "error": self.redact(str(exc))})
                 continue
             out.append(self.info(name, clf, state))
         return out
@@ -327,6 +404,7 @@ class Service:
             raise Conflict(f"classifier {name!r} was loaded with --model and is read-only; choose another name")
 
     async def _state(self, name: str) -> StudioState:
+        """A copy of ``name``'s studio state (changing it changes nothing until :meth:`_save`)."""
         self._writable(name)
         try:
             _, state = await asyncio.to_thread(self.store.get, name)
@@ -343,50 +421,71 @@ class Service:
         decoded, _ = decode_media(values, state.modality)
         return decoded
 
+    def _check_examples(self, state: StudioState, examples: list[Any]) -> None:
+        """Refuse the first unusable example (unknown label, empty text, undecodable base64) before any work."""
+        classes = label_space(state.labels).names
+        for i, e in enumerate(examples):
+            if e.label not in classes:
+                raise InputError(f"example {i}: label {e.label!r} is not one of the classifier's classes "
+                                 f"({', '.join(classes)})")
+            if state.modality == "text" and not e.item.strip():
+                raise InputError(f"example {i}: text is empty or whitespace only; remove it or fill it in")
+        if state.modality != "text":
+            _, errors = decode_media([e.item for e in examples], state.modality)
+            if errors:
+                i = min(errors)
+                raise InputError(f"example {i}: {errors[i]}")
+
+    async def _save(self, name: str, clf: ZeroShotClassifier, state: StudioState) -> dict[str, Any]:
+        """Store ``clf`` with ``state`` (atomically; memory follows only once the disk has it); its info."""
+        await asyncio.to_thread(self.store.put, name, clf, state)
+        return self.info(name, clf, state)
+
     async def put(self, name: str, body: Any) -> dict[str, Any]:
         """``PUT /v1/classifiers/{name}``: create or replace it from labels (and optional labelled examples)."""
         self._writable(name)
+        self._check_labels(body.labels)
+        self._check_size(len(body.examples))
         state = StudioState(labels=body.labels, modality=body.modality, encoder=body.encoder, method=body.method,
                             examples=[{"item": e.item, "label": e.label} for e in body.examples])
-        if self.store.exists(name):  # keep the pool: the items to label next do not depend on the labels
-            try:
-                _, old = await asyncio.to_thread(self.store.get, name)
-                state.pool = old.pool if old is not None and old.modality == state.modality else []
-            except TranszeroError:
-                state.pool = []
-        clf = await self._fit(state)
-        await asyncio.to_thread(self.store.put, name, clf, state)
-        return self.info(name, clf, state)
+        self._check_examples(state, body.examples)
+        async with self._writing(name):
+            if self.store.exists(name):  # keep the pool: the items to label next do not depend on the labels
+                try:
+                    _, old = await asyncio.to_thread(self.store.get, name)
+                    state.pool = old.pool if old is not None and old.modality == state.modality else []
+                except TranszeroError:
+                    state.pool = []
+            clf = await self._fit(state)
+            return await self._save(name, clf, state)
 
     async def add_examples(self, name: str, examples: list[Any]) -> dict[str, Any]:
         """``POST /v1/classifiers/{name}/examples``: add labelled examples, refit, re-estimate accuracy."""
-        state = await self._state(name)
         self._check_size(len(examples))
-        classes = label_space(state.labels).names
-        for e in examples:
-            if e.label not in classes:
-                raise InputError(f"label {e.label!r} is not one of the classifier's classes ({', '.join(classes)})")
-        state.examples = state.examples + [{"item": e.item, "label": e.label} for e in examples]
-        labelled = {e["item"] for e in state.examples}
-        state.pool = [p for p in state.pool if p not in labelled]
-        clf = await self._fit(state)
-        await asyncio.to_thread(self.store.put, name, clf, state)
-        return self.info(name, clf, state)
+        async with self._writing(name):
+            state = await self._state(name)
+            self._check_examples(state, examples)
+            first_new = len(state.examples)
+            state.examples = state.examples + [{"item": e.item, "label": e.label} for e in examples]
+            labelled = {e["item"] for e in state.examples}
+            state.pool = [p for p in state.pool if p not in labelled]
+            clf = await self._fit(state, first_new)
+            return await self._save(name, clf, state)
 
-    async def add_pool(self, name: str, media: tuple[str, list[Any], dict[int, str]], raw: list[str]) -> dict[str, Any]:
+    async def add_pool(self, name: str, media: Media, raw: list[str]) -> dict[str, Any]:
         """``POST /v1/classifiers/{name}/pool``: unlabelled items to choose the next ones to label from."""
-        state = await self._state(name)
-        modality, _, pre_errors = media
-        if modality != state.modality:
-            raise InputError(f"classifier {name!r} takes {state.modality} items, not {modality}")
+        modality, _, pre_errors, _ = media
         self._check_size(len(raw))
-        known = set(state.pool) | {e["item"] for e in state.examples}
-        added = [v for i, v in enumerate(raw) if i not in pre_errors and v not in known]
-        state.pool = state.pool + list(dict.fromkeys(added))
-        clf, _ = await asyncio.to_thread(self.store.get, name)
-        await asyncio.to_thread(self.store.put, name, clf, state)
-        out = self.info(name, clf, state)
-        out["added"] = len(set(added))
+        async with self._writing(name):
+            state = await self._state(name)
+            if modality != state.modality:
+                raise InputError(f"classifier {name!r} takes {state.modality} items, not {modality}")
+            known = set(state.pool) | {e["item"] for e in state.examples}
+            added = list(dict.fromkeys(v for i, v in enumerate(raw) if i not in pre_errors and v not in known))
+            state.pool = state.pool + added
+            clf, _ = await asyncio.to_thread(self.store.get, name)
+            out = await self._save(name, clf, state)
+        out["added"] = len(added)
         out["errors"] = {str(i): m for i, m in pre_errors.items()}
         return out
 
@@ -418,27 +517,29 @@ class Service:
 
     async def delete(self, name: str) -> dict[str, Any]:
         self._writable(name)
-        try:
-            await asyncio.to_thread(self.store.delete, name)
-        except KeyError:
-            raise NotFound(f"no classifier named {name!r}") from None
+        async with self._writing(name):
+            try:
+                await asyncio.to_thread(self.store.delete, name)
+            except KeyError:
+                raise NotFound(f"no classifier named {name!r}") from None
         return {"deleted": name}
 
-    async def _fit(self, state: StudioState) -> ZeroShotClassifier:
-        """The classifier a studio state describes: zero-shot, or few-shot on its examples; history updated."""
+    async def _fit(self, state: StudioState, first_new: int = 0) -> ZeroShotClassifier:
+        """The classifier a studio state describes: zero-shot, or few-shot on its examples; ``state``'s history
+        updated. An example that cannot be encoded is an error naming it (counted from ``first_new``, the first
+        example of the request)."""
         enc = self.encoder(state.encoder, state.modality)
         space = label_space(state.labels)
         zs_method = default_method(state.modality)
         method = state.method or (FEW_SHOT_METHOD if state.examples else zs_method)
-        spec = ModelSpec(method=method)
         if not state.examples:
-            return await self.on_encoder_thread(enc, FitStage().build, spec, space, self.cache, state.modality, enc)
-        base = await self.on_encoder_thread(enc, FitStage().build, ModelSpec(method=zs_method), space, self.cache,
-                                            state.modality, enc)
+            return await self.build(enc, method, space, state.modality)
+        base = await self.build(enc, zs_method, space, state.modality)
         res = await self.encode(base, self._items_of(state, [e["item"] for e in state.examples]))
         bad = sorted(res.errors)
         if bad:
-            raise InputError(f"example {bad[0]}: {res.errors[bad[0]]}")
+            i = bad[0]
+            raise InputError(f"example {i - first_new}: {_ANONYMOUS.sub('', res.errors[i], count=1)}")
         X = res.X
         y = [e["label"] for e in state.examples]
 
@@ -462,6 +563,19 @@ class Service:
     def close(self) -> None:
         for b in self._batchers.values():
             b.close()
+
+
+def _private_paths(store: Path, cache: Path | None, models: dict[str, Path]) -> list[tuple[str, str]]:
+    """The server's folders as they may appear in messages (given and resolved), longest first, with the role
+    that replaces each: ``STORE``, ``CACHE``, ``MODEL:<name>``."""
+    roles = [(store, "STORE")] + ([(cache, "CACHE")] if cache is not None else [])
+    roles += [(folder, f"MODEL:{name}") for name, folder in models.items()]
+    out: dict[str, str] = {}
+    for folder, role in roles:
+        for form in (Path(folder).expanduser(), Path(folder).expanduser().resolve()):
+            if form.is_absolute() and len(form.parts) > 1:  # a relative form reveals nothing; never "/" alone
+                out.setdefault(str(form), role)
+    return sorted(out.items(), key=lambda kv: -len(kv[0]))
 
 
 def _predict(clf: ZeroShotClassifier, X: np.ndarray) -> np.ndarray:

@@ -8,11 +8,12 @@ can name a path outside the store.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,11 @@ class StudioState:
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
+    def copy(self) -> StudioState:
+        """A copy whose lists can be changed without touching this state (items themselves are immutable)."""
+        return replace(self, labels=copy.deepcopy(self.labels), examples=[dict(e) for e in self.examples],
+                       pool=list(self.pool), history=[list(h) for h in self.history])
+
     @classmethod
     def from_json(cls, data: bytes, where: str) -> StudioState:
         try:
@@ -74,7 +80,11 @@ class StudioState:
 
 
 class ClassifierStore:
-    """Saved classifiers under ``root``, loaded with every check of :meth:`ZeroShotClassifier.load` and kept in memory."""
+    """Saved classifiers under ``root``, loaded with every check of :meth:`ZeroShotClassifier.load` and kept in memory.
+
+    The memory copy changes only after the disk does (:meth:`put`), and :meth:`get` hands out copies of the studio
+    state, so a request that fails half-way cannot leave memory and disk apart.
+    """
 
     def __init__(self, root: str | Path, cache: Any = None) -> None:
         self.root = Path(root).expanduser()
@@ -103,20 +113,20 @@ class ClassifierStore:
         mtime = cfg.stat().st_mtime_ns
         with self._lock:
             hit = self._loaded.get(name)
-            if hit is not None and hit[0] == mtime:
-                return hit[1], hit[2]
-            clf = ZeroShotClassifier.load(p, cache=self.cache or False, **load_kwargs)
-            state = StudioState.from_json((p / STATE_FILE).read_bytes(), str(p)) if (p / STATE_FILE).is_file() else None
-            self._loaded[name] = (mtime, clf, state)
-            return clf, state
+            if hit is None or hit[0] != mtime:
+                clf = ZeroShotClassifier.load(p, cache=self.cache or False, **load_kwargs)
+                state = StudioState.from_json((p / STATE_FILE).read_bytes(), f"STORE/{name}") if (p / STATE_FILE).is_file() else None
+                hit = self._loaded[name] = (mtime, clf, state)
+            return hit[1], None if hit[2] is None else hit[2].copy()
 
     def put(self, name: str, clf: ZeroShotClassifier, state: StudioState) -> None:
         """Save ``clf`` with its state under ``name`` (atomically: the old one stays whole until the new one is)."""
         p = self.path(name)
         self.root.mkdir(parents=True, exist_ok=True)
+        data = state.to_json()  # before anything is written: a state that cannot be saved changes nothing
         with self._lock:
-            clf.save(p, extras={STATE_FILE: state.to_json()})
-            self._loaded[name] = ((p / "config.json").stat().st_mtime_ns, clf, state)
+            clf.save(p, extras={STATE_FILE: data})
+            self._loaded[name] = ((p / "config.json").stat().st_mtime_ns, clf, state.copy())
 
     def delete(self, name: str) -> None:
         p = self.path(name)
