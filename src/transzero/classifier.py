@@ -16,6 +16,7 @@ from .defaults import DEFAULT_METHOD, text_side_encoder
 from .encoders import Encoder, HasConceptHead, HasTextTower, ProgressCallback, create_encoder, shares_space
 from .encoders.registry import encoder_from_config
 from .errors import InputError, SavedModelError, TranszeroError
+from .explanations import SOURCE_KEYS
 from .labels import ClassEmbeddings, LabelSpace
 from .methods.base import ZeroShotMethod
 from .methods.conse import ConceptHead
@@ -230,11 +231,13 @@ class ZeroShotClassifier(ClassifierEstimator):
         return get_tags(self.method if isinstance(self.method, ZeroShotMethod) else create_method(str(self.method)))
 
     # ------------------------------------------------------------------ fitting
-    def prepare(self) -> ZeroShotClassifier:
+    def prepare(self, *, label_progress: Any = None) -> ZeroShotClassifier:
         """Resolve the labels, encoders, cache and method and embed the classes, without fitting the method.
 
         :meth:`fit` and :meth:`fit_encoded` start with it; call it alone to :meth:`encode_report` items
-        with this classifier's encoder and cache before fitting (learning curves, jobs).
+        with this classifier's encoder and cache before fitting (learning curves, jobs). ``label_progress``:
+        a progress factory (``Reporter.progress``: ``(what, total, unit)`` -> a context yielding ``advance(n)``)
+        for encoding a large label space's prompts (thousands of labels take minutes).
         """
         self.label_space_ = self.resolve_labels()
         if self.language:  # items in another language: the default prompts in it, where translated
@@ -245,13 +248,24 @@ class ZeroShotClassifier(ClassifierEstimator):
         if self.encoder_.modality != "text" and isinstance(self.encoder_, HasTextTower) and not self.label_encoder:
             # a vision/audio-language model's own text tower: that modality's default prompts (e.g. "a photo of a {}.")
             self.label_space_ = self.label_space_.for_modality(self.encoder_.modality)
-        self.class_embeddings_ = self.label_space_.embed(self.label_encoder_, self.cache_)
+        self.class_embeddings_ = self._embed_labels(label_progress)
         self.method_ = self._resolve_method()
         tags = get_tags(self.method_)
         self._context = self._fit_context(tags)
         if tags.reads_labels:
             self._context = FitContext.build(self._context, label_space=self.label_space_)
         return self
+
+    #: label spaces with at least this many prompts report their encoding's progress
+    LABEL_PROGRESS_MIN = 500
+
+    def _embed_labels(self, label_progress: Any) -> ClassEmbeddings:
+        space = self.label_space_
+        n_prompts = space.n_prompts() if space.semantic_kind == "text" else 0
+        if label_progress is None or n_prompts < self.LABEL_PROGRESS_MIN or space.is_embedded(self.label_encoder_):
+            return space.embed(self.label_encoder_, self.cache_)
+        with label_progress(f"encode labels ({len(space.names)} classes)", n_prompts, "prompts") as advance:
+            return space.embed(self.label_encoder_, self.cache_, progress=advance)
 
     def _fit_context(self, tags: MethodTags) -> FitContext:
         """What the method's tags ask for (one-line errors for combinations that cannot work)."""
@@ -313,13 +327,15 @@ class ZeroShotClassifier(ClassifierEstimator):
             self.encoder_ = new_encoder
         return self
 
-    def fit_encoded(self, X: np.ndarray | None = None, y: Sequence[Any] | None = None) -> ZeroShotClassifier:
+    def fit_encoded(self, X: np.ndarray | None = None, y: Sequence[Any] | None = None, *,
+                    label_progress: Any = None) -> ZeroShotClassifier:
         """Like :meth:`fit`, from item vectors already encoded with this classifier's encoder.
 
         For learning curves: encode the support set once (:meth:`encode`), then fit many
-        times on subsets of it (label and concept embeddings are memoised).
+        times on subsets of it (label and concept embeddings are memoised). ``label_progress``: see
+        :meth:`prepare`.
         """
-        self.prepare()
+        self.prepare(label_progress=label_progress)
         self._fit_method(None if X is None else np.asarray(X, dtype=np.float32), y, self._context)
         return self
 
@@ -472,8 +488,6 @@ class ZeroShotClassifier(ClassifierEstimator):
             first, second = self._prompt_sources(X, top, k), self._prompt_sources(X, top, r)
         else:
             raise InputError(f"method {method_name(self.method_)!r} has no explanations here; use conse or wordnet")
-        from .pipeline.stages import SOURCE_KEYS
-
         names = [str(c) for c in self.classes_]
         out = []
         for i in range(n):

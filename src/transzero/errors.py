@@ -35,6 +35,18 @@ class SavedModelError(TranszeroError, ValueError):
     """A saved classifier directory is missing files or has an unsupported format."""
 
 
+class JobInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a job; the message says what was kept and how to resume (``interrupted: 2/8 shards done;
+    rerun the same command to resume``). The newest one is :attr:`last` (the CLI prints it: its command-line
+    library turns Ctrl-C into exit status 130 and drops the exception)."""
+
+    last: JobInterrupted | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        type(self).last = self
+
+
 class TranszeroWarning(UserWarning):
     """Base class of transzero's warnings: something went wrong that did not stop the job."""
 

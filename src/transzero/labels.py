@@ -449,7 +449,16 @@ class LabelSpace:
             labels += [k] * len(p)
         return prompts, np.asarray(labels, dtype=np.int64)
 
-    def embed(self, encoder: Encoder | None, cache: EmbeddingCache | None = None) -> ClassEmbeddings:
+    def n_prompts(self) -> int:
+        """How many texts embedding the classes encodes (templated names and descriptions)."""
+        return len(self.all_prompts()[0])
+
+    def is_embedded(self, encoder: Encoder | None) -> bool:
+        """True when the text class vectors for ``encoder`` are already computed (memoised)."""
+        return encoder is not None and encoder.fingerprint in self._memo
+
+    def embed(self, encoder: Encoder | None, cache: EmbeddingCache | None = None, *,
+              progress: Any = None) -> ClassEmbeddings:
         """Class vectors; computed once per encoder and label space.
 
         With text semantics (the default without attributes): the prompt-ensemble vectors in
@@ -460,7 +469,7 @@ class LabelSpace:
         if kind == "text":
             if encoder is None:
                 raise LabelError("text semantics need an encoder to embed the class names; pass one")
-            return self._embed_text(encoder, cache)
+            return self._embed_text(encoder, cache, progress)
         blocks = kind.split("+")
         if encoder is None and blocks != ["attributes"]:
             raise LabelError(f"semantics {kind!r} need a text encoder to embed names/glosses; pass one")
@@ -489,11 +498,12 @@ class LabelSpace:
                                               list(self.names), kind, names)
         return self._memo[key]
 
-    def _embed_text(self, encoder: Encoder, cache: EmbeddingCache | None) -> ClassEmbeddings:
+    def _embed_text(self, encoder: Encoder, cache: EmbeddingCache | None, progress: Any = None) -> ClassEmbeddings:
         fp = encoder.fingerprint
         if fp not in self._memo:
             prompts, labels = self.all_prompts()
-            vecs = cache.encode(encoder, prompts) if cache is not None else encoder.encode(prompts)
+            vecs = cache.encode(encoder, prompts, progress=progress) if cache is not None \
+                else encoder.encode(prompts, progress=progress)
             vecs = l2_normalize(vecs)
             centroids = np.stack([vecs[labels == k].mean(axis=0) for k in range(len(self.names))])
             self._memo[fp] = ClassEmbeddings(list(self.names), encoder.normalize_vectors(centroids), vecs, labels,

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import TranszeroError, TranszeroWarning
+from ..errors import JobInterrupted, TranszeroError, TranszeroWarning
 from ._common import EXIT_USER_ERROR, err
 from .classify import classify
 from .demo import demo
@@ -60,7 +60,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
+        JobInterrupted.last = None
         rc = app(args=argv, prog_name="transzero", standalone_mode=False)
+        if rc == 130:  # Ctrl-C (typer returns its status): say what the job kept
+            _interrupted(JobInterrupted.last or KeyboardInterrupt())
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except TranszeroError as exc:
@@ -68,8 +71,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(EXIT_USER_ERROR)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("interrupted")
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
         sys.exit(130)
     except Exception as exc:
         # click usage errors (typer vendors its own click): print the usage line, no traceback
@@ -81,6 +84,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         raise
     finally:
         warnings.showwarning = previous
+
+
+def _interrupted(exc: KeyboardInterrupt) -> None:
+    """Ctrl-C: a job's :class:`JobInterrupted` says what was kept and how to resume."""
+    err.print(_escape(str(exc)) if isinstance(exc, JobInterrupted) and str(exc) else "interrupted", highlight=False)
 
 
 def _escape(text: str) -> str:

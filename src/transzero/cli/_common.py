@@ -152,6 +152,19 @@ def decide_spec(reject: str | None, target_frr: float, none_label: str, multi_la
 
 
 # ---------------------------------------------------------------------- the stderr reporter
+class _BarAdvance:
+    """``advance(n)`` of a rich progress bar, with ``relabel(what)``."""
+
+    def __init__(self, progress: Any, task: Any) -> None:
+        self.progress, self.task = progress, task
+
+    def __call__(self, n: int) -> None:
+        self.progress.advance(self.task, n)
+
+    def relabel(self, what: str) -> None:
+        self.progress.update(self.task, description=what)
+
+
 class CliReporter(Reporter):
     """Progress, bad rows, warnings and notes as lines on stderr (a progress bar on a terminal); ``quiet`` silences them."""
 
@@ -170,14 +183,13 @@ class CliReporter(Reporter):
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err,
-                          transient=True) as p:
-                task = p.add_task(what, total=total)
-                yield lambda n: p.advance(task, n)
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=err, transient=True) as p:
+                yield _BarAdvance(p, p.add_task(what, total=total))
             return
         line = LineProgress(what, total, sys.stderr, unit=unit).start()
         try:
-            yield line.advance
+            yield line
         finally:
             line.close()
 

@@ -17,7 +17,10 @@ from .parquet import PARQUET_SUFFIXES, iter_parquet_rows
 from .readers import detect_modality, read_items
 from .text import ItemTable, Row, iter_text_rows, rows_table
 
-__all__ = ["input_fingerprint", "iter_shards"]
+__all__ = ["count_rows", "input_fingerprint", "iter_shards"]
+
+#: text inputs up to this size are counted before a job (one read); larger ones run without a total
+COUNT_LIMIT_BYTES = 256 << 20
 
 
 def iter_shards(path: str | os.PathLike[str], shard_size: int, *, text_column: str = "text",
@@ -48,6 +51,26 @@ def iter_shards(path: str | os.PathLike[str], shard_size: int, *, text_column: s
             chunk = []
     if chunk:
         yield rows_table(str(path), chunk, label_column is not None, modality)
+
+
+def count_rows(path: str | os.PathLike[str], *, text_column: str = "text", audio_column: str | None = None) -> int | None:
+    """How many items the input holds, for whole-job progress: a Parquet file's metadata, a media folder or list's
+    length, a text file's rows (one read, up to :data:`COUNT_LIMIT_BYTES`); None when that would cost too much."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES:
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(p).metadata.num_rows)
+        except Exception:  # (a damaged file: its reader reports it, row by row or as one line)
+            return None
+    if detect_modality(p, audio_column=audio_column) != "text" or p.is_dir():
+        return len(read_items(p, text_column=text_column, audio_column=audio_column))
+    if p.stat().st_size > COUNT_LIMIT_BYTES:
+        return None
+    return sum(1 for _ in iter_text_rows(p, text_column=text_column))
 
 
 def input_fingerprint(path: str | os.PathLike[str], *, audio_column: str | None = None) -> str:

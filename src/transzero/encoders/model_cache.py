@@ -22,10 +22,16 @@ from pathlib import Path
 from .._paths import default_cache_dir
 from ..errors import CacheWarning, ModelUnavailableError
 
-__all__ = ["building", "model_root"]
+__all__ = ["building", "building_now", "model_root"]
 
 _PROBE_BYTES = 1 << 16
 _scratch: Path | None = None
+_builds = 0  # models being built right now (progress lines pause meanwhile)
+
+
+def building_now() -> bool:
+    """True while a model is being built once (an ONNX export, an int8 build, a conversion)."""
+    return _builds > 0
 
 
 def model_root(ready: Callable[[Path], bool]) -> Path:
@@ -42,13 +48,18 @@ def model_root(ready: Callable[[Path], bool]) -> Path:
 
 @contextmanager
 def building(what: str, where: Path) -> Iterator[None]:
-    """Turn a write error while building ``what`` in ``where`` into one line (no traceback)."""
+    """Mark a model build (progress lines pause: the build says so in one line) and turn a write error while
+    building ``what`` in ``where`` into one line (no traceback)."""
+    global _builds
+    _builds += 1
     try:
         yield
     except OSError as exc:
         why = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         raise ModelUnavailableError(f"{what}: cannot build it in {where} ({why}); free space, or set "
                                     "TRANSZERO_CACHE_DIR to a writable folder") from None
+    finally:
+        _builds -= 1
 
 
 def _unwritable(root: Path) -> str | None:

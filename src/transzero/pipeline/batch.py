@@ -20,9 +20,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..data.text import ItemTable
-from ..errors import InputError
+from ..errors import InputError, JobInterrupted
 from .jobs import Job, JobResult, item_column, routing_metrics
-from .report import Reporter, Timings
+from .report import JobProgress, Reporter, Timings
 from .spec import JobSpec
 from .stages import (
     AdaptStage,
@@ -66,10 +66,13 @@ class LocalEngine:
     def __init__(self, source: VectorSource, timings: Timings, reporter: Reporter) -> None:
         self.source = source
         self.stage = EncodeStage(timings, reporter)
+        self.reporter = reporter
 
     def stream(self, tables: Iterator[ItemTable], skip: set[int], **_: Any) -> Iterator[tuple[int, ItemTable, Encoded | None]]:
         """Every shard with its encoding (None for the shards in ``skip``), in input order."""
         for i, table in enumerate(tables):
+            if i not in skip and isinstance(self.reporter, JobProgress):
+                self.reporter.start_shard(i)
             yield i, table, None if i in skip else self.stage.run(self.source, table)
 
     def close(self) -> None:
@@ -109,6 +112,29 @@ class _ShardedJob(Job):
             self.timings.add("read", time.perf_counter() - t0)
             yield table
             t0 = time.perf_counter()
+
+    def job_progress(self) -> JobProgress:
+        """The job-wide progress (rows of the whole input, shard i/N) the shards report through."""
+        from ..data.stream import count_rows
+
+        s = self.spec
+        total = count_rows(s.input.path, text_column=s.input.text_column, audio_column=s.input.audio_column)
+        size = s.output.shard_size or DEFAULT_SHARD_SIZE
+        return JobProgress(self.reporter, self.kind, total, -(-total // size) if total else None)
+
+    def resume(self, manifest: Any, progress: JobProgress) -> set[int]:
+        """The finished shards to reuse, said at the start (``resuming: 2 of 8 shards reused``)."""
+        done = manifest.verified()
+        if done:
+            of = f" of {progress.n_shards}" if progress.n_shards else ""
+            self.reporter.info(f"resuming: {len(done)}{of} shards reused")
+        return done
+
+    def interrupted(self, manifest: Any, progress: JobProgress) -> JobInterrupted:
+        """Ctrl-C: what is kept, and how to resume."""
+        of = f"/{progress.n_shards}" if progress.n_shards else ""
+        return JobInterrupted(f"interrupted: {len(manifest.data['shards'])}{of} shards done; rerun the same command "
+                              "to resume")
 
     def encoded(self, engine: Engine, skip: set[int]) -> Iterator[tuple[int, ItemTable, Encoded | None]]:
         """The input's shards with their encodings from ``engine`` (None for the shards in ``skip``)."""
@@ -188,26 +214,32 @@ class ShardedClassifyJob(_ShardedJob):
             raise InputError(f"--explain with method {clf.method_name!r} needs the clips on this machine; run it with "
                              "--engine local")
         source_config = _classifier_source(clf)
-        engine = make_engine(s, clf, source_config, self.timings, self.reporter)
+        progress = self.job_progress()
+        engine = make_engine(s, clf, source_config, self.timings, progress)
         pipe = ClassifyPipeline(clf, s.adapt, s.decide, self.timings, self.reporter)
         col = item_column(s.input, ItemTable(str(s.input.path), [], [], modality=modality))
         n_items = n_bad = reused = n_shards = 0
         try:
-            if s.adapt.transductive:
-                n_items, n_bad, reused, n_shards = self._transductive(clf, engine, pipe, manifest, fmt, col)
-            else:
-                for i, table, enc in self.encoded(engine, manifest.verified()):
-                    n_shards += 1
-                    n_items += len(table)
-                    if enc is None:
-                        done = manifest.reusable(i, table.rows[0], table.rows[-1])
-                        if done is not None:
-                            reused += 1
-                            n_bad += int(done["n_bad"])
-                            continue
-                        enc = self.stage(EncodeStage).run(clf, table)  # (the rows moved: encode it here)
-                    preds = pipe.run_encoded(table, enc)
-                    n_bad += self._write(manifest, i, preds, fmt, col, engine.name, write_shard)
+            skip = self.resume(manifest, progress)
+            with progress.running():
+                if s.adapt.transductive:
+                    n_items, n_bad, reused, n_shards = self._transductive(clf, engine, pipe, manifest, fmt, col)
+                else:
+                    for i, table, enc in self.encoded(engine, skip):
+                        n_shards += 1
+                        n_items += len(table)
+                        if enc is None:
+                            done = manifest.reusable(i, table.rows[0], table.rows[-1])
+                            if done is not None:
+                                reused += 1
+                                n_bad += int(done["n_bad"])
+                                progress.skip(len(table))
+                                continue
+                            enc = EncodeStage(self.timings, progress).run(clf, table)  # (the rows moved: here)
+                        preds = pipe.run_encoded(table, enc)
+                        n_bad += self._write(manifest, i, preds, fmt, col, engine.name, write_shard)
+        except KeyboardInterrupt:
+            raise self.interrupted(manifest, progress) from None
         finally:
             engine.close()
         metrics = self.summary(n_items, n_bad, n_shards, reused, engine.name,
@@ -310,34 +342,42 @@ class EmbedJob(_ShardedJob):
         from ..shards import write_shard
 
         s = self.spec
-        engine = make_engine(s, source, _encoder_source(enc), self.timings, self.reporter)
+        progress = self.job_progress()
+        engine = make_engine(s, source, _encoder_source(enc), self.timings, progress)
         n_items = n_bad = reused = n_shards = 0
         parts: list[tuple[list[dict[str, Any]], np.ndarray]] = []
         try:
-            for i, table, e in self.encoded(engine, manifest.verified() if manifest is not None else set()):
-                n_shards += 1
-                n_items += len(table)
-                if e is None and manifest is not None:
-                    done = manifest.reusable(i, table.rows[0], table.rows[-1])
-                    if done is not None:
-                        reused += 1
-                        n_bad += int(done["n_bad"])
+            skip = self.resume(manifest, progress) if manifest is not None else set()
+            with progress.running():
+                for i, table, e in self.encoded(engine, skip):
+                    n_shards += 1
+                    n_items += len(table)
+                    if e is None and manifest is not None:
+                        done = manifest.reusable(i, table.rows[0], table.rows[-1])
+                        if done is not None:
+                            reused += 1
+                            n_bad += int(done["n_bad"])
+                            progress.skip(len(table))
+                            continue
+                    if e is None:
+                        e = EncodeStage(self.timings, progress).run(source, table)
+                    records, V = _vector_records(table, e, enc.dim, item_column(s.input, table))
+                    bad = sum(1 for r in records if r["error"])
+                    n_bad += bad
+                    if bad:
+                        self.reporter.bad_items(table.bad_lines(e.errors))
+                    if manifest is None:
+                        parts.append((records, V))
                         continue
-                if e is None:
-                    e = self.stage(EncodeStage).run(source, table)
-                records, V = _vector_records(table, e, enc.dim, item_column(s.input, table))
-                bad = sum(1 for r in records if r["error"])
-                n_bad += bad
-                if bad:
-                    self.reporter.bad_items(table.bad_lines(e.errors))
-                if manifest is None:
-                    parts.append((records, V))
-                    continue
-                with self.timings.stage("write"):
-                    name, sha, size = write_shard(manifest.folder, i, fmt, records, [], vectors=V)
-                manifest.record(i, {"index": i, "file": name, "rows": [table.rows[0], table.rows[-1]],
-                                    "n_items": len(table), "n_bad": bad, "sha256": sha, "bytes": size,
-                                    "engine": engine.name})
+                    with self.timings.stage("write"):
+                        name, sha, size = write_shard(manifest.folder, i, fmt, records, [], vectors=V)
+                    manifest.record(i, {"index": i, "file": name, "rows": [table.rows[0], table.rows[-1]],
+                                        "n_items": len(table), "n_bad": bad, "sha256": sha, "bytes": size,
+                                        "engine": engine.name})
+        except KeyboardInterrupt:
+            if manifest is None:
+                raise  # (one output file: EncodeStage said what the embedding cache kept)
+            raise self.interrupted(manifest, progress) from None
         finally:
             engine.close()
         if manifest is None:

@@ -11,10 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 
-__all__ = ["CollectingReporter", "LineProgress", "ProgressFn", "Reporter", "TIMING_KEYS", "Timings", "format_progress"]
+__all__ = ["CollectingReporter", "JobProgress", "LineProgress", "ProgressFn", "Reporter", "TIMING_KEYS", "Timings", "format_progress"]
 
 #: ``advance(n)``: n more items are done
 ProgressFn = Callable[[int], None]
@@ -103,8 +103,12 @@ class LineProgress:
 
     def _tick(self) -> None:
         step = min(0.25, self.interval / 8)
+        from ..encoders.model_cache import building_now
+
         while not self._stop.wait(step):
-            if time.perf_counter() - self._last >= self.interval - step:
+            if building_now():  # a model is being built once: it says so in one line; no "0/50 items" meanwhile
+                self._last = time.perf_counter()
+            elif time.perf_counter() - self._last >= self.interval - step:
                 self._write()
 
     def start(self) -> LineProgress:
@@ -117,6 +121,13 @@ class LineProgress:
     def advance(self, n: int) -> None:
         """``n`` more items are done."""
         self.done += int(n)
+
+    __call__ = advance
+
+    def relabel(self, what: str) -> None:
+        """Name what is being counted from the next line on (``classify shard 3/8``)."""
+        with self._lock:
+            self.what = what
 
     def close(self) -> None:
         """Stop the periodic lines and write the last one."""
@@ -154,6 +165,70 @@ class Reporter:
 
     def info(self, message: str) -> None:
         """What the job is doing (what it will encode, a learning-curve row as it is measured)."""
+
+
+class JobProgress(Reporter):
+    """What the shards of a batch job report through: one progress line for the whole job
+    (``classify shard 3/8 2400/7600 rows``), not one per shard; everything else goes to ``inner``.
+
+    Use :meth:`running` around the job; :meth:`start_shard` names the shard being encoded, :meth:`skip` counts
+    the rows of a reused shard. Without a known total (an input too large to count cheaply) each shard gets its
+    own progress line, named by its number.
+    """
+
+    def __init__(self, inner: Reporter, what: str, total_rows: int | None, n_shards: int | None) -> None:
+        self.inner = inner
+        self.what = what
+        self.total = total_rows
+        self.n_shards = n_shards
+        self.shard = 0
+        self._advance: Any = None
+
+    @contextmanager
+    def running(self) -> Iterator[JobProgress]:
+        if not self.total:
+            yield self
+            return
+        with self.inner.progress(self._label(), self.total, unit="rows") as advance:
+            self._advance = advance
+            try:
+                yield self
+            finally:
+                self._advance = None
+
+    def _label(self) -> str:
+        of = f"/{self.n_shards}" if self.n_shards else ""
+        return f"{self.what} shard {self.shard + 1}{of}"
+
+    def start_shard(self, index: int) -> None:
+        self.shard = index
+        relabel = getattr(self._advance, "relabel", None)
+        if relabel is not None:
+            relabel(self._label())
+
+    def skip(self, n_rows: int) -> None:
+        if self._advance is not None:
+            self._advance(int(n_rows))
+
+    @contextmanager
+    def progress(self, what: str, total: int, unit: str = "items") -> Iterator[ProgressFn | None]:
+        if self._advance is not None:
+            yield self._advance
+            return
+        with self.inner.progress(f"{what} ({self._label()})", total, unit) as advance:
+            yield advance
+
+    def bad_items(self, lines: list[str]) -> None:
+        self.inner.bad_items(lines)
+
+    def warning(self, message: str) -> None:
+        self.inner.warning(message)
+
+    def note(self, message: str) -> None:
+        self.inner.note(message)
+
+    def info(self, message: str) -> None:
+        self.inner.info(message)
 
 
 class CollectingReporter(Reporter):

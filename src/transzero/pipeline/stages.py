@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..data.text import ItemTable
-from ..errors import InputError, LabelError
+from ..errors import InputError, JobInterrupted, LabelError
+from ..explanations import explanation_sources  # noqa: F401  (re-exported: front ends import it from here)
 from .report import ProgressFn, Reporter, Timings
 from .spec import AdaptSpec, DecideSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
 
@@ -182,10 +183,30 @@ class EncodeStage(Stage):
             what: str = "encode") -> Encoded:
         pos = list(table.good if positions is None else positions)
         items = [table.texts[i] for i in pos]
-        with self.reporter.progress(what, len(pos)) as advance, self.timings.stage("encode"):
-            X, errs = source.encode_report(items, progress=advance)
+        done = [0]
+        try:
+            with self.reporter.progress(what, len(pos)) as advance, self.timings.stage("encode"):
+                def counted(n: int) -> None:
+                    done[0] += n
+                    if advance is not None:
+                        advance(n)
+
+                X, errs = source.encode_report(items, progress=counted)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, JobInterrupted):
+                raise
+            raise JobInterrupted(_interrupted_encoding(source, done[0], len(pos))) from None
         ok = [j for j in range(len(pos)) if j not in errs]
         return Encoded(X[ok], [pos[j] for j in ok], {pos[j]: m for j, m in errs.items()})
+
+
+def _interrupted_encoding(source: Any, done: int, total: int) -> str:
+    """What Ctrl-C during encoding leaves: the items encoded so far sit in the embedding cache (when there is one)."""
+    cache = getattr(source, "cache", None) if isinstance(source, CachedEncoder) else getattr(source, "cache_", None)
+    if cache:
+        return (f"interrupted: {done}/{total} items encoded and kept in the embedding cache; rerun the same command "
+                "to resume (they are not encoded again)")
+    return f"interrupted after {done}/{total} items (no embedding cache: a rerun encodes them again)"
 
 
 # ---------------------------------------------------------------------- fit
@@ -237,7 +258,7 @@ class FitStage(Stage):
         clf = ZeroShotClassifier(labels, encoder=enc, method=method, method_params=params, cache=cache or False,
                                  batch_size=model.batch_size, language=language)
         with self.timings.stage("fit"):
-            clf.fit_encoded()  # zero-shot: the classes embedded, the method set up
+            clf.fit_encoded(label_progress=self.reporter.progress)  # zero-shot: the classes embedded, method set up
         clf.routing_ = routing
         return clf
 
@@ -366,19 +387,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return Path(a).resolve() == Path(b).resolve() or (Path(a).exists() and os.path.samefile(a, b))
     except OSError:
         return False
-
-
-#: the keys an explanation's sources may sit under
-SOURCE_KEYS = ("concepts", "attributes", "forms", "prompts")
-
-
-def explanation_sources(e: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The sources of one explanation: its ``concepts``, ``attributes``, spoken ``forms`` or nearest ``prompts``
-    (the decided class's first, then the runner-up's; each tagged with its ``class`` and ``class_score``)."""
-    for key in SOURCE_KEYS:
-        if key in e:
-            return list(e[key])
-    return None
 
 
 # ---------------------------------------------------------------------- the classify pipeline
