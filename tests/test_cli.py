@@ -389,3 +389,29 @@ def test_eval_multitask(tmp_path: Path, capsys) -> None:
     assert r["tasks"]["topic"]["accuracy"] > 0.8 and "mood" in stdout
     code, _, stderr = run(["eval", str(data), *ENC, "--method", "multitask", "--label-column", "topic,color"], capsys)
     assert code == 2 and "no column 'color'" in stderr
+
+
+def test_a_learning_curve_of_auto_starts_at_zero_shots(tmp_path: Path, capsys) -> None:
+    from .pipeline.test_safety import labelled_csv
+
+    data = labelled_csv(tmp_path / "d.csv", 90)
+    js = tmp_path / "c.json"
+    code, _, err = run(["eval", str(data), *ENC, "--support", str(data), "--shots", "0,4", "--method", "auto",
+                        "--seeds", "1", "--no-cache", "--json", str(js)], capsys)
+    assert code == 0, err  # (it blamed a missing --support: the 0 was the cause)
+    rows = {r["shots"]: r for r in json.loads(js.read_text())["curve"]}
+    assert set(rows) == {0, 4} and "0 shots" in rows[0]["selection"][0]["why"]
+
+
+@pytest.mark.slow
+def test_save_with_an_image_encoder_classifies_images(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (40, 40), "red").save(tmp_path / "imgs" / "a.png")
+    code, out, err = run(["save", str(tmp_path / "clf"), "--labels", "cat,dog", "--encoder", "efficientnet-lite0"], capsys)
+    assert code == 0, err
+    assert "efficientnet-lite0" in out
+    code, out, err = run(["classify", str(tmp_path / "imgs"), "--model", str(tmp_path / "clf")], capsys)
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0])["label"] in ("cat", "dog")

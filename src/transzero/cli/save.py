@@ -26,7 +26,13 @@ def save(
         raise InputError(f"{directory} already exists and is not empty; pass --overwrite to replace a saved classifier")
     from ..pipeline.stages import FitStage, build_label_space
 
+    enc = None
+    if encoder is not None:  # any encoder: the classifier is for the items it encodes (images, audio, text)
+        from ..encoders import create_encoder
+
+        enc = create_encoder(encoder, **({"backend": backend} if backend else {}))
     clf = FitStage().build(model_spec(encoder, backend, method), build_label_space(labels_spec(labels, labels_file, templates)),
-                           None, "text")
+                           None, enc.modality if enc is not None else "text", encoder=enc)
     path = clf.save(directory)
     out.print(f"saved {len(clf.classes_)} classes, {clf.encoder_.name} + {clf.method_name} -> {path}", highlight=False)
+

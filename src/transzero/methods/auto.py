@@ -4,7 +4,8 @@ Nothing but the labelled support examples is looked at: each candidate of :data:
 on all but one fold of the support set and scored on the held-out fold (stratified folds, ``min(5, K)``
 of them for K shots per class), and the candidate with the best mean held-out accuracy is refitted on the
 whole support set. Ties go to the earlier (simpler) candidate. With one shot per class there is nothing to
-hold out: :data:`ONE_SHOT` is used and the report says so.
+hold out: :data:`ONE_SHOT` is used and the report says so; with none (0 shots), :data:`ZERO_SHOT`, the
+zero-shot prior every candidate starts from.
 
 The classifier replaces this selector by the method it chose (:meth:`ZeroShotClassifier.fit`), so a saved
 classifier holds an ordinary method; ``selection_`` keeps the cross-validation scores.
@@ -16,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
 from .base import ZeroShotMethod
 from .registry import create_method
 from .tags import FitContext, MethodTags
 
-__all__ = ["CANDIDATES", "ONE_SHOT", "AutoMethod"]
+__all__ = ["CANDIDATES", "ONE_SHOT", "ZERO_SHOT", "AutoMethod"]
 
 #: (method, settings) pairs tried, simplest first
 CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -33,6 +33,8 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 #: used when the support has a single example of some class (nothing to cross-validate on)
 ONE_SHOT: tuple[str, dict[str, Any]] = ("tip-adapter", {})
+#: used without labelled examples (0 shots): the zero-shot scores every candidate starts from
+ZERO_SHOT: tuple[str, dict[str, Any]] = ("prototype", {})
 
 
 def _label(name: str, params: dict[str, Any]) -> str:
@@ -70,9 +72,14 @@ class AutoMethod(ZeroShotMethod):
         from sklearn.model_selection import StratifiedKFold
 
         context = FitContext.build(context, **fields)
-        if X is None or y is None:
-            raise InputError("method 'auto' chooses among few-shot methods by cross-validation; give labelled "
-                             "support examples (--support S --shots K), or name a zero-shot method")
+        if X is None or y is None or len(X) == 0:  # (0 shots: every candidate is its zero-shot prior)
+            name, params = ZERO_SHOT
+            self.best_ = create_method(name, **params).fit(None, None, context=context)
+            self.classes_ = self.best_.classes_
+            self.selection_ = {"chosen": _label(name, params), "method": name, "params": dict(params), "scores": {},
+                               "folds": 0, "why": "no labelled examples (0 shots): nothing to choose by, so the "
+                                                  "candidates' common zero-shot prior"}
+            return self
         Xa = np.asarray(X, dtype=np.float32)
         ya = np.asarray(y, dtype=object).ravel()
         _, counts = np.unique(ya.astype(str), return_counts=True)
