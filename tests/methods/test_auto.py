@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from transzero import ZeroShotClassifier, load_classifier
-from transzero.errors import InputError
 from transzero.methods import create_method
-from transzero.methods.auto import CANDIDATES, ONE_SHOT
+from transzero.methods.auto import CANDIDATES, ONE_SHOT, ZERO_SHOT
 
 from ..conftest import TOPIC_LABELS
 from ..test_cli import run
@@ -38,8 +37,10 @@ def test_auto_with_one_shot_uses_the_documented_choice() -> None:
     first = [int(np.flatnonzero(ys == c)[0]) for c in ("c0", "c1", "c2")]
     auto = create_method("auto").fit(Xs[first], ys[first], class_embeddings=_ce())
     assert auto.selection_["method"] == ONE_SHOT[0] and "nothing to hold out" in auto.selection_["why"]
-    with pytest.raises(InputError, match="give labelled support examples"):
-        create_method("auto").fit(class_embeddings=_ce())
+    zero = create_method("auto").fit(class_embeddings=_ce())  # 0 shots: the candidates' zero-shot prior
+    assert zero.selection_["method"] == ZERO_SHOT[0] and "0 shots" in zero.selection_["why"]
+    np.testing.assert_allclose(zero.decision_function(Xs), create_method(ZERO_SHOT[0]).fit(
+        class_embeddings=_ce()).decision_function(Xs), rtol=1e-6)
 
 
 def test_classifier_keeps_the_chosen_method_and_saves_it(tmp_path: Path, keyword_encoder) -> None:
