@@ -260,6 +260,62 @@ def test_saved_folder_with_a_tampered_config(pick: int, value: Any, drop: bool) 
         assert P.shape[0] == 2 and np.all(np.isfinite(P))
 
 
+# ---------------------------------------------------------------------- shard manifests
+def _shard_job(d: Path) -> tuple[list[str], Path]:
+    """A finished 3-shard classify job in ``d/out`` and its command."""
+    src = d / "in.txt"
+    src.write_text("".join(f"a goal for the team {i}\n" for i in range(30)))
+    argv = ["classify", str(src), "--labels", "sports,politics,technology", "--encoder", "test-keywords", "--no-cache",
+            "--quiet", "-o", f"{d / 'out'}/", "--shard-size", "10"]
+    assert _cli_code(argv) == 0
+    return argv, d / "out"
+
+
+def _cli_code(argv: list[str]) -> int:
+    from transzero.cli import main
+
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@FEW
+@given(pick=st.integers(0, 10**6), value=json_values | st.sampled_from(["../victim.txt", "/etc/hostname", "part-00000.parquet"]),
+       drop=st.booleans(), raw=st.binary(max_size=200), use_raw=st.booleans(), overwrite=st.booleans())
+def test_a_tampered_shard_manifest(pick: int, value: Any, drop: bool, raw: bytes, use_raw: bool,
+                                   overwrite: bool) -> None:
+    """A manifest is untrusted: any change ends in status 0 or a one-line error (2), never a traceback, and no
+    file outside the folder is read as a shard or deleted."""
+    with scratch() as d:
+        argv, out = _shard_job(d)
+        victim = d / "victim.txt"
+        victim.write_text("precious")
+        m = json.loads((out / "_manifest.json").read_text())
+        if use_raw:
+            (out / "_manifest.json").write_bytes(raw)
+        else:
+            paths = [q for q in _paths(m) if q]
+            path = paths[pick % len(paths)]
+            node = m
+            for k in path[:-1]:
+                node = node[k]
+            if drop and isinstance(node, dict):
+                del node[path[-1]]
+            else:
+                node[path[-1]] = value
+            (out / "_manifest.json").write_text(json.dumps(m))
+        code = _cli_code([*argv, "--overwrite"] if overwrite else argv)
+        assert code in (0, 2)
+        assert victim.read_text() == "precious"
+        if code == 0:  # what it wrote is whole: every row once, in order
+            import pyarrow.parquet as pq
+
+            rows = [r["row"] for f in sorted(out.glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()]
+            assert rows == list(range(1, 31))
+
+
 @FUZZ
 @given(target=st.sampled_from(["config.json", "class_vectors.npy", "method.bank_vectors_.npy", "prompt_labels.npy"]),
        m=mutations, raw=st.binary(max_size=300), use_raw=st.booleans())
