@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from transzero import ZeroShotClassifier, load_classifier
 from transzero.methods import create_method

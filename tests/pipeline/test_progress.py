@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from ..test_cli import ENC, LABELS, run
 from .test_safety import SLOW_CLI, _wait_for_count, labelled_csv

@@ -312,9 +312,7 @@ class EmbedJob(_ShardedJob):
 
     def run(self) -> JobResult:
         from ..data.readers import detect_modality
-        from ..shards import ShardManifest, write_shard
-
-        from ..shards import FORMATS
+        from ..shards import FORMATS, ShardManifest
 
         s = self.spec
         fmt = self.fmt
