@@ -39,22 +39,40 @@ function setStatus(text, error) {
 }
 
 // ------------------------------------------------------------------ inputs
+// White space around names: JavaScript's (trim) and Python's (str.strip, which the server applies to names), so
+// a name the studio shows is the name the server keeps.
+const SPACE = "\\s\\x1c-\\x1f\\x85";
+const TRIM = new RegExp(`^[${SPACE}]+|[${SPACE}]+$`, "g");
+// "name: description": the first colon followed by white space (or ending the line); "a:b" or
+// '=HYPERLINK("http://...")' are names, not a name and a description.
+const DESCRIBED = new RegExp(`:(?=[${SPACE}]|$)`);
+const strip = (s) => s.replace(TRIM, "");
+
+function plural(n, one, many) { return n + " " + (n === 1 ? one : many || one + "s"); }
+
 function parseLabels(text) {
-  // "a, b, c" or one per line; a line "name: description" describes the class
-  const lines = text.split(/\n/).map((l) => l.trim()).filter(Boolean);
-  const parts = lines.length === 1 && !lines[0].includes(":") ? lines[0].split(",") : lines;
-  const names = [], desc = {};
+  // "a, b, c" on one line, or one per line; a line "name: description" describes its class
+  const lines = String(text).split(/\r\n|\r|\n/).map(strip).filter(Boolean);
+  const parts = lines.length === 1 && !DESCRIBED.test(lines[0]) ? lines[0].split(",") : lines;
+  const names = [], desc = new Map();
   for (const raw of parts) {
-    const p = raw.trim();
+    const p = strip(raw);
     if (!p) continue;
-    const i = p.indexOf(":");
-    if (i > 0) { const n = p.slice(0, i).trim(); names.push(n); const d = p.slice(i + 1).trim(); desc[n] = d || null; }
-    else names.push(p);
+    const m = DESCRIBED.exec(p);
+    const n = m ? strip(p.slice(0, m.index)) : p;
+    if (!n) throw new Error(`"${p}": put the class name before the colon (name: description)`);
+    if (names.includes(n)) throw new Error(`the class "${n}" is there twice; keep one`);
+    names.push(n);
+    const d = m ? strip(p.slice(m.index + 1)) : "";
+    if (d) desc.set(n, d);
   }
-  if (names.length < 2) throw new Error("type at least two class names");
-  if (Object.keys(desc).length === 0) return names;
-  const out = {};
-  for (const n of names) out[n] = desc[n] === undefined ? null : desc[n];
+  if (names.length < 2) {
+    throw new Error("type at least two class names, comma-separated or one per line (a line \"name: description\" " +
+                    "describes its class)");
+  }
+  if (!desc.size) return names;
+  const out = Object.create(null);  // no inherited keys: "toString" or "__proto__" are class names like any other
+  for (const n of names) out[n] = desc.has(n) ? desc.get(n) : null;
   return out;
 }
 
@@ -87,28 +105,60 @@ function readFile(file, asText) {
   });
 }
 
+// what an uploaded file holds, as the server decides for uploads (content type, then suffix)
+function fileKind(f) {
+  const n = f.name.toLowerCase(), t = (f.type || "").toLowerCase();
+  if (/\.(csv|tsv|txt)$/.test(n)) return "text";
+  if (t.startsWith("image/")) return "image";
+  if (t.startsWith("audio/")) return "audio";
+  if (/\.(jpe?g|png|bmp|gif|webp|tiff?|ppm|pgm)$/.test(n)) return "image";
+  if (/\.(wav|flac|ogg|oga|aiff?|au|mp3)$/.test(n)) return "audio";
+  return "other";
+}
+
+function uploadNote(text, error) {
+  const note = $("upload-note");
+  note.textContent = text;
+  note.classList.toggle("error", !!error);
+  if (error) $("upload").value = "";  // refused: nothing stays chosen (and choosing the same files again is noticed)
+}
+
 async function onUpload() {
   const files = Array.from($("upload").files);
   if (!files.length) return;
-  const texts = files.filter((f) => /\.(csv|tsv|txt)$/i.test(f.name));
-  if (texts.length) {
+  state.upload = null;
+  const by = { text: [], image: [], audio: [], other: [] };
+  for (const f of files) by[fileKind(f)].push(f);
+  if (by.other.length) {
+    uploadNote(by.other.map((f) => f.name).join(", ") + ": not a CSV or TXT of texts, an image or an audio clip", true);
+    return;
+  }
+  const held = [];
+  if (by.text.length) held.push(by.text.map((f) => f.name).join(", "));
+  if (by.image.length) held.push(plural(by.image.length, "image"));
+  if (by.audio.length) held.push(plural(by.audio.length, "audio clip"));
+  if (held.length > 1) {
+    // a classifier takes one kind of item (the server refuses a mix too)
+    uploadNote(held.slice(0, -1).join(", ") + " and " + held[held.length - 1] + ": upload one kind at a time " +
+               "(texts, images or audio clips)", true);
+    return;
+  }
+  if (by.text.length) {
     const all = [];
-    for (const f of texts) {
+    for (const f of by.text) {
       const t = await readFile(f, true);
       all.push(...(/\.txt$/i.test(f.name) ? t.split(/\n/).map((s) => s.trim()).filter(Boolean) : parseCsv(t)));
     }
     $("items").value = all.join("\n");
-    state.upload = null;
-    $("upload-note").textContent = all.length + " texts from " + texts.map((f) => f.name).join(", ");
+    uploadNote(plural(all.length, "text") + " from " + by.text.map((f) => f.name).join(", "));
     return;
   }
-  const audio = files.filter((f) => f.type.startsWith("audio/") || /\.(wav|flac|ogg)$/i.test(f.name)).length;
-  const modality = audio > files.length / 2 ? "audio" : "image";
+  const modality = by.audio.length ? "audio" : "image";
   const urls = [];
   for (const f of files) urls.push({ name: f.name, url: await readFile(f, false) });
   state.upload = { modality, urls };
   $("items").value = "";
-  $("upload-note").textContent = files.length + (modality === "audio" ? " audio clips" : " images") + " ready";
+  uploadNote(held[0] + " ready");
 }
 
 function currentItems() {
@@ -195,12 +245,20 @@ function toggleExplain(tr, p) {
   const ex = document.createElement("tr");
   ex.className = "explain";
   ex.setAttribute("data-testid", "explanation");
-  const sources = (p.explanation || []).map((s) => {
-    const nm = s.concept || s.attribute || s.prompt || s.form || "?";
-    const w = s.contribution !== undefined ? s.contribution : s.similarity !== undefined ? s.similarity : s.log_prob;
-    const cls = s.class ? ` → ${escapeHtml(s.class)}` : "";
-    return `<span class="source">${escapeHtml(nm)}${cls} <b>${w !== undefined ? w.toFixed(3) : ""}</b></span>`;
-  }).join("");
+  // the decided class's sources first, then "vs" the runner-up's (each source names its class and class score)
+  const groups = [];
+  for (const s of p.explanation || []) {
+    const last = groups[groups.length - 1];
+    if (last && last.cls === s.class) last.items.push(s); else groups.push({ cls: s.class, score: s.class_score, items: [s] });
+  }
+  const sources = groups.map((g, i) => {
+    const head = g.cls === undefined ? "" : `<i>${i ? "vs " : ""}${escapeHtml(g.cls)}${g.score !== undefined ? " " + pct(g.score) : ""}:</i> `;
+    return head + g.items.map((s) => {
+      const nm = s.concept || s.attribute || s.prompt || s.form || "?";
+      const w = s.contribution !== undefined ? s.contribution : s.similarity !== undefined ? s.similarity : s.log_prob;
+      return `<span class="source">${escapeHtml(nm)} <b>${w !== undefined ? w.toFixed(3) : ""}</b></span>`;
+    }).join("");
+  }).join(" ");
   const scores = p.scores ? Object.entries(p.scores).sort((a, b) => b[1] - a[1])
     .map(([c, v]) => `${escapeHtml(c)} ${pct(v)}`).join(" · ") : "";
   ex.innerHTML = `<td></td><td colspan="3">${sources ? "why: " + sources + "<br>" : ""}${scores}</td>`;
@@ -212,7 +270,7 @@ function escapeHtml(s) {
 }
 
 // ------------------------------------------------------------------ label next
-async function labelNext() {
+async function labelNext(refocus) {
   try {
     const res = await api("GET", "/v1/classifiers/" + encodeURIComponent(name()) + "/next?k=1");
     $("teach").hidden = false;
@@ -236,19 +294,25 @@ async function labelNext() {
       b.setAttribute("data-testid", "label-choice");
       b.setAttribute("data-class", c);
       if (c === n.label) { b.className = "suggested"; b.title = "the classifier's guess (" + pct(n.confidence) + ")"; }
-      b.addEventListener("click", () => teach(c));
+      // event.detail is 0 for a click made with the keyboard (Enter or Space)
+      b.addEventListener("click", (ev) => teach(c, ev.detail === 0));
       choices.appendChild(b);
     }
+    // a keyboard user keeps their place: on the classifier's guess for the next item (a mouse user gets no focus ring)
+    if (refocus) (choices.querySelector("button.suggested") || choices.querySelector("button")).focus();
     drawChart();
   } catch (e) {
     setStatus(e.message, true);
   }
 }
 
-async function teach(label) {
-  if (!state.next) return;
+async function teach(label, byKeyboard) {
+  if (!state.next || document.body.dataset.busy) return;
   const t0 = performance.now();
   document.body.dataset.busy = "1";
+  // one answer per item: the buttons wait for the refit (and the answered one drops its focus ring)
+  const buttons = Array.from($("choices").querySelectorAll("button"));
+  for (const b of buttons) b.disabled = true;
   try {
     const example = { item: state.next.item, label };
     const info = await api("POST", "/v1/classifiers/" + encodeURIComponent(name()) + "/examples", { examples: [example] });
@@ -257,12 +321,13 @@ async function teach(label) {
     state.zeroShot = info.zero_shot_accuracy;
     await predict();
     const ms = Math.round(performance.now() - t0);
-    setStatus($("status").textContent + ` · refit on ${info.n_examples} labels + updated in ${ms} ms`);
+    setStatus($("status").textContent + ` · refit on ${plural(info.n_examples, "label")} + updated in ${ms} ms`);
     document.body.dataset.lastRefitMs = String(ms);
-    await labelNext();
+    await labelNext(byKeyboard);
   } catch (e) {
     setStatus(e.message, true);
   } finally {
+    for (const b of buttons) b.disabled = false;  // still on screen only when the next item did not come
     delete document.body.dataset.busy;
   }
 }
@@ -282,7 +347,7 @@ function drawChart() {
     s += `<line x1="${L}" y1="${y(state.zeroShot)}" x2="${W - R}" y2="${y(state.zeroShot)}" stroke="#9aa6b5" stroke-dasharray="4 3"/>`;
   if (pts.length) {
     s += `<polyline fill="none" stroke="#2f6fdf" stroke-width="2" points="${pts.map((p) => x(p[0]) + "," + y(p[1])).join(" ")}"/>`;
-    for (const p of pts) s += `<circle cx="${x(p[0])}" cy="${y(p[1])}" r="3" fill="#2f6fdf"><title>${p[0]} labels: ${pct(p[1])}</title></circle>`;
+    for (const p of pts) s += `<circle cx="${x(p[0])}" cy="${y(p[1])}" r="3" fill="#2f6fdf"><title>${plural(p[0], "label")}: ${pct(p[1])}</title></circle>`;
   } else {
     s += `<text x="${(W + L) / 2}" y="${H / 2}" font-size="10" text-anchor="middle" fill="#5d6b7e">estimates start at 4 labels</text>`;
   }
@@ -322,7 +387,7 @@ async function save() {
                            { labels, modality: state.modality, examples: state.examples });
     const note = $("saved");
     note.hidden = false;
-    note.innerHTML = `Saved <b>${escapeHtml(info.name)}</b> (${info.n_examples} labels, ${escapeHtml(info.method)}). ` +
+    note.innerHTML = `Saved <b>${escapeHtml(info.name)}</b> (${plural(info.n_examples, "label")}, ${escapeHtml(info.method)}). ` +
       `Use it: <code>transzero classify FILE --model ${escapeHtml(info.path || info.name)}</code>`;
   } catch (e) {
     setStatus(e.message, true);
@@ -330,7 +395,7 @@ async function save() {
 }
 
 $("classify").addEventListener("click", classify);
-$("label-next").addEventListener("click", labelNext);
+$("label-next").addEventListener("click", () => labelNext(false));
 $("download").addEventListener("click", download);
 $("save").addEventListener("click", save);
 $("upload").addEventListener("change", () => onUpload().catch((e) => setStatus(e.message, true)));
