@@ -232,22 +232,27 @@ def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
     return out
 
 
-@FUZZ
-@given(pick=st.integers(0, 10**6), value=json_values, drop=st.booleans())
-def test_saved_folder_with_a_tampered_config(pick: int, value: Any, drop: bool) -> None:
-    from transzero import load_classifier
-
-    src = _saved_folder()
-    cfg = json.loads((src / "config.json").read_text())
-    paths = [p for p in _paths(cfg) if p]
+def _tamper(obj: Any, pick: int, value: Any, drop: bool) -> Any:
+    """``obj`` (parsed JSON) with the ``pick``-th value replaced by ``value`` (or dropped from its dict)."""
+    paths = [p for p in _paths(obj) if p]
     path = paths[pick % len(paths)]
-    node = cfg
+    node = obj
     for k in path[:-1]:
         node = node[k]
     if drop and isinstance(node, dict):
         del node[path[-1]]
     else:
         node[path[-1]] = value
+    return obj
+
+
+@FUZZ
+@given(pick=st.integers(0, 10**6), value=json_values, drop=st.booleans())
+def test_saved_folder_with_a_tampered_config(pick: int, value: Any, drop: bool) -> None:
+    from transzero import load_classifier
+
+    src = _saved_folder()
+    cfg = _tamper(json.loads((src / "config.json").read_text()), pick, value, drop)
     with scratch() as d:
         dst = d / "clf"
         shutil.copytree(src, dst)
@@ -296,16 +301,7 @@ def test_a_tampered_shard_manifest(pick: int, value: Any, drop: bool, raw: bytes
         if use_raw:
             (out / "_manifest.json").write_bytes(raw)
         else:
-            paths = [q for q in _paths(m) if q]
-            path = paths[pick % len(paths)]
-            node = m
-            for k in path[:-1]:
-                node = node[k]
-            if drop and isinstance(node, dict):
-                del node[path[-1]]
-            else:
-                node[path[-1]] = value
-            (out / "_manifest.json").write_text(json.dumps(m))
+            (out / "_manifest.json").write_text(json.dumps(_tamper(m, pick, value, drop)))
         code = _cli_code([*argv, "--overwrite"] if overwrite else argv)
         assert code in (0, 2)
         assert victim.read_text() == "precious"

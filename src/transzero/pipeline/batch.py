@@ -130,6 +130,14 @@ class _ShardedJob(Job):
             self.reporter.info(f"resuming: {len(done)}{of} shards reused")
         return done
 
+    def reused(self, manifest: Any, i: int, table: ItemTable, progress: JobProgress) -> dict[str, Any] | None:
+        """The manifest entry of shard ``i`` when it is finished and still covers ``table``'s rows (its rows then
+        count as done); None when it must be computed."""
+        done = manifest.reusable(i, table.rows[0], table.rows[-1])
+        if done is not None:
+            progress.skip(len(table))
+        return done
+
     def interrupted(self, manifest: Any, progress: JobProgress) -> JobInterrupted:
         """Ctrl-C: what is kept, and how to resume."""
         of = f"/{progress.n_shards}" if progress.n_shards else ""
@@ -229,11 +237,10 @@ class ShardedClassifyJob(_ShardedJob):
                         n_shards += 1
                         n_items += len(table)
                         if enc is None:
-                            done = manifest.reusable(i, table.rows[0], table.rows[-1])
+                            done = self.reused(manifest, i, table, progress)
                             if done is not None:
                                 reused += 1
                                 n_bad += int(done["n_bad"])
-                                progress.skip(len(table))
                                 continue
                             enc = EncodeStage(self.timings, progress).run(clf, table)  # (the rows moved: here)
                         preds = pipe.run_encoded(table, enc)
@@ -351,11 +358,10 @@ class EmbedJob(_ShardedJob):
                     n_shards += 1
                     n_items += len(table)
                     if e is None and manifest is not None:
-                        done = manifest.reusable(i, table.rows[0], table.rows[-1])
+                        done = self.reused(manifest, i, table, progress)
                         if done is not None:
                             reused += 1
                             n_bad += int(done["n_bad"])
-                            progress.skip(len(table))
                             continue
                     if e is None:
                         e = EncodeStage(self.timings, progress).run(source, table)
