@@ -11,11 +11,19 @@ from transzero.errors import InputError
 from ..conftest import TOPIC_LABELS, TOPIC_TEXTS, KeywordEncoder
 
 
-def test_joined_cosine_is_the_weighted_mean_of_the_members() -> None:
-    from transzero.encoders import register_encoder
+@pytest.fixture
+def keywords_8():
+    """``test-keywords-8``, registered for one test only."""
+    from transzero.encoders import list_encoders, register_encoder, unregister_encoder
 
     register_encoder("test-keywords-8", modality="text", description="8-d keyword encoder")(
         lambda **kw: KeywordEncoder(name="test-keywords-8", dim=8))
+    yield
+    unregister_encoder("test-keywords-8")
+    assert "test-keywords-8" not in list_encoders()
+
+
+def test_joined_cosine_is_the_weighted_mean_of_the_members(keywords_8) -> None:
     ens = create_encoder("ensemble:test-keywords+test-keywords-8", weights=[3, 1])
     a, b = KeywordEncoder(), KeywordEncoder(name="test-keywords-8", dim=8)
     texts = list(TOPIC_TEXTS.values()) + ["a goal in the election"]

@@ -85,4 +85,11 @@ def test_cli_eval_audio_manifest_zero_shot(tmp_path, capsys) -> None:
     assert code == 0, err
     r = json.loads(out.read_text())
     assert r["method"] == "asr-grammar" and r["n"] == 4 and r["n_skipped"] == 1
-    assert "missing.wav" in err and 0.0 <= r["accuracy"] <= 1.0
+    assert "missing.wav" in err
+    # the accuracy is the share of the 4 readable clips whose prediction (the same command's) is the gold label
+    preds = tmp_path / "p.jsonl"
+    code, _, err = run(["classify", str(tmp_path / "m.csv"), "--audio-column", "audio", "--labels", ",".join(DIGITS),
+                        "--method", "asr-grammar", "--encoder", "mfcc", "-o", str(preds)], capsys)
+    assert code == 0, err
+    got = [json.loads(line)["label"] for line in preds.read_text().splitlines()][:4]
+    assert r["accuracy"] == sum(g == y for g, y in zip(got, ["zero", "one", "two", "zero"])) / 4

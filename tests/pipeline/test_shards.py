@@ -74,6 +74,21 @@ def test_other_formats_and_output_rules(tmp_path: Path, capsys, fmt: str) -> Non
     assert sorted(p.name for p in (tmp_path / "o").glob("part-*")) == [f"part-00000.{fmt}", f"part-00001.{fmt}"]
     code, _, err = run(["classify", str(src), "--labels", LABELS, *ENC, "-o", str(tmp_path / "single.csv")], capsys)
     assert code == 0 and (tmp_path / "single.csv").is_file()  # FILE.csv stays one file
+    # the shards hold the single file's rows, in order, with the same columns and values
+    single = list(csv.DictReader((tmp_path / "single.csv").open(newline="")))
+    parts = sorted((tmp_path / "o").glob(f"part-*.{fmt}"))
+    if fmt == "csv":
+        rows = [r for f in parts for r in csv.DictReader(f.open(newline=""))]
+    else:
+        rows = [json.loads(line) for f in parts for line in f.read_text().splitlines()]
+    assert len(rows) == len(single) == 30
+    for got, want in zip(rows, single):
+        assert str(got["row"]) == want["row"] and got["id"] == want["id"] and got["text"] == want["text"]
+        assert got["label"] == want["label"]
+        assert float(got["confidence"]) == pytest.approx(float(want["confidence"]), abs=1e-6)
+        probs = got["probabilities"] if fmt == "jsonl" else {c: got[f"p:{c}"] for c in LABELS.split(",")}
+        assert {c: float(v) for c, v in probs.items()} == pytest.approx(
+            {c: float(want[f"p:{c}"]) for c in LABELS.split(",")}, abs=1e-6)
 
 
 def test_a_changed_spec_refuses_to_mix(tmp_path: Path, capsys) -> None:

@@ -13,6 +13,7 @@ from .registry import (
     list_encoders,
     list_schemes,
     register_encoder,
+    unregister_encoder,
     register_scheme,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "list_encoders",
     "list_schemes",
     "register_encoder",
+    "unregister_encoder",
     "register_scheme",
     "shares_space",
 ]

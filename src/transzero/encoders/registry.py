@@ -90,6 +90,12 @@ def register_encoder(
     return deco
 
 
+def unregister_encoder(name: str) -> None:
+    """Remove ``name`` from the registry (tests and plug-ins that register one for a while); unknown names are
+    ignored."""
+    _REGISTRY.pop(name, None)
+
+
 def register_scheme(scheme: str) -> Callable[[Callable[..., Encoder]], Callable[..., Encoder]]:
     """Decorator registering ``factory(path, **kwargs)`` for names ``scheme:path``."""
 
