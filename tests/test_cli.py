@@ -389,6 +389,30 @@ def test_eval_multitask(tmp_path: Path, capsys) -> None:
     assert r["tasks"]["topic"]["accuracy"] > 0.8 and "mood" in stdout
     code, _, stderr = run(["eval", str(data), *ENC, "--method", "multitask", "--label-column", "topic,color"], capsys)
     assert code == 2 and "no column 'color'" in stderr
+    # the explicit spelling: --kind multitask (--method multitask stays as its old name)
+    again = tmp_path / "mt2.json"
+    code, _, stderr = run(["eval", str(data), *ENC, "--kind", "multitask", "--label-column", "topic,mood",
+                           "--support", str(support), "--json", str(again)], capsys)
+    assert code == 0, stderr
+    r2 = json.loads(again.read_text())
+    assert r2["method"] == "multitask" and {t: v["accuracy"] for t, v in r2["tasks"].items()} == \
+        {t: v["accuracy"] for t, v in r["tasks"].items()}
+
+
+def test_eval_kind_is_explicit_or_read_from_the_flags(tmp_path: Path, capsys) -> None:
+    from .pipeline.test_safety import labelled_csv
+
+    data = labelled_csv(tmp_path / "d.csv", 60)
+    code, _, err = run(["eval", str(data), *ENC, "--kind", "nonsense"], capsys)
+    assert code == 2 and "--kind must be one of eval, curve, gzsl, multitask, multimodal" in err
+    # --support alone guesses a learning curve (which then needs --shots); --kind eval says what is meant
+    code, _, err = run(["eval", str(data), *ENC, "--support", str(data), "--no-cache"], capsys)
+    assert code == 2 and "needs both --support DATA and --shots K" in err
+    js = tmp_path / "e.json"
+    code, _, err = run(["eval", str(data), *ENC, "--kind", "eval", "--no-cache", "--json", str(js)], capsys)
+    assert code == 0 and json.loads(js.read_text())["n"] == 60
+    code, _, err = run(["eval", str(data), *ENC, "--kind", "curve", "--no-cache"], capsys)
+    assert code == 2 and "needs both --support DATA and --shots K" in err
 
 
 def test_a_learning_curve_of_auto_starts_at_zero_shots(tmp_path: Path, capsys) -> None:

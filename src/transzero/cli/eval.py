@@ -62,6 +62,7 @@ def eval_(
     image_column: Optional[str] = typer.Option(None, "--image-column", help="Column holding image paths; with a text (or audio) column too, rows are multimodal records."),
     text_encoder: Optional[str] = typer.Option(None, "--text-encoder", help="Multimodal records: encoder of the text field (default minilm-l6)."),
     fusion_weights: Optional[str] = typer.Option(None, "--fusion-weights", help='Multimodal late fusion weights, e.g. "text=1,image=2".'),
+    kind: Optional[str] = typer.Option(None, "--kind", help="What to evaluate: eval (plain), curve (few-shot: --support, --shots), gzsl (seen/unseen classes), multitask (--label-column a,b), multimodal (records with --image-column/--audio-column); default: read from the other flags and the data."),
     quiet: bool = QuietOpt,
 ) -> None:
     """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support;
@@ -72,7 +73,12 @@ def eval_(
     gzsl = split is not None or seen_classes is not None or unseen_classes is not None
     from ..pipeline import eval_kind, run_job  # the jobs load only when a command runs
 
-    kind = eval_kind(source, method=method, fewshot=support is not None or shots is not None, gzsl=gzsl)
+    if method == "multitask":  # (the old spelling of --kind multitask: not a scoring method)
+        kind, method = kind or "multitask", None
+    if kind is None:
+        kind = eval_kind(source, fewshot=support is not None or shots is not None, gzsl=gzsl)
+    elif kind not in EVAL_KINDS:
+        raise InputError(f"--kind must be one of {', '.join(EVAL_KINDS)}, got {kind!r}")
     s_spec = InputSpec(support, text_column, label_column, audio_column) if support is not None else None
     fewshot = None
     if kind == "curve":
@@ -101,6 +107,10 @@ def eval_(
     )
     result = run_job(spec, CliReporter(quiet))
     PRINTERS[kind](result.metrics, spec)
+
+
+#: the kinds of evaluation ``--kind`` names (each a job kind of the pipeline)
+EVAL_KINDS = ("eval", "curve", "gzsl", "multitask", "multimodal")
 
 
 def _weights(text: str | None) -> dict[str, float]:
