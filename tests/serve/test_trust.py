@@ -121,9 +121,9 @@ def test_a_rejected_example_changes_nothing(client: TestClient, tmp_path: Path) 
 
 def test_a_rejected_image_example_changes_nothing(client: TestClient, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import transzero.serve.service as service_module
+    import transzero.serve.studio as studio_module
 
-    monkeypatch.setattr(service_module, "default_method", lambda modality: "similarity")  # test-pixels has no concepts
+    monkeypatch.setattr(studio_module, "default_method", lambda modality: "similarity")  # test-pixels has no concepts
     r = client.put("/v1/classifiers/img", json={"labels": ["red", "blue"], "modality": "image", "encoder": "test-pixels"})
     assert r.status_code == 200, r.text
     ex = [{"item": _b64(_png(200)), "label": "red"}, {"item": _b64(b"no image at all"), "label": "blue"}]

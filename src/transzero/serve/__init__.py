@@ -1,7 +1,9 @@
 """``transzero serve``: an HTTP API (FastAPI) and a web studio over the job pipeline.
 
-Install with ``pip install "transzero[serve]"``. ``create_app(ServeSettings(...))`` builds the app;
-:mod:`.service` holds what it does, :mod:`.batcher` the micro-batching, :mod:`.store` the saved classifiers.
+Install with ``pip install "transzero[serve]"``. ``create_app(ServeSettings(...))`` builds the app (:mod:`.app`,
+from the routers of :mod:`.routes` and the error handlers of :mod:`.errors`); :mod:`.service` holds what inference
+does, :mod:`.studio` what the stored classifiers do, :mod:`.batcher` the micro-batching, :mod:`.store` the saved
+classifiers.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""What the HTTP service does, without HTTP: build or find classifiers, encode through the micro-batchers,
-predict through the job pipeline's :class:`~transzero.pipeline.ClassifyPipeline`, learn from examples.
+"""What the HTTP service does for inference, without HTTP: build or find classifiers, encode through the
+micro-batchers, predict through the job pipeline's :class:`~transzero.pipeline.ClassifyPipeline`, embed.
+The studio's stored classifiers (create, teach, delete) are :class:`~transzero.serve.studio.Studio`'s, which
+encodes through this service.
 
 Every request item arrives as content (text, or base64 / uploaded bytes for images and audio), never as a path,
 and requests may name registered encoders only: no request makes the server read a file the client names.
-A stored classifier changes all or nothing: each write to one name waits for the one before it (a lock per name),
-checks the request, works on a copy of the state and is kept (in memory and on disk) only once it is saved.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 import re
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._util import l2_normalize
-from ..active import cross_val_accuracy, select_for_labelling
 from ..classifier import ZeroShotClassifier
 from ..data.text import ItemTable
 from ..defaults import default_encoder, default_method
@@ -35,12 +33,9 @@ from ..labels import ClassEmbeddings, LabelSpace
 from ..pipeline import ClassifyPipeline, DecideSpec, Encoded, FitStage, ModelSpec, Timings
 from ..store import EmbeddingCache
 from .batcher import EncodeResult, MicroBatcher
-from .store import ClassifierStore, StudioState, check_name
+from .store import ClassifierStore, check_name
 
 __all__ = ["Conflict", "Media", "NotFound", "ServeSettings", "Service", "TooLarge"]
-
-#: the few-shot method a stored classifier switches to once it has labelled examples (frozen: refits in ms)
-FEW_SHOT_METHOD = "prototype"
 
 
 class NotFound(TranszeroError, KeyError):
@@ -116,6 +111,11 @@ def decode_media(values: list[str], kind: str) -> tuple[list[bytes | None], dict
 _ANONYMOUS = re.compile(r"^<[^<>:]{0,40}>: ")
 
 
+def unnamed(message: str) -> str:
+    """A decoder's message about one item without the item's anonymous name (``<bytes>: ``)."""
+    return _ANONYMOUS.sub("", message, count=1)
+
+
 def name_errors(errors: dict[int, str], names: list[str] | None) -> dict[int, str]:
     """Per-item messages with each item called by its name (an upload's file name, ``images[2]``) where the
     decoder only knew it as bytes."""
@@ -135,7 +135,8 @@ def label_space(labels: Any) -> LabelSpace:
 
 
 class Service:
-    """The service's state: encoders and their micro-batchers, classifiers built for requests, the store."""
+    """The service's state: encoders and their micro-batchers, classifiers built for requests (memoised), the saved
+    ones (``--model``, read-only, and the store's, which :class:`~transzero.serve.studio.Studio` writes)."""
 
     def __init__(self, settings: ServeSettings, metrics: Any = None) -> None:
         from .store import default_store
@@ -150,8 +151,6 @@ class Service:
         self._lock = threading.RLock()
         self.warnings: list[str] = []
         self.pinned: dict[str, ZeroShotClassifier] = {}
-        #: one lock per stored classifier being written (dropped when no request holds or awaits it)
-        self._writes: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         for name, folder in settings.models.items():
             check_name(name)
             self.pinned[name] = ZeroShotClassifier.load(folder, cache=self.cache or False)
@@ -165,13 +164,6 @@ class Service:
         for path, role in self._private:
             message = message.replace(path, role)
         return message
-
-    def _writing(self, name: str) -> asyncio.Lock:
-        """The lock that serialises writes to the stored classifier ``name``."""
-        lock = self._writes.get(name)
-        if lock is None:
-            lock = self._writes[name] = asyncio.Lock()
-        return lock
 
     # ------------------------------------------------------------------ encoders
     def encoder(self, name: str | None, modality: str) -> Encoder:
@@ -238,11 +230,12 @@ class Service:
                                             modality, enc)
 
     # ------------------------------------------------------------------ classifiers
-    def _check_size(self, n: int) -> None:
+    def check_size(self, n: int) -> None:
+        """At most ``--max-items`` items in one request."""
         if n > self.settings.max_items:
             raise TooLarge(f"{n} items in one request; the limit is {self.settings.max_items} (--max-items)")
 
-    def _check_labels(self, labels: Any) -> None:
+    def check_labels(self, labels: Any) -> None:
         """At most ``--max-labels`` classes, and as many class descriptions."""
         limit = self.settings.max_labels
         n = len(labels) if isinstance(labels, (list, dict)) else 0
@@ -265,7 +258,7 @@ class Service:
             return clf
         if labels is None:
             raise InputError("give `labels` (class names) or `classifier` (a saved classifier)")
-        self._check_labels(labels)
+        self.check_labels(labels)
         enc = self.encoder(encoder, modality)
         space = label_space(labels)
         method = method or default_method(modality)
@@ -316,7 +309,7 @@ class Service:
     async def classify(self, body: Any, media: Media) -> dict[str, Any]:
         """``POST /v1/classify``: predictions for every item (bad items get an ``error`` and ``label: null``)."""
         modality, items, pre_errors, names = media
-        self._check_size(len(items))
+        self.check_size(len(items))
         t0 = time.perf_counter()
         encoder, routing = self.route(body, modality, items)
         clf = await self.classifier(labels=body.labels, encoder=encoder, method=body.method,
@@ -363,7 +356,7 @@ class Service:
     async def embed(self, body: Any, media: Media) -> dict[str, Any]:
         """``POST /v1/embed``: one vector per item (``null`` for a bad item, with its error)."""
         modality, items, pre_errors, names = media
-        self._check_size(len(items))
+        self.check_size(len(items))
         enc = self.encoder(body.encoder, modality)
         good = [i for i in range(len(items)) if i not in pre_errors]
         res = await self.batcher(enc).encode([items[i] for i in good])
@@ -375,190 +368,6 @@ class Service:
                 vectors[i] = [round(float(v), 7) for v in res.X[j]]
         return {"vectors": vectors, "errors": {str(i): m for i, m in sorted(errors.items())}, "encoder": enc.name,
                 "dim": enc.dim}
-
-    # ------------------------------------------------------------------ stored classifiers
-    def info(self, name: str, clf: ZeroShotClassifier, state: StudioState | None, read_only: bool = False) -> dict[str, Any]:
-        hist = state.history if state else []
-        return {"name": name, "classes": [str(c) for c in clf.classes_], "encoder": clf.encoder_.name,
-                "method": clf.method_name, "modality": clf.encoder_.modality,
-                "n_examples": len(state.examples) if state else 0, "n_pool": len(state.pool) if state else 0,
-                "cv_accuracy": hist[-1][1] if hist else None,
-                "zero_shot_accuracy": state.zero_shot_accuracy if state else None, "history": hist,
-                "read_only": read_only, "path": None if read_only else f"STORE/{check_name(name)}"}
-
-    async def list_classifiers(self) -> list[dict[str, Any]]:
-        out = [self.info(n, c, None, read_only=True) for n, c in self.pinned.items()]
-        for name in await asyncio.to_thread(self.store.names):
-            try:
-                clf, state = await asyncio.to_thread(self.store.get, name)
-            except TranszeroError as exc:  # a damaged folder is listed with its problem, not hidden
-                out.append({"name": name, "classes": [], "encoder": "", "method": "", "modality": "", "n_examples": 0,
-                            "n_pool": 0, "error": self.redact(str(exc))})
-                continue
-            out.append(self.info(name, clf, state))
-        return out
-
-    def _writable(self, name: str) -> None:
-        check_name(name)
-        if name in self.pinned:
-            raise Conflict(f"classifier {name!r} was loaded with --model and is read-only; choose another name")
-
-    async def _state(self, name: str) -> StudioState:
-        """A copy of ``name``'s studio state (changing it changes nothing until :meth:`_save`)."""
-        self._writable(name)
-        try:
-            _, state = await asyncio.to_thread(self.store.get, name)
-        except KeyError:
-            raise NotFound(f"no classifier named {name!r}; create it with PUT /v1/classifiers/{name}") from None
-        if state is None:
-            raise Conflict(f"classifier {name!r} was not made by this service (no studio state); PUT it again")
-        return state
-
-    def _items_of(self, state: StudioState, values: list[str]) -> list[Any]:
-        """Stored examples/pool entries as encoder items (texts as they are, media decoded)."""
-        if state.modality == "text":
-            return list(values)
-        decoded, _ = decode_media(values, state.modality)
-        return decoded
-
-    def _check_examples(self, state: StudioState, examples: list[Any]) -> None:
-        """Refuse the first unusable example (unknown label, empty text, undecodable base64) before any work."""
-        classes = label_space(state.labels).names
-        for i, e in enumerate(examples):
-            if e.label not in classes:
-                raise InputError(f"example {i}: label {e.label!r} is not one of the classifier's classes "
-                                 f"({', '.join(classes)})")
-            if state.modality == "text" and not e.item.strip():
-                raise InputError(f"example {i}: text is empty or whitespace only; remove it or fill it in")
-        if state.modality != "text":
-            _, errors = decode_media([e.item for e in examples], state.modality)
-            if errors:
-                i = min(errors)
-                raise InputError(f"example {i}: {errors[i]}")
-
-    async def _save(self, name: str, clf: ZeroShotClassifier, state: StudioState) -> dict[str, Any]:
-        """Store ``clf`` with ``state`` (atomically; memory follows only once the disk has it); its info."""
-        await asyncio.to_thread(self.store.put, name, clf, state)
-        return self.info(name, clf, state)
-
-    async def put(self, name: str, body: Any) -> dict[str, Any]:
-        """``PUT /v1/classifiers/{name}``: create or replace it from labels (and optional labelled examples)."""
-        self._writable(name)
-        self._check_labels(body.labels)
-        self._check_size(len(body.examples))
-        state = StudioState(labels=body.labels, modality=body.modality, encoder=body.encoder, method=body.method,
-                            examples=[{"item": e.item, "label": e.label} for e in body.examples])
-        self._check_examples(state, body.examples)
-        async with self._writing(name):
-            if self.store.exists(name):  # keep the pool: the items to label next do not depend on the labels
-                try:
-                    _, old = await asyncio.to_thread(self.store.get, name)
-                    state.pool = old.pool if old is not None and old.modality == state.modality else []
-                except TranszeroError:
-                    state.pool = []
-            clf = await self._fit(state)
-            return await self._save(name, clf, state)
-
-    async def add_examples(self, name: str, examples: list[Any]) -> dict[str, Any]:
-        """``POST /v1/classifiers/{name}/examples``: add labelled examples, refit, re-estimate accuracy."""
-        self._check_size(len(examples))
-        async with self._writing(name):
-            state = await self._state(name)
-            self._check_examples(state, examples)
-            first_new = len(state.examples)
-            state.examples = state.examples + [{"item": e.item, "label": e.label} for e in examples]
-            labelled = {e["item"] for e in state.examples}
-            state.pool = [p for p in state.pool if p not in labelled]
-            clf = await self._fit(state, first_new)
-            return await self._save(name, clf, state)
-
-    async def add_pool(self, name: str, media: Media, raw: list[str]) -> dict[str, Any]:
-        """``POST /v1/classifiers/{name}/pool``: unlabelled items to choose the next ones to label from."""
-        modality, _, pre_errors, _ = media
-        self._check_size(len(raw))
-        async with self._writing(name):
-            state = await self._state(name)
-            if modality != state.modality:
-                raise InputError(f"classifier {name!r} takes {state.modality} items, not {modality}")
-            known = set(state.pool) | {e["item"] for e in state.examples}
-            added = list(dict.fromkeys(v for i, v in enumerate(raw) if i not in pre_errors and v not in known))
-            state.pool = state.pool + added
-            clf, _ = await asyncio.to_thread(self.store.get, name)
-            out = await self._save(name, clf, state)
-        out["added"] = len(added)
-        out["errors"] = {str(i): m for i, m in pre_errors.items()}
-        return out
-
-    async def next_items(self, name: str, k: int) -> dict[str, Any]:
-        """``GET /v1/classifiers/{name}/next?k=5``: the pool items to label next (uncertain and diverse)."""
-        state = await self._state(name)
-        clf, _ = await asyncio.to_thread(self.store.get, name)
-        if not state.pool:
-            return {"items": []}
-        res = await self.encode(clf, self._items_of(state, state.pool))
-        ok = [i for i in range(len(state.pool)) if i not in res.errors]
-        if not ok:
-            return {"items": []}
-        scores = clf.score_encoded(res.X[ok])
-        labelled = None
-        if state.examples:
-            ex = await self.encode(clf, self._items_of(state, [e["item"] for e in state.examples]))
-            good = [i for i in range(len(state.examples)) if i not in ex.errors]
-            labelled = ex.X[good] if good else None
-        picks = select_for_labelling(scores.proba, res.X[ok], k, labelled=labelled)
-        classes = [str(c) for c in clf.classes_]
-        items = []
-        for j in picks:
-            p = scores.proba[j]
-            best = int(np.argmax(p))
-            items.append({"index": ok[j], "item": state.pool[ok[j]], "label": classes[best], "confidence": float(p[best]),
-                          "scores": {c: round(float(v), 6) for c, v in zip(classes, p)}})
-        return {"items": items}
-
-    async def delete(self, name: str) -> dict[str, Any]:
-        self._writable(name)
-        async with self._writing(name):
-            try:
-                await asyncio.to_thread(self.store.delete, name)
-            except KeyError:
-                raise NotFound(f"no classifier named {name!r}") from None
-        return {"deleted": name}
-
-    async def _fit(self, state: StudioState, first_new: int = 0) -> ZeroShotClassifier:
-        """The classifier a studio state describes: zero-shot, or few-shot on its examples; ``state``'s history
-        updated. An example that cannot be encoded is an error naming it (counted from ``first_new``, the first
-        example of the request)."""
-        enc = self.encoder(state.encoder, state.modality)
-        space = label_space(state.labels)
-        zs_method = default_method(state.modality)
-        method = state.method or (FEW_SHOT_METHOD if state.examples else zs_method)
-        if not state.examples:
-            return await self.build(enc, method, space, state.modality)
-        base = await self.build(enc, zs_method, space, state.modality)
-        res = await self.encode(base, self._items_of(state, [e["item"] for e in state.examples]))
-        bad = sorted(res.errors)
-        if bad:
-            i = bad[0]
-            raise InputError(f"example {i - first_new}: {_ANONYMOUS.sub('', res.errors[i], count=1)}")
-        X = res.X
-        y = [e["label"] for e in state.examples]
-
-        def fit(Xt: np.ndarray, yt: list[str]) -> ZeroShotClassifier:
-            clf = ZeroShotClassifier(space, encoder=base.encoder_, method=method, cache=self.cache or False,
-                                     label_encoder=base.label_encoder_)
-            return clf.fit_encoded(Xt, yt)
-
-        def fit_and_score() -> tuple[ZeroShotClassifier, float | None, float]:
-            clf = fit(X, y)
-            cv = cross_val_accuracy(lambda a, b, c: _predict(fit(a, b), c), X, y)
-            zs = float(np.mean(_predict(base, X) == np.asarray(y, dtype=object)))  # zero-shot never saw these labels
-            return clf, cv, zs
-
-        clf, cv, zs = await asyncio.to_thread(fit_and_score)
-        if cv is not None:
-            state.history = [h for h in state.history if h[0] != len(y)] + [[float(len(y)), round(cv, 4)]]
-        state.zero_shot_accuracy = round(zs, 4)
-        return clf
 
     def close(self) -> None:
         for b in self._batchers.values():
@@ -576,7 +385,3 @@ def _private_paths(store: Path, cache: Path | None, models: dict[str, Path]) -> 
             if form.is_absolute() and len(form.parts) > 1:  # a relative form reveals nothing; never "/" alone
                 out.setdefault(str(form), role)
     return sorted(out.items(), key=lambda kv: -len(kv[0]))
-
-
-def _predict(clf: ZeroShotClassifier, X: np.ndarray) -> np.ndarray:
-    return np.asarray(clf.classes_[np.argmax(clf.decision_function_encoded(X), axis=1)], dtype=object)
