@@ -119,6 +119,77 @@ def test_no_import_cycles() -> None:
             dfs(m)
 
 
+# The layers, top to bottom: a module may import (function bodies included, ``if TYPE_CHECKING`` blocks not) only
+# from its own layer or a lower one. Every module is placed by the longest dotted prefix listed here; a new module
+# that matches none fails `test_every_module_has_a_layer` until it is given one. docs/architecture.md, "Layers".
+LAYER_NAMES = ("base", "data", "encoders", "methods/labels", "classifier", "pipeline", "engines", "front ends")
+LAYERS: dict[str, int] = {
+    # front ends: thin wiring around `run_job` / the classifier; the package itself re-exports the public names
+    "transzero": 7, "transzero.__main__": 7, "transzero.cli": 7, "transzero.serve": 7,
+    # engines: where a sharded job encodes (registered by name with transzero.pipeline.engine)
+    "transzero.engines": 6,
+    # the one job pipeline: specs, stages, jobs, the engine protocol and registry
+    "transzero.pipeline": 5,
+    # the estimator over raw items and what composes classifiers, adapts and judges their scores
+    "transzero.classifier": 4, "transzero.multimodal": 4, "transzero.multitask": 4, "transzero.saved": 4,
+    "transzero.curves": 4, "transzero.gzsl": 4, "transzero.gzsl_metrics": 4, "transzero.evaluate": 4,
+    "transzero.calibration": 4, "transzero.decisions": 4, "transzero.transductive": 4, "transzero.explanations": 4,
+    "transzero.enrich": 4, "transzero.active": 4,
+    # methods over vectors (fine-tuning included) and the class side: label spaces, templates, names, WordNet
+    "transzero.methods": 3, "transzero.finetune": 3, "transzero.neighbors": 3, "transzero.labels": 3,
+    "transzero.templates": 3, "transzero.names": 3, "transzero.spoken": 3, "transzero.wordnet": 3,
+    # items -> vectors, and the cache of those vectors
+    "transzero.encoders": 2, "transzero.store": 2,
+    # reading items and the bundled concept vocabulary; the items' language
+    "transzero.data": 1, "transzero.concepts": 1, "transzero.language": 1,
+    # foundations: errors, helpers, safe writing, folders and locks, saved-folder checks, defaults
+    "transzero.errors": 0, "transzero._util": 0, "transzero._strings": 0, "transzero._paths": 0,
+    "transzero._estimator": 0, "transzero.io": 0, "transzero.locks": 0, "transzero.shards": 0,
+    "transzero.persistence": 0, "transzero.schema": 0, "transzero.defaults": 0, "transzero.presets": 0,
+    "transzero.resources": 0,
+}
+
+
+def _layer(module: str) -> int | None:
+    """The layer of ``module``: its longest prefix in LAYERS (the bare package matches only itself)."""
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in LAYERS and (n > 1 or module == prefix):
+            return LAYERS[prefix]
+    return None
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = sorted(m for m in MODULES if _layer(m) is None)
+    assert not unplaced, f"give these modules a layer in LAYERS: {unplaced}"
+    stale = sorted(p for p in LAYERS if not any(m == p or m.startswith(p + ".") for m in MODULES))
+    assert not stale, f"LAYERS names modules that do not exist: {stale}"
+
+
+def test_imports_point_down_the_layers() -> None:
+    """cli, serve -> engines -> pipeline -> classifier -> methods, labels -> encoders -> data -> base."""
+    violations = []
+    for mod, deps in sorted(_graph().items()):
+        here = _layer(mod)
+        for d in sorted(deps):
+            there = _layer(d)
+            if here is not None and there is not None and there > here:
+                violations.append(f"{mod} -> {d} (layer {LAYER_NAMES[here]} imports layer {LAYER_NAMES[there]})")
+    assert not violations, "imports against the layer order:\n" + "\n".join(violations)
+
+
+def test_the_pipeline_never_imports_an_engine() -> None:
+    """Engines register with transzero.pipeline.engine; `--engine ray` still resolves after `import transzero`."""
+    from transzero.pipeline.engine import engine_names
+
+    assert all(not d.startswith("transzero.engines") for m, deps in _graph().items()
+               if m.startswith("transzero.pipeline") for d in deps)
+    import transzero.pipeline.batch  # noqa: F401  (registers `local`)
+
+    assert engine_names()[:2] == ["local", "ray"]
+
+
 def test_classifier_private_methods_stay_private() -> None:
     """No module outside the classifier calls its private methods (``_prepare``, ``_encode_report``, ``_logits``)."""
     import re

@@ -161,7 +161,8 @@ def test_image_items_need_a_bridge_or_a_text_tower() -> None:
 
 
 def test_concept_space_is_embedded_once_per_process() -> None:
-    from transzero.concepts import concept_label_space, imagenet_concepts
+    from transzero.concepts import imagenet_concepts
+    from transzero.labels import concept_label_space
 
     a = concept_label_space(imagenet_concepts()[:3], templates=["a photo of {}"])
     b = concept_label_space(imagenet_concepts()[:3], templates=["a photo of {}"])

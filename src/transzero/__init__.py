@@ -22,6 +22,9 @@ __version__ = "0.1.0"
 # user set explicitly is kept.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
+# registers the engines beyond this process (`--engine ray`) with the pipeline by name; light: Ray loads on use
+from . import engines as engines  # noqa: E402
+
 _EXPORTS = {
     "BatchPredictions": "classifier",
     "ClassEmbeddings": "labels",

@@ -17,9 +17,9 @@ from .encoders import Encoder, HasConceptHead, HasTextTower, ProgressCallback, c
 from .encoders.registry import encoder_from_config
 from .errors import InputError, SavedModelError, TranszeroError
 from .explanations import SOURCE_KEYS
-from .labels import ClassEmbeddings, LabelSpace
+from .labels import ClassEmbeddings, LabelSpace, concept_label_space
 from .methods.base import ZeroShotMethod
-from .methods.conse import ConceptHead
+from .methods.concept_head import ConceptHead
 from .methods.registry import create_method, load_method, method_name
 from .methods.tags import FitContext, MethodTags, get_tags
 from .persistence import ModelFolder, write_folder_atomically
@@ -184,8 +184,6 @@ class ZeroShotClassifier(ClassifierEstimator):
         return create_encoder(text_side_encoder())
 
     def _concept_head(self) -> ConceptHead:
-        from .concepts import concept_label_space
-
         enc = self.encoder_
         if not isinstance(enc, HasConceptHead):
             raise InputError(

@@ -4,6 +4,7 @@
 its WordNet 3.0 noun id and synonyms (``resources/imagenet_synsets.txt``, from the ILSVRC
 localization mapping file) and CLIP's curated display name (``resources/imagenet_clip_names.txt``,
 MIT, see ``NOTICE-CLIP.txt``). ``imagenet_templates()`` gives CLIP's 80 ImageNet prompts.
+Data only (the encoders read it): the label space of a concept set is :func:`transzero.labels.concept_label_space`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
 
-__all__ = ["Concept", "concept_label_space", "imagenet_concepts", "imagenet_templates"]
+__all__ = ["Concept", "imagenet_concepts", "imagenet_templates"]
 
 
 @dataclass(frozen=True)
@@ -53,31 +53,3 @@ def imagenet_templates() -> tuple[str, ...]:
     """CLIP's 80 prompt templates for ImageNet ("a bad photo of a {}.", ...)."""
     text = resources.files("transzero.resources").joinpath("imagenet_templates_clip.txt").read_text(encoding="utf-8")
     return tuple(t for t in text.splitlines() if t.strip())
-
-
-def concept_label_space(concepts: tuple[Concept, ...], *, names: str = "clean", templates: Any = None) -> Any:
-    """A LabelSpace with one class per concept (keyed by WordNet id, as names repeat).
-
-    ``names="clean"`` embeds the curated name, ``"synonyms"`` every synonym, ``"both"``
-    both; each goes through ``templates`` (default: the name alone). The same arguments
-    return the same object, so its embeddings (memoised per encoder) are computed once
-    per process, not at every ``fit``.
-    """
-    key = templates if templates is None or isinstance(templates, str) else tuple(templates)
-    return _concept_label_space(tuple(concepts), names, key)
-
-
-@lru_cache(maxsize=16)
-def _concept_label_space(concepts: tuple[Concept, ...], names: str, templates: Any) -> Any:
-    from .labels import LabelSpace
-    from .templates import resolve_templates
-
-    tmpl = resolve_templates(list(templates) if isinstance(templates, tuple) else templates)
-    desc: dict[str, list[str]] = {}
-    keys = []
-    for c in concepts:
-        key = c.wnid or f"concept{c.index}"
-        texts = {"clean": [c.name], "synonyms": list(c.names), "both": [c.name, *c.names]}[names]
-        desc[key] = list(dict.fromkeys(t.format(n) for n in texts for t in tmpl))
-        keys.append(key)
-    return LabelSpace(keys, descriptions=desc, use_names=False)

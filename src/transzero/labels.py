@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +31,15 @@ from .names import readable_names
 from .templates import resolve_templates
 
 if TYPE_CHECKING:
+    from .concepts import Concept
     from .encoders.base import Encoder
     from .store import EmbeddingCache
     from .persistence import ModelFolder
 
-__all__ = ["SEMANTIC_BLOCKS", "ClassEmbeddings", "LabelSpace", "humanize", "parse_label_list", "read_attributes"]
+__all__ = [
+    "SEMANTIC_BLOCKS", "ClassEmbeddings", "LabelSpace", "concept_label_space", "humanize", "parse_label_list",
+    "read_attributes",
+]
 
 #: blocks a ``semantics=`` setting may join with "+"
 SEMANTIC_BLOCKS = ("text", "attributes", "gloss")
@@ -657,3 +662,28 @@ def read_attributes(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray
             vals.append(v)
         values.append(vals)
     return names, np.asarray(values, dtype=np.float64), header[1:]
+
+
+def concept_label_space(concepts: tuple[Concept, ...], *, names: str = "clean", templates: Any = None) -> LabelSpace:
+    """A LabelSpace with one class per concept (keyed by WordNet id, as names repeat).
+
+    ``names="clean"`` embeds the curated name, ``"synonyms"`` every synonym, ``"both"``
+    both; each goes through ``templates`` (default: the name alone). The same arguments
+    return the same object, so its embeddings (memoised per encoder) are computed once
+    per process, not at every ``fit``.
+    """
+    key = templates if templates is None or isinstance(templates, str) else tuple(templates)
+    return _concept_label_space(tuple(concepts), names, key)
+
+
+@lru_cache(maxsize=16)
+def _concept_label_space(concepts: tuple[Concept, ...], names: str, templates: Any) -> LabelSpace:
+    tmpl = resolve_templates(list(templates) if isinstance(templates, tuple) else templates)
+    desc: dict[str, list[str]] = {}
+    keys = []
+    for c in concepts:
+        key = c.wnid or f"concept{c.index}"
+        texts = {"clean": [c.name], "synonyms": list(c.names), "both": [c.name, *c.names]}[names]
+        desc[key] = list(dict.fromkeys(t.format(n) for n in texts for t in tmpl))
+        keys.append(key)
+    return LabelSpace(keys, descriptions=desc, use_names=False)

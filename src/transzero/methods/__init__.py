@@ -25,8 +25,8 @@ from .tags import FitContext, MethodTags, get_tags
 
 _CLASSES = {
     "ZeroShotMethod": "base",
-    "SimilarityClassifier": "zeroshot", "KNNClassifier": "zeroshot",
-    "ConceptHead": "conse", "ConceptBridge": "conse", "ConSEClassifier": "conse",
+    "SimilarityClassifier": "zeroshot", "KNNClassifier": "fewshot",
+    "ConceptHead": "concept_head", "ConceptBridge": "conse", "ConSEClassifier": "conse",
     "WordNetClassifier": "wordnet",
     "FewShotMethod": "fewshot", "PrototypeClassifier": "fewshot", "LinearProbeClassifier": "fewshot",
     "ZeroShotLinearClassifier": "fewshot", "TipAdapterClassifier": "fewshot", "TipAdapterFClassifier": "fewshot",

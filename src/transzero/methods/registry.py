@@ -68,7 +68,7 @@ def register_method(name: str, target: str, *, family: str, summary: str, in_cur
 _M = "transzero.methods."
 for _name, _target, _family, _summary, _curve in (
     ("similarity", "zeroshot:SimilarityClassifier", "zero-shot", "softmax of scaled cosines to the class descriptions (text default)", False),
-    ("knn", "zeroshot:KNNClassifier", "few-shot", "votes of the nearest class prompts and labelled examples", False),
+    ("knn", "fewshot:KNNClassifier", "few-shot", "votes of the nearest class prompts and labelled examples", False),
     ("conse", "conse:ConSEClassifier", "zero-shot", "concept probabilities -> text space (ConSE); also on seen classes", False),
     ("wordnet", "wordnet:WordNetClassifier", "zero-shot", "ImageNet concepts under each class's WordNet synset (image default)", False),
     ("prototype", "fewshot:PrototypeClassifier", "few-shot", "nearest class mean of the labelled examples", True),

@@ -20,7 +20,7 @@ from ..errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     from ..encoders.base import Encoder
     from ..labels import ClassEmbeddings, LabelSpace
-    from .conse import ConceptHead
+    from .concept_head import ConceptHead
 
 __all__ = ["FitContext", "MethodTags", "get_tags"]
 

@@ -2,8 +2,9 @@
 
 The input is read as a stream of shards (:func:`transzero.data.stream.iter_shards`); each shard is encoded by an
 *engine* - this process (:class:`LocalEngine`), or Ray Data actors across a cluster
-(:class:`transzero.engines.ray.RayEngine`) - then scored, decided and written by the same stages as every other
-job, so both engines give the same output and share one manifest: a job started on one resumes on the other.
+(:class:`transzero.engines.ray.RayEngine`; engines register by name in :mod:`.engine`, so this module imports
+none) - then scored, decided and written by the same stages as every other job, so both engines give the same
+output and share one manifest: a job started on one resumes on the other.
 
 Transduction needs every item: with ``--transductive`` the job first encodes all shards (vectors of the whole
 input in memory: N x D float32, e.g. 1.5 GB for a million 384-d vectors), adapts on the k-NN graph (an HNSW
@@ -15,12 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from ..data.text import ItemTable
 from ..errors import InputError, JobInterrupted
+from .engine import Engine, create_engine, register_engine
 from .jobs import Job, JobResult, item_column, routing_metrics
 from .report import JobProgress, Reporter, Timings
 from .spec import JobSpec
@@ -45,19 +47,6 @@ __all__ = ["EmbedJob", "Engine", "LocalEngine", "ShardedClassifyJob", "make_engi
 DEFAULT_SHARD_SIZE = 10_000
 
 
-class Engine(Protocol):
-    """Encodes the shards of a job (everything else a batch job does runs in the driver)."""
-
-    name: str
-
-    def stream(self, tables: Iterator[ItemTable], skip: set[int], *, path: str, shard_size: int, text_column: str,
-               audio_column: str | None) -> Iterator[tuple[int, ItemTable, Encoded | None]]:
-        ...
-
-    def close(self) -> None:
-        ...
-
-
 class LocalEngine:
     """This process: the job's :class:`EncodeStage` with its cache and progress lines."""
 
@@ -79,22 +68,18 @@ class LocalEngine:
         pass
 
 
+def _local_engine(spec: JobSpec, source: VectorSource, source_config: dict[str, Any], timings: Timings,
+                  reporter: Reporter) -> Engine:
+    return LocalEngine(source, timings, reporter)
+
+
+register_engine("local", _local_engine)
+
+
 def make_engine(spec: JobSpec, source: VectorSource, source_config: dict[str, Any], timings: Timings,
                 reporter: Reporter) -> Engine:
-    """The engine a spec asks for (``--engine local|ray``)."""
-    if spec.engine.name == "local":
-        return LocalEngine(source, timings, reporter)
-    if spec.engine.name == "ray":
-        try:
-            from ..engines.ray import RayEngine
-        except ImportError as exc:
-            raise InputError(f"--engine ray needs Ray: pip install \"transzero[ray]\" ({exc.name} is missing)") from None
-        from .._util import default_cache_dir
-
-        return RayEngine(source_config, address=spec.engine.address, workers=spec.engine.workers,
-                         cache_dir=spec.cache.folder or default_cache_dir() if spec.cache.enabled else None,
-                         cache=spec.cache.enabled, batch_size=spec.model.batch_size, timings=timings, reporter=reporter)
-    raise InputError(f"--engine must be local or ray, got {spec.engine.name!r}")
+    """The engine a spec asks for (``--engine local|ray``; engines register in :mod:`.engine`)."""
+    return create_engine(spec, source, source_config, timings, reporter)
 
 
 class _ShardedJob(Job):
