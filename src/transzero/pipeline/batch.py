@@ -137,15 +137,19 @@ class _ShardedJob(Job):
                              audio_column=s.input.audio_column)
 
     def identity(self, extra: dict[str, Any]) -> dict[str, Any]:
-        """What the manifest compares on resume: the input (path, and a hash of its content and of the media it
-        lists), model, decisions, format, shard size - not the JSON summary, quiet, cache flags, engine or workers."""
+        """What the manifest compares on resume: every spec field declared to change the output
+        (:func:`~transzero.pipeline.spec.resume_identity`: decisions, adaptations, columns, ...), plus what the
+        ``resolved`` ones resolve to - the input's path and content hash, the effective format and shard size, and
+        ``extra`` (the label space, the encoder's fingerprint, the method and its parameters). Not the JSON summary,
+        quiet, cache flags, engine or workers (declared ``ignore``)."""
         from ..data.stream import input_fingerprint
+        from .spec import resume_identity
 
         s = self.spec
-        fingerprint = input_fingerprint(s.input.path, audio_column=s.input.audio_column)
-        return {"kind": self.kind, "input": {"path": str(Path(s.input.path).resolve()), "fingerprint": fingerprint,
-                                             "text_column": s.input.text_column, "audio_column": s.input.audio_column},
-                "format": self.fmt, "shard_size": s.output.shard_size or DEFAULT_SHARD_SIZE, **extra}
+        ident = resume_identity(s)
+        ident["input"].update(path=str(Path(s.input.path).resolve()),
+                              fingerprint=input_fingerprint(s.input.path, audio_column=s.input.audio_column))
+        return {**ident, "format": self.fmt, "shard_size": s.output.shard_size or DEFAULT_SHARD_SIZE, **extra}
 
     @property
     def fmt(self) -> str:
@@ -185,10 +189,8 @@ class ShardedClassifyJob(_ShardedJob):
             "labels": clf.label_space_.to_dict(), "encoder": {"name": clf.encoder_.name, "backend": clf.encoder_.backend,
                                                               "fingerprint": clf.encoder_.fingerprint},
             "method": {"name": clf.method_name, "params": clf.method_.get_params()},
-            "decide": {"reject": s.decide.reject, "target_frr": s.decide.target_frr, "none_label": s.decide.none_label,
-                       "multi_label": s.decide.multi_label, "explain": s.decide.explain},
-            "adapt": {"transductive": s.adapt.transductive, "steps": (list(s.adapt.steps) or [f"default:{modality}"]) if s.adapt.transductive else [],
-                      "index": s.adapt.index if s.adapt.transductive else None}})
+            # (no steps named: the modality's recipe, whatever this version's is)
+            "recipe": f"default:{modality}" if s.adapt.transductive and not s.adapt.steps else None})
         out = Path(s.output.predictions or "")
         manifest = ShardManifest.open(out, kind=self.kind, job=ident, fmt=fmt,
                                       shard_size=s.output.shard_size or DEFAULT_SHARD_SIZE,

@@ -14,12 +14,25 @@ from typing import Any
 
 __all__ = [
     "AdaptSpec", "CacheSpec", "DecideSpec", "EngineSpec", "FewShotSpec", "GZSLSpec", "InputSpec", "JOB_KINDS", "JobSpec", "LabelsSpec",
-    "ModelSpec", "MultiModalSpec", "OutputSpec",
+    "ModelSpec", "MultiModalSpec", "OutputSpec", "RESUME_ROLES", "resume_identity",
 ]
 
 #: what a job does: classify items; evaluate against gold labels; a few-shot learning curve; generalized
 #: zero-shot evaluation; several tasks on one encoder; records with several fields
 JOB_KINDS = ("classify", "eval", "curve", "gzsl", "multitask", "multimodal", "embed")
+
+#: what a spec field does to a job's output, for resuming a shard folder (:func:`resume_identity`): ``compare``
+#: (the default: a new option is compared unless declared otherwise), ``ignore`` (never changes an output: where a
+#: summary goes, the cache, the engine), ``resolved`` (compared through what it resolves to: the label space, the
+#: encoder's fingerprint, the method's parameters, the input's content, the effective format and shard size)
+RESUME_ROLES = ("compare", "ignore", "resolved")
+
+
+def _role(role: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
+    """A dataclass field with its :data:`RESUME_ROLES` role."""
+    if default is not dataclasses.MISSING:
+        kw["default"] = default
+    return field(metadata={"resume": role}, **kw)
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class InputSpec:
         Columns of audio / image file paths (manifests, multimodal records).
     """
 
-    path: Path
+    path: Path = _role("resolved")
     text_column: str = "text"
     label_column: str | None = None
     audio_column: str | None = None
@@ -53,29 +66,29 @@ class InputSpec:
 class LabelsSpec:
     """The classes: names, or a labels file, plus prompt templates. Neither: the data's gold labels."""
 
-    names: tuple[str, ...] | None = None
-    file: Path | None = None
-    templates: tuple[str, ...] | None = None
+    names: tuple[str, ...] | None = _role("resolved", None)
+    file: Path | None = _role("resolved", None)
+    templates: tuple[str, ...] | None = _role("resolved", None)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """Encoder and method, or a saved classifier folder (``saved``), which fixes both."""
 
-    encoder: str | None = None
-    backend: str | None = None
-    method: str | None = None
-    method_params: tuple[tuple[str, Any], ...] = ()
-    saved: Path | None = None
-    batch_size: int | None = None
+    encoder: str | None = _role("resolved", None)
+    backend: str | None = _role("resolved", None)
+    method: str | None = _role("resolved", None)
+    method_params: tuple[tuple[str, Any], ...] = _role("resolved", ())
+    saved: Path | None = _role("resolved", None)
+    batch_size: int | None = _role("ignore", None)
     #: a saved classifier may name a ``hub:`` encoder: download it (never by default)
-    allow_download: bool = False
+    allow_download: bool = _role("ignore", False)
     #: nearest-neighbour search of methods that have one (knn, tip-adapter): exact, ann or auto
     index: str = "auto"
     #: without ``encoder``: the speed/accuracy preset (:mod:`transzero.presets`; None: the default)
-    preset: str | None = None
+    preset: str | None = _role("resolved", None)
     #: without ``encoder``: the items' language (None: detected from the items)
-    language: str | None = None
+    language: str | None = _role("resolved", None)
 
     @property
     def methods(self) -> list[str]:
@@ -87,8 +100,8 @@ class ModelSpec:
 class CacheSpec:
     """The embedding cache: on by default, in ``folder`` (default ``$TRANSZERO_CACHE_DIR``)."""
 
-    enabled: bool = True
-    folder: Path | None = None
+    enabled: bool = _role("ignore", True)
+    folder: Path | None = _role("ignore", None)
 
 
 @dataclass(frozen=True)
@@ -129,14 +142,14 @@ class OutputSpec:
     ``_manifest.json`` (resumable); otherwise one file.
     """
 
-    predictions: Path | None = None
-    json: Path | None = None
-    plot: Path | None = None
-    reliability: Path | None = None
-    overwrite: bool = False
-    shards: bool = False
-    format: str | None = None
-    shard_size: int | None = None
+    predictions: Path | None = _role("ignore", None)
+    json: Path | None = _role("ignore", None)
+    plot: Path | None = _role("ignore", None)
+    reliability: Path | None = _role("ignore", None)
+    overwrite: bool = _role("ignore", False)
+    shards: bool = _role("ignore", False)
+    format: str | None = _role("resolved", None)
+    shard_size: int | None = _role("resolved", None)
 
 
 @dataclass(frozen=True)
@@ -144,9 +157,9 @@ class EngineSpec:
     """Where a batch job runs: ``local`` (this process) or ``ray`` (Ray Data: a local instance, or the cluster at
     ``address``), with ``workers`` encoder actors."""
 
-    name: str = "local"
-    address: str | None = None
-    workers: int | None = None
+    name: str = _role("ignore", "local")
+    address: str | None = _role("ignore", None)
+    workers: int | None = _role("ignore", None)
 
 
 @dataclass(frozen=True)
@@ -188,20 +201,36 @@ class JobSpec:
     input: InputSpec
     labels: LabelsSpec = field(default_factory=LabelsSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
-    cache: CacheSpec = field(default_factory=CacheSpec)
+    cache: CacheSpec = _role("ignore", default_factory=CacheSpec)
     adapt: AdaptSpec = field(default_factory=AdaptSpec)
     decide: DecideSpec = field(default_factory=DecideSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
     fewshot: FewShotSpec | None = None
     gzsl: GZSLSpec | None = None
     multimodal: MultiModalSpec | None = None
-    engine: EngineSpec = field(default_factory=EngineSpec)
+    engine: EngineSpec = _role("ignore", default_factory=EngineSpec)
     #: a bad row makes the job's exit status 1 (the rows are still reported and written)
-    strict: bool = False
+    strict: bool = _role("ignore", False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (paths as strings)."""
         return _plain(dataclasses.asdict(self))
+
+
+def resume_identity(spec: Any) -> dict[str, Any]:
+    """The fields of ``spec`` (a spec dataclass, nested ones included) whose role is ``compare``, as plain values:
+    what a shard folder's manifest compares on resume besides the ``resolved`` values the job adds. Derived from the
+    declarations, so a new option is compared unless it is declared ``ignore`` or ``resolved``."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(spec):
+        role = f.metadata.get("resume", "compare")
+        if role not in RESUME_ROLES:
+            raise ValueError(f"{type(spec).__name__}.{f.name}: unknown resume role {role!r}")
+        if role != "compare":
+            continue
+        v = getattr(spec, f.name)
+        out[f.name] = resume_identity(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else _plain(v)
+    return out
 
 
 def _plain(v: Any) -> Any:

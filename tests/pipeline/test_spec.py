@@ -1,0 +1,56 @@
+"""What a shard folder compares on resume is derived from the spec's declarations: every field is compared
+unless declared ``ignore`` (it never changes an output) or ``resolved`` (compared through what it resolves to)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from transzero.pipeline.spec import (
+    RESUME_ROLES, AdaptSpec, DecideSpec, EngineSpec, InputSpec, JobSpec, ModelSpec, OutputSpec, resume_identity,
+)
+
+BASE = JobSpec("classify", InputSpec(Path("in.csv")), output=OutputSpec(predictions=Path("out"), shards=True))
+
+
+def _specs() -> list[type]:
+    import transzero.pipeline.spec as spec
+
+    return [c for c in vars(spec).values() if isinstance(c, type) and dataclasses.is_dataclass(c)
+            and c.__module__ == spec.__name__]
+
+
+def test_every_field_has_a_known_role() -> None:
+    for cls in _specs():
+        for f in dataclasses.fields(cls):
+            assert f.metadata.get("resume", "compare") in RESUME_ROLES, f"{cls.__name__}.{f.name}"
+
+
+@pytest.mark.parametrize("change", [
+    {"decide": DecideSpec(reject="auto")}, {"decide": DecideSpec(explain=2)}, {"decide": DecideSpec(multi_label=0.5)},
+    {"adapt": AdaptSpec(transductive=True)}, {"adapt": AdaptSpec(transductive=True, steps=("balance",))},
+    {"input": InputSpec(Path("in.csv"), text_column="body")}, {"model": ModelSpec(index="exact")},
+])
+def test_a_field_that_changes_the_output_changes_the_identity(change: dict) -> None:
+    assert resume_identity(dataclasses.replace(BASE, **change)) != resume_identity(BASE)
+
+
+@pytest.mark.parametrize("change", [
+    {"output": OutputSpec(predictions=Path("out"), shards=True, json=Path("s.json"), overwrite=True)},
+    {"engine": EngineSpec("ray", workers=4)}, {"strict": True}, {"model": ModelSpec(batch_size=8)},
+    # resolved: the job compares what these resolve to (label space, encoder fingerprint, effective format/size)
+    {"model": ModelSpec(encoder="minilm-l6")}, {"output": OutputSpec(predictions=Path("out"), shards=True, shard_size=10)},
+])
+def test_a_field_that_does_not_or_is_resolved_leaves_the_identity(change: dict) -> None:
+    assert resume_identity(dataclasses.replace(BASE, **change)) == resume_identity(BASE)
+
+
+def test_a_new_option_is_compared_unless_declared_otherwise() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Decide2(DecideSpec):
+        new_option: int = 0
+
+    a, b = dataclasses.replace(BASE, decide=Decide2()), dataclasses.replace(BASE, decide=Decide2(new_option=1))
+    assert resume_identity(a) != resume_identity(b)
