@@ -54,3 +54,21 @@ def test_a_new_option_is_compared_unless_declared_otherwise() -> None:
 
     a, b = dataclasses.replace(BASE, decide=Decide2()), dataclasses.replace(BASE, decide=Decide2(new_option=1))
     assert resume_identity(a) != resume_identity(b)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: ModelSpec(index="fast"), "--index must be one of"),
+    (lambda: AdaptSpec(index="fast"), "--index must be one of"),
+    (lambda: ModelSpec(preset="quick"), "unknown preset .quick.; choose one of fast, accurate"),
+    (lambda: ModelSpec(preset="fast", encoder="minilm-l6"), "--preset/--language choose the text encoder"),
+    (lambda: ModelSpec(batch_size=0), "--batch-size must be at least 1"),
+    (lambda: AdaptSpec(calibration_shots=0), "--calibration-shots must be at least 1"),
+    (lambda: OutputSpec(shard_size=0), "--shard-size must be at least 1, got 0"),
+    (lambda: EngineSpec("spark"), "--engine must be local or ray, got 'spark'"),
+    (lambda: EngineSpec("ray", workers=0), "--workers must be at least 1"),
+])
+def test_a_spec_checks_its_own_values_once_for_every_front_end(make, message: str) -> None:
+    from transzero.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        make()

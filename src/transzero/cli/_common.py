@@ -19,7 +19,6 @@ from .._strings import safe_text
 from ..defaults import DEFAULT_ENCODERS
 from ..methods.registry import methods_help
 from ..pipeline.report import LineProgress, ProgressFn, Reporter
-from ..errors import InputError
 from ..pipeline.spec import AdaptSpec, CacheSpec, DecideSpec, EngineSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -93,12 +92,6 @@ def labels_spec(labels: str | None, labels_file: Path | None, templates: list[st
 def model_spec(encoder: str | None, backend: str | None, method: str | None, model: Path | None = None,
                batch_size: int | None = None, allow_download: bool = False, index: str = "auto",
                preset: str | None = None, language: str | None = None) -> ModelSpec:
-    if preset is not None:
-        from ..presets import check_preset
-
-        check_preset(preset)
-    if (preset is not None or language is not None) and (encoder is not None or model is not None):
-        raise InputError("--preset/--language choose the text encoder; drop them, or --encoder/--model")
     return ModelSpec(encoder=encoder, backend=backend, method=method, saved=model, batch_size=batch_size,
                      allow_download=allow_download, index=index, preset=preset, language=language)
 
@@ -110,11 +103,7 @@ def cache_spec(cache_dir: Path | None, no_cache: bool) -> CacheSpec:
 def adapt_spec(transductive: bool, unlabeled: Path | None, steps: str | None, calibration: Path | None, like: InputSpec,
                calibration_shots: int | None = None, index: str = "auto") -> AdaptSpec:
     """Unlabelled and calibration files are read like the input (same columns)."""
-    from ..neighbors import INDEXES
-
-    if index not in INDEXES:
-        raise InputError(f"--index must be one of {', '.join(INDEXES)}, got {index!r}")
-    return AdaptSpec(index=index, 
+    return AdaptSpec(index=index,
         transductive=transductive,
         unlabeled=InputSpec(unlabeled, like.text_column, None, like.audio_column) if unlabeled is not None else None,
         steps=tuple(s.strip() for s in (steps or "").split(",") if s.strip()),
@@ -131,17 +120,11 @@ def output_spec(output: str | None, overwrite: bool, fmt: str | None, shard_size
     from ..shards import is_shard_output
 
     shards = is_shard_output(output, fmt, shard_size)
-    if shard_size is not None and shard_size < 1:
-        raise InputError(f"--shard-size must be at least 1, got {shard_size}")
     return OutputSpec(predictions=Path(output) if output else None, json=summary, overwrite=overwrite, shards=shards,
                       format=fmt, shard_size=shard_size)
 
 
 def engine_spec(engine: str, address: str | None, workers: int | None) -> EngineSpec:
-    if engine not in ("local", "ray"):
-        raise InputError(f"--engine must be local or ray, got {engine!r}")
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers must be at least 1, got {workers}")
     return EngineSpec(engine, address, workers)
 
 

@@ -2,7 +2,8 @@
 
 Front ends (the CLI, the service, the distributed engine) build a :class:`JobSpec` and hand it to
 :func:`transzero.pipeline.run_job`; nothing else about the job lives in the front end. Specs are
-frozen dataclasses of plain values, so they print, compare and serialise (:meth:`JobSpec.to_dict`).
+frozen dataclasses of plain values, so they print, compare and serialise (:meth:`JobSpec.to_dict`). Each checks
+its own values when it is made (``__post_init__``: one-line errors naming the flag), once, for every front end.
 """
 
 from __future__ import annotations
@@ -90,6 +91,19 @@ class ModelSpec:
     #: without ``encoder``: the items' language (None: detected from the items)
     language: str | None = _role("resolved", None)
 
+    def __post_init__(self) -> None:
+        from ..errors import InputError
+
+        _check_index(self.index)
+        if self.preset is not None:
+            from ..presets import check_preset
+
+            check_preset(self.preset)
+        if (self.preset is not None or self.language is not None) and (self.encoder is not None or self.saved is not None):
+            raise InputError("--preset/--language choose the text encoder; drop them, or --encoder/--model")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {self.batch_size}")
+
     @property
     def methods(self) -> list[str]:
         """``method`` as a list (a comma list names several, for curves and GZSL)."""
@@ -116,6 +130,13 @@ class AdaptSpec:
     calibration_shots: int | None = None
     #: nearest-neighbour search of the transductive graph: exact, ann (an HNSW index) or auto (ann above ~50k items)
     index: str = "auto"
+
+    def __post_init__(self) -> None:
+        from ..errors import InputError
+
+        _check_index(self.index)
+        if self.calibration_shots is not None and self.calibration_shots < 1:
+            raise InputError(f"--calibration-shots must be at least 1, got {self.calibration_shots}")
 
     @property
     def transduce(self) -> bool:
@@ -151,6 +172,12 @@ class OutputSpec:
     format: str | None = _role("resolved", None)
     shard_size: int | None = _role("resolved", None)
 
+    def __post_init__(self) -> None:
+        from ..errors import InputError
+
+        if self.shard_size is not None and self.shard_size < 1:
+            raise InputError(f"--shard-size must be at least 1, got {self.shard_size}")
+
 
 @dataclass(frozen=True)
 class EngineSpec:
@@ -160,6 +187,16 @@ class EngineSpec:
     name: str = _role("ignore", "local")
     address: str | None = _role("ignore", None)
     workers: int | None = _role("ignore", None)
+
+    def __post_init__(self) -> None:
+        from ..errors import InputError
+        from .engine import engine_names
+
+        names = ["local", *(n for n in engine_names() if n != "local")]  # (local registers when jobs load)
+        if self.name not in names:
+            raise InputError(f"--engine must be {' or '.join(names)}, got {self.name!r}")
+        if self.workers is not None and self.workers < 1:
+            raise InputError(f"--workers must be at least 1, got {self.workers}")
 
 
 @dataclass(frozen=True)
@@ -215,6 +252,15 @@ class JobSpec:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (paths as strings)."""
         return _plain(dataclasses.asdict(self))
+
+
+def _check_index(index: str) -> None:
+    from ..neighbors import INDEXES
+
+    if index not in INDEXES:
+        from ..errors import InputError
+
+        raise InputError(f"--index must be one of {', '.join(INDEXES)}, got {index!r}")
 
 
 def resume_identity(spec: Any) -> dict[str, Any]:
