@@ -78,17 +78,24 @@ def test_a_killed_actor_is_retried(tmp_path: Path, capsys) -> None:
     common = ["classify", str(src), "--labels", LABELS, "--shard-size", "500", "--no-cache", "-q", "--encoder", "minilm-l6",
               "--backend", "torch"]
     killed: list[int] = []
+    manifest = tmp_path / "ray" / "_manifest.json"
 
     def killer() -> None:
-        deadline = time.time() + 120
+        # by state, not by CPU time: once the first shard is written, the actors have loaded their model and the
+        # other shards are in flight, so a killed actor takes work with it (Ray retries it)
+        deadline = time.time() + 300
         while time.time() < deadline and not killed:
-            for p in psutil.process_iter(["pid", "cmdline"]):
-                cmd = " ".join(p.info["cmdline"] or [])
-                if "EncodeActor" in cmd and p.cpu_times().user > 6:  # it has loaded its model and is encoding
-                    p.kill()
-                    killed.append(p.info["pid"])
-                    return
-            time.sleep(0.3)
+            try:
+                started = bool(json.loads(manifest.read_text())["shards"])
+            except (OSError, ValueError, KeyError):
+                started = False
+            if started:
+                for p in psutil.process_iter(["pid", "cmdline"]):
+                    if "EncodeActor" in " ".join(p.info["cmdline"] or []):
+                        p.kill()
+                        killed.append(p.info["pid"])
+                        return
+            time.sleep(0.05)
 
     t = threading.Thread(target=killer, daemon=True)
     t.start()
