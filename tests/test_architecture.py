@@ -147,6 +147,8 @@ LAYERS: dict[str, int] = {
     "transzero._estimator": 0, "transzero.io": 0, "transzero.locks": 0, "transzero.shards": 0,
     "transzero.persistence": 0, "transzero.schema": 0, "transzero.defaults": 0, "transzero.presets": 0,
     "transzero.resources": 0,
+    # the format registry and its writers (and table readers): io, shards and data/ dispatch through it
+    "transzero.formats": 0,
 }
 
 

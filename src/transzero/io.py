@@ -1,4 +1,4 @@
-"""Writing results safely: prediction files (CSV / TSV / JSONL / JSON), metrics, plots.
+"""Writing results safely: prediction files (any registered format: CSV / TSV / JSONL / JSON / Arrow), metrics, plots.
 
 Every file is written to a temporary file in the target folder and renamed into place, so a
 killed run leaves either the old file or the complete new one, never half of one.
@@ -8,7 +8,6 @@ suffix, a missing folder, the input file itself, or an existing file without ``o
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -17,18 +16,30 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._util import safe_text
 from .errors import InputError
+from .formats import Format, format_for_suffix, get_format, output_suffixes
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    OUTPUT_SUFFIXES: tuple[str, ...]  # (module __getattr__ below)
 
 __all__ = [
     "FORMULA_STARTS", "OUTPUT_SUFFIXES", "atomic_path", "check_output", "check_writable_folder", "flat_record",
-    "prediction_records",
-    "spreadsheet_safe", "write_json", "write_predictions",
+    "json_safe", "prediction_records", "write_jsonl_lines",
+    "spreadsheet_safe", "write_json", "write_predictions", "write_records",
 ]
 
-OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
+
+def __getattr__(name: str) -> Any:
+    # OUTPUT_SUFFIXES: the suffixes of every registered format a predictions file may have (.csv, .tsv, .jsonl,
+    # .ndjson, .json, .arrow, .feather, ...), read from the format registry each time (transzero.formats)
+    if name == "OUTPUT_SUFFIXES":
+        return output_suffixes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def prediction_records(
@@ -128,17 +139,19 @@ def check_output(
     inputs: Sequence[str | os.PathLike[str]] = (),
     overwrite: bool = False,
     flag: str = "--output",
-    suffixes: Sequence[str] = OUTPUT_SUFFIXES,
+    suffixes: Sequence[str] | None = None,
 ) -> Path | None:
     """Refuse an output file before any work: bad suffix or folder, an input file, an existing file.
 
     Returns the path (None for standard output). ``suffixes``: the file types this output may have
-    (predictions by default).
+    (those of predictions by default: ``OUTPUT_SUFFIXES``).
     """
     if path is None or str(path) == "-":
         return None
     p = check_writable_folder(path, flag)
     suffix = p.suffix.lower()
+    if suffixes is None:
+        suffixes = output_suffixes()
     if suffix not in suffixes:
         raise InputError(f"{flag} {p.name}: unsupported type {suffix or '(none)'}; use {', '.join(suffixes)}")
     for src in inputs:
@@ -172,21 +185,32 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as indented JSON, atomically (NaN written as null: the file stays valid JSON)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_finite(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+        tmp.write_text(json.dumps(json_safe(obj), indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     return Path(path)
 
 
-def _finite(o: Any) -> Any:
+def json_safe(o: Any) -> Any:
     """JSON-safe: NaN/inf as null, undecodable bytes in strings as U+FFFD."""
     if isinstance(o, float):
         return o if math.isfinite(o) else None
     if isinstance(o, str):
         return safe_text(o)
     if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
+        return {k: json_safe(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
+        return [json_safe(v) for v in o]
     return o
+
+
+def write_records(path: str | os.PathLike[str], fmt: str | Format, records: list[dict[str, Any]],
+                  classes: Sequence[str], vectors: np.ndarray | None = None) -> None:
+    """Write ``records`` (and ``vectors``) to ``path`` in the registered format ``fmt``, atomically: the one place
+    every output file (predictions, shards, vectors) is written through its format's writer."""
+    f = get_format(fmt) if isinstance(fmt, str) else fmt
+    if f is None:
+        raise InputError(f"unknown output format {fmt!r}")
+    with atomic_path(path) as tmp:
+        f.writer()(tmp, records, classes, vectors)
 
 
 def write_predictions(
@@ -198,27 +222,18 @@ def write_predictions(
     """
     records = list(records)
     if output is None or str(output) == "-":
-        _write_jsonl(records, sys.stdout)
+        write_jsonl_lines(records, sys.stdout)
         sys.stdout.flush()
         return
     p = check_writable_folder(output, "--output")
     suffix = p.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise InputError(f"--output {p.name}: unsupported type {suffix or '(none)'}; use {', '.join(OUTPUT_SUFFIXES)}")
-    with atomic_path(p) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
-        if suffix in (".jsonl", ".ndjson"):
-            _write_jsonl(records, f)
-        elif suffix == ".json":
-            json.dump(_finite(records), f, ensure_ascii=False, indent=1, allow_nan=False)
-        else:
-            flat = [{k: spreadsheet_safe(safe_text(v) if isinstance(v, str) else v) for k, v in flat_record(r, classes).items()}
-                    for r in records]
-            fields = list(flat[0]) if flat else ["row", "text", "label", "confidence", "error"]
-            w = csv.DictWriter(f, fieldnames=fields, delimiter="\t" if suffix == ".tsv" else ",")
-            w.writeheader()
-            w.writerows(flat)
+    fmt = format_for_suffix(suffix)
+    if fmt is None or not fmt.predictions:
+        raise InputError(f"--output {p.name}: unsupported type {suffix or '(none)'}; use {', '.join(output_suffixes())}")
+    write_records(p, fmt, records, classes)
 
 
-def _write_jsonl(records: list[dict[str, Any]], f: TextIO) -> None:
+def write_jsonl_lines(records: list[dict[str, Any]], f: TextIO) -> None:
+    """Prediction records as JSON lines on an open text stream (standard output, a ``.jsonl`` file)."""
     for r in records:
-        f.write(json.dumps(_finite(r), ensure_ascii=False, allow_nan=False) + "\n")
+        f.write(json.dumps(json_safe(r), ensure_ascii=False, allow_nan=False) + "\n")

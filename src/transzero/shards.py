@@ -17,20 +17,35 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
-from .io import atomic_path, flat_record, write_predictions
+from .formats import shard_formats
+from .io import atomic_path, write_records
 from .locks import FolderLock
 
 __all__ = ["FORMATS", "MANIFEST", "ShardManifest", "check_manifest", "is_shard_output", "shard_file", "write_shard", "write_table"]
 
 MANIFEST = "_manifest.json"
-FORMATS = ("parquet", "csv", "jsonl")
-_PART = re.compile(r"^part-\d{5}\.(parquet|csv|jsonl)$")
+if TYPE_CHECKING:
+    FORMATS: tuple[str, ...]  # (module __getattr__ below)
+
+
+def __getattr__(name: str) -> Any:
+    # FORMATS: the registered formats a shard folder (--format) and embed may use, in registration order
+    # (parquet, csv, jsonl, arrow, ...; transzero.formats)
+    if name == "FORMATS":
+        return shard_formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _is_part(name: str) -> bool:
+    """A shard file of the folder: ``part-NNNNN.<format>`` for a registered shard format."""
+    m = re.fullmatch(r"part-\d{5}\.([a-z0-9]+)", name)
+    return m is not None and m.group(1) in shard_formats()
 
 
 def is_shard_output(path: str | os.PathLike[str] | None, fmt: str | None = None, shard_size: int | None = None) -> bool:
@@ -77,71 +92,9 @@ def write_shard(folder: Path, index: int, fmt: str, records: list[dict[str, Any]
 
 def write_table(path: Path, fmt: str, records: list[dict[str, Any]], classes: Sequence[str],
                 vectors: np.ndarray | None = None) -> None:
-    """One output file of ``records`` (and ``vectors``) in ``fmt`` (parquet, csv, jsonl), written atomically."""
-    if fmt == "parquet":
-        _write_parquet(path, records, classes, vectors)
-    elif vectors is not None:
-        with atomic_path(path) as tmp:
-            with tmp.open("w", encoding="utf-8", newline="") as f:
-                _write_vector_text(f, fmt, records, vectors)
-    else:
-        write_predictions(records, list(classes), path)
-
-
-def _write_parquet(path: Path, records: list[dict[str, Any]], classes: Sequence[str], vectors: np.ndarray | None) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    cols: dict[str, pa.Array] = {"row": pa.array([r["row"] for r in records], pa.int64())}
-    if records and "id" in records[0]:
-        cols["id"] = pa.array([None if r.get("id") is None else str(r["id"]) for r in records], pa.string())
-    cols["text"] = pa.array([r.get("text") for r in records], pa.string())
-    if vectors is None:
-        cols["label"] = pa.array([r.get("label") for r in records], pa.string())
-        cols["confidence"] = pa.array([r.get("confidence") for r in records], pa.float64())
-    cols["error"] = pa.array([r.get("error") for r in records], pa.string())
-    if vectors is not None:
-        v = np.ascontiguousarray(vectors, dtype=np.float32)
-        flat = pa.array(v.reshape(-1), pa.float32())
-        arr = pa.FixedSizeListArray.from_arrays(flat, v.shape[1])
-        mask = np.array([r.get("error") is not None for r in records])
-        if mask.any():
-            arr = pa.FixedSizeListArray.from_arrays(flat, v.shape[1], mask=pa.array(mask))
-        cols["vector"] = arr
-    else:
-        extra = [k for k in ("labels", "score", "explanation", "transcript") if records and k in records[0]]
-        if "transcript" in extra:
-            cols["transcript"] = pa.array([r.get("transcript") for r in records], pa.string())
-        if "labels" in extra:
-            cols["labels"] = pa.array([r.get("labels") for r in records], pa.list_(pa.string()))
-        if "score" in extra:
-            cols["score"] = pa.array([r.get("score") for r in records], pa.float64())
-        if "explanation" in extra:
-            cols["explanation"] = pa.array([flat_record(r, [])["explanation"] or None for r in records], pa.string())
-        for c in classes:
-            cols[f"p:{c}"] = pa.array([None if r.get("probabilities") is None else r["probabilities"].get(c)
-                                       for r in records], pa.float64())
-    with atomic_path(path) as tmp:
-        pq.write_table(pa.table(cols), tmp)
-
-
-def _write_vector_text(f: Any, fmt: str, records: list[dict[str, Any]], vectors: np.ndarray) -> None:
-    import csv
-
-    from .io import spreadsheet_safe
-
-    if fmt == "jsonl":
-        for r, v in zip(records, vectors):
-            rec = {k: r[k] for k in ("row", "id", "text", "error") if k in r}
-            rec["vector"] = None if r.get("error") else [float(x) for x in v]
-            f.write(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
-        return
-    w = csv.writer(f)
-    head = [k for k in ("row", "id", "text", "error") if records and k in records[0]]
-    w.writerow(head + ["vector"])
-    for r, v in zip(records, vectors):
-        vec = "" if r.get("error") else " ".join(f"{x:.7g}" for x in v)
-        w.writerow([spreadsheet_safe("" if r.get(k) is None else r.get(k)) for k in head] + [vec])
+    """One output file of ``records`` (and ``vectors``) in ``fmt`` (a registered shard format: parquet, csv, jsonl,
+    arrow, ...), written atomically by the format's writer."""
+    write_records(path, fmt, records, classes, vectors)
 
 
 class ShardEntry(BaseModel):
@@ -166,10 +119,20 @@ class ManifestModel(BaseModel):
     kind: str
     job_key: str
     job: dict[str, Any]
-    output_format: Literal["parquet", "csv", "jsonl"]
+    output_format: str
     shard_size: int = Field(gt=0)
     status: Literal["running", "done"]
     shards: dict[str, ShardEntry]
+
+    @field_validator("output_format")
+    @classmethod
+    def _a_shard_format(cls, v: str) -> str:
+        allowed = shard_formats()
+        if v not in allowed:
+            names = [repr(f) for f in allowed]
+            raise ValueError(f"Input should be {', '.join(names[:-1])} or {names[-1]}" if len(names) > 1
+                             else f"Input should be {names[0]}")
+        return v
 
     @model_validator(mode="after")
     def _entries_name_their_own_part(self) -> ManifestModel:
@@ -241,7 +204,7 @@ class ShardManifest:
     def _open_locked(cls, folder: Path, key: str, kind: str, job: dict[str, Any], fmt: str, shard_size: int,
                      overwrite: bool, warn: Callable[[str], None], lock: FolderLock) -> ShardManifest:
         path = folder / MANIFEST
-        ours = [p for p in folder.iterdir() if _PART.match(p.name) or p.name == MANIFEST]
+        ours = [p for p in folder.iterdir() if _is_part(p.name) or p.name == MANIFEST]
         others = [p for p in folder.iterdir() if p not in ours and not p.name.startswith(".")]
         if path.is_file() or path.is_symlink():
             old, problem = _read_manifest(path)
@@ -327,7 +290,7 @@ class ShardManifest:
         stale = [k for k in self.data["shards"] if int(k) >= n_shards]
         for k in stale:  # (an input that shrank since the last run): only the folder's own part files go
             name = str(self.data["shards"].pop(k)["file"])
-            if _PART.match(name):
+            if _is_part(name):
                 (self.folder / name).unlink(missing_ok=True)
         self.data["status"] = "done"
         self.data["summary"] = summary

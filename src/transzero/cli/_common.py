@@ -67,7 +67,7 @@ CalibrationOpt = typer.Option(None, "--calibration", help="Labelled examples (sa
 AudioColOpt = typer.Option(None, "--audio-column", help="Column (CSV/TSV) or key (JSONL) holding audio file paths (relative to the file).")
 ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--method; "
                                               "--encoder then names its encoder when it lives outside the folder).")
-FormatOpt = typer.Option(None, "--format", help="Sharded output: parquet (default), csv or jsonl files in the -o folder.")
+FormatOpt = typer.Option(None, "--format", help="Sharded output: parquet (default), csv, jsonl or arrow (Arrow IPC) files in the -o folder.")
 ShardSizeOpt = typer.Option(None, "--shard-size", help="Sharded output: items per part-NNNNN file (default 10000).")
 EngineOpt = typer.Option("local", "--engine", help="Where a sharded job encodes: local (this process) or ray (Ray Data).")
 RayAddressOpt = typer.Option(None, "--ray-address", help="With --engine ray: a cluster to join (auto, or host:port); "

@@ -18,7 +18,7 @@ from ._common import (
 def embed(
     input: Path = typer.Argument(..., help="Items: .txt, .csv/.tsv, .jsonl, .parquet; or a folder / list of images or audio."),
     output: str = typer.Option(..., "--output", "-o", help="A folder of part-NNNNN files (vectors in a 'vector' column; "
-                                                           "resumable), or one .parquet/.csv/.jsonl file."),
+                                                           "resumable), or one .parquet/.csv/.jsonl/.arrow file."),
     encoder: Optional[str] = EncoderOpt,
     backend: Optional[str] = BackendOpt,
     fmt: Optional[str] = FormatOpt,
@@ -38,9 +38,12 @@ def embed(
 ) -> None:
     """Write the vector of every item of INPUT (for downstream use, and as the input of later jobs)."""
     out = output_spec(output, overwrite, fmt, shard_size, summary)
-    if not out.shards:
-        suffix = Path(output).suffix.lower().lstrip(".")
-        out = type(out)(**{**out.__dict__, "format": suffix})
+    if not out.shards:  # one file: its format from its suffix (.feather is arrow)
+        from ..formats import format_for_suffix
+
+        suffix = Path(output).suffix.lower()
+        known = format_for_suffix(suffix)
+        out = type(out)(**{**out.__dict__, "format": known.name if known is not None else suffix.lstrip(".")})
     spec = JobSpec("embed", InputSpec(input, text_column, None, audio_column), model=model_spec(encoder, backend, None,
                    batch_size=batch_size), cache=cache_spec(cache_dir, no_cache), output=out,
                    engine=engine_spec(engine, ray_address, workers), strict=strict)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from ..errors import InputError
 from .text import Row, check_label, check_text
 
-__all__ = ["PARQUET_SUFFIXES", "iter_parquet_rows"]
+__all__ = ["PARQUET_SUFFIXES", "iter_parquet_rows", "table_rows"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -24,14 +25,23 @@ def iter_parquet_rows(path: str | os.PathLike[str], *, text_column: str = "text"
     except Exception as exc:  # not Parquet, truncated...
         raise InputError(f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc}); check the file") from None
     cols = pf.schema_arrow.names
+    wanted = [c for c in dict.fromkeys([text_column, label_column, "id"]) if c is not None and c in cols]
+    batches = (batch.to_pydict() for batch in pf.iter_batches(batch_size=batch_rows, columns=wanted))
+    yield from table_rows(name, cols, batches, text_column=text_column, label_column=label_column)
+
+
+def table_rows(name: str, columns: Sequence[str], batches: Iterable[dict[str, list[Any]]], *, text_column: str = "text",
+               label_column: str | None = None) -> Iterator[Row]:
+    """The rows of a table read a batch at a time (Parquet, Arrow IPC, any registered table format): ``columns``
+    are the table's column names, each batch maps the wanted ones (text, label, ``id``) to their values."""
+    cols = list(columns)
     for col, flag in ((text_column, "--text-column"), (label_column, "--label-column")):
         if col is not None and col not in cols:
             raise InputError(f"{name}: no column {col!r} (columns: {', '.join(cols)}); pass {flag} NAME")
     wanted = [c for c in dict.fromkeys([text_column, label_column, "id"]) if c is not None and c in cols]
     n = 0
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=wanted):
-        data = batch.to_pydict()
-        for j in range(batch.num_rows):
+    for data in batches:
+        for j in range(len(data[wanted[0]]) if wanted else 0):
             n += 1
             rec = {c: data[c][j] for c in wanted}
             value, err = check_text(rec.get(text_column), text_column)

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
-from .parquet import PARQUET_SUFFIXES, iter_parquet_rows
-from .text import ItemTable, rows_table
+from .registry import get_reader, reader_for
+from .text import ItemTable
 
 __all__ = ["MANIFEST_SUFFIXES", "detect_modality", "has_column", "read_items"]
 
@@ -39,7 +39,8 @@ def read_items(
 ) -> ItemTable:
     """Read the items of ``path`` (and gold labels when ``label_column`` is given), detecting the modality.
 
-    * text: ``.txt`` (a line per item), ``.csv``/``.tsv`` (``text_column``), ``.jsonl``;
+    * text: ``.txt`` (a line per item), ``.csv``/``.tsv`` (``text_column``), ``.jsonl``, ``.parquet``, ``.arrow``
+      (any reader of :mod:`transzero.data.registry`, chosen by suffix);
     * images: a folder (``DIR/<class>/*.jpg``: the folder is the gold label), a ``.txt`` list of paths,
       a Tiny-ImageNet ``val_annotations.txt`` folder;
     * audio: the same layouts with audio files, or a CSV/TSV/JSONL manifest with ``audio_column``.
@@ -48,7 +49,6 @@ def read_items(
     """
     from .audio import read_audio_table
     from .image_folder import read_image_table
-    from .text import read_text_table
 
     p = Path(path)
     if not p.exists():
@@ -61,11 +61,9 @@ def read_items(
                                  label_column=label_column if manifest else None)
     elif modality == "image":
         table = read_image_table(p, with_labels=with_labels)
-    elif p.suffix.lower() in PARQUET_SUFFIXES:
-        table = rows_table(str(path), iter_parquet_rows(p, text_column=text_column, label_column=label_column),
-                           with_labels)
     else:
-        table = read_text_table(p, text_column=text_column, label_column=label_column)
+        reader = reader_for(p) or get_reader("text")  # (the text reader names the supported types)
+        table = reader.table(p, text_column=text_column, label_column=label_column)
     table.path = str(path)
     table.modality = modality
     return table

@@ -1,6 +1,7 @@
 """Inputs as a stream of shards: ``iter_shards(spec, shard_size)`` yields one :class:`ItemTable` per shard.
 
-Text files (.txt, .csv, .tsv, .jsonl) are read row by row and Parquet batch by batch, so a job over ten million
+Text files (.txt, .csv, .tsv, .jsonl) are read row by row and tables (Parquet, Arrow IPC) batch by batch, through
+the reader registry (:mod:`transzero.data.registry`), so a job over ten million
 rows holds one shard at a time. Folders and lists of images or audio are listed (paths only) and cut into
 shards. Rows keep their numbers in the whole input, so shard ``i`` always covers items ``[i*S, (i+1)*S)``.
 """
@@ -13,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError
-from .parquet import PARQUET_SUFFIXES, iter_parquet_rows
 from .readers import detect_modality, read_items
-from .text import ItemTable, Row, iter_text_rows, rows_table
+from .registry import get_reader, reader_for
+from .text import ItemTable, Row, rows_table
 
 __all__ = ["count_rows", "input_fingerprint", "iter_shards"]
 
@@ -34,10 +35,8 @@ def iter_shards(path: str | os.PathLike[str], shard_size: int, *, text_column: s
     modality = detect_modality(p, audio_column=audio_column)
     rows: Iterator[Row] | None = None
     if modality == "text" and p.is_file():
-        if p.suffix.lower() in PARQUET_SUFFIXES:
-            rows = iter_parquet_rows(p, text_column=text_column, label_column=label_column)
-        else:
-            rows = iter_text_rows(p, text_column=text_column, label_column=label_column)
+        reader = reader_for(p) or get_reader("text")
+        rows = reader.rows(p, text_column=text_column, label_column=label_column)
     if rows is None:  # media: the list of files is read whole (paths only), then cut
         table = read_items(p, text_column=text_column, label_column=label_column, audio_column=audio_column)
         for start in range(0, len(table), shard_size):
@@ -59,18 +58,14 @@ def count_rows(path: str | os.PathLike[str], *, text_column: str = "text", audio
     p = Path(path)
     if not p.exists():
         return None
-    if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES:
-        import pyarrow.parquet as pq
-
-        try:
-            return int(pq.ParquetFile(p).metadata.num_rows)
-        except Exception:  # (a damaged file: its reader reports it, row by row or as one line)
-            return None
+    reader = (reader_for(p) or get_reader("text")) if p.is_file() else None
+    if reader is not None and reader.count is not None:
+        return reader.count(p)  # (metadata: Parquet, Arrow IPC)
     if detect_modality(p, audio_column=audio_column) != "text" or p.is_dir():
         return len(read_items(p, text_column=text_column, audio_column=audio_column))
     if p.stat().st_size > COUNT_LIMIT_BYTES:
         return None
-    return sum(1 for _ in iter_text_rows(p, text_column=text_column))
+    return sum(1 for _ in (reader or get_reader("text")).rows(p, text_column=text_column))
 
 
 def input_fingerprint(path: str | os.PathLike[str], *, audio_column: str | None = None) -> str:

@@ -306,6 +306,7 @@ class EmbedJob(_ShardedJob):
 
     def run(self) -> JobResult:
         from ..data.readers import detect_modality
+        from ..formats import get_format
         from ..shards import FORMATS, ShardManifest
 
         s = self.spec
@@ -314,7 +315,7 @@ class EmbedJob(_ShardedJob):
         # the output rules of every job, before any encoding: not the input, not an existing file without
         # --overwrite, a folder that exists, a vector format
         self.stage(WriteStage).check(s.output if single else type(s.output)(json=s.output.json), [s.input.path],
-                                     flag="-o", suffixes=tuple(f".{f}" for f in FORMATS))
+                                     flag="-o", suffixes=tuple(x for f in FORMATS for x in get_format(f).suffixes))
         modality = detect_modality(s.input.path, audio_column=s.input.audio_column)
         with self.timings.stage("load"):
             enc = make_encoder(modality, s.model.encoder, s.model.backend)
