@@ -172,3 +172,34 @@ def test_concept_space_is_embedded_once_per_process() -> None:
     calls = enc.calls
     b.embed(enc)
     assert enc.calls == calls
+
+
+@pytest.mark.parametrize("transductive", [False, True])
+def test_predict_batch_and_classify_pipeline_agree(transductive: bool) -> None:
+    """One prediction path: predict_batch and ClassifyPipeline give the same labels, probabilities, explanations,
+    rejection scores and multi-label sets (bad items reported the same way), with and without transduction."""
+    from transzero.data.text import ItemTable
+    from transzero.pipeline import AdaptSpec, AdaptStage, ClassifyPipeline, DecideSpec
+
+    clf = _clf().fit()
+    words = ["the striker scored a goal", "the match and the team", "parliament vote on the budget",
+             "the senator and the election", "a phone with new software", "the chip is faster", "goal and budget"]
+    texts = [f"{w} {i}" for i in range(6) for w in words] + ["", "bad \udcff text"]
+    adapt = AdaptSpec(transductive=transductive, steps=("propagate", "balance") if transductive else ())
+    decide = DecideSpec(reject="0.4", multi_label=0.5, explain=2)
+    t = AdaptStage.transduction(clf, adapt) if transductive else None
+    res = clf.predict_batch(texts, explain=2, transduction=t, reject=0.4, multi_label=0.5)
+    preds = ClassifyPipeline(clf, adapt, decide).run(ItemTable.from_items(texts))
+    good = preds.positions
+    assert good == [i for i in range(len(texts)) if i not in res.errors] and set(res.errors) == set(preds.errors)
+    assert [res.labels[i] for i in good] == preds.labels
+    np.testing.assert_array_equal(res.proba[good], preds.proba)
+    np.testing.assert_array_equal(res.scores[good], preds.scores)
+    assert [res.multi_labels[i] for i in good] == preds.multi_labels
+    assert [res.explanations[i] for i in good] == preds.explanations
+    if transductive:
+        np.testing.assert_array_equal(res.inductive_proba[good], preds.inductive_proba)
+        assert res.transduction_info == preds.transduction and preds.transduction["steps"]
+        assert not np.allclose(preds.proba, preds.inductive_proba)  # the adaptation did something
+    else:
+        assert res.inductive_proba is None and preds.inductive_proba is None

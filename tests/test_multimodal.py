@@ -74,3 +74,43 @@ def test_cli_multimodal_columns(tmp_path: Path, capsys) -> None:
     assert r["fields"] == ["text", "image"] and r["n"] == 3
     assert r["n_missing_field"] == 2 and "row 2: scored without image" in err
     assert set(r["per_field"]) == {"text", "image"}
+
+
+def test_multimodal_eval_fuses_per_field_pipeline_predictions() -> None:
+    """The multimodal eval predicts each field through ClassifyPipeline and fuses: the same result as
+    MultiModalClassifier.predict_batch, and as late fusion of the pipelines' probabilities computed here."""
+    from transzero.data.text import ItemTable
+    from transzero.evaluate import classification_report
+    from transzero.pipeline import ClassifyPipeline
+    from transzero.pipeline.jobs.multimodal import MultiModalJob
+
+    mm = MultiModalClassifier({"title": ZeroShotClassifier(LABELS.split(","), encoder=KeywordEncoder()),
+                               "body": ZeroShotClassifier(LABELS.split(","), encoder=KeywordEncoder("kw2"))},
+                              weights={"title": 2.0}).fit()
+    recs = [{"title": "the striker scored", "body": "a goal for the team"}, {"title": "the budget vote"},
+            {"body": "   "}, {"title": "new phone chip", "body": "the match and the team"},
+            {"title": "bad \udcff text", "body": "the senator"}, {"title": "a goal", "body": "new software"}]
+    gold = ["sports", "politics", "sports", "technology", "politics", "sports"]
+    direct = mm.predict_batch(recs)
+    job = mm.fuse(*MultiModalJob.per_field(mm, recs))
+    assert job.labels == direct.labels and job.errors == direct.errors
+    assert job.missing == direct.missing and job.field_errors == direct.field_errors
+    np.testing.assert_array_equal(job.proba, direct.proba)
+    for f in ("title", "body"):
+        np.testing.assert_array_equal(job.per_field[f], direct.per_field[f])
+    # by hand: each field's ClassifyPipeline probabilities, log-linear pooling, the eval metrics
+    logs = {}
+    for f in ("title", "body"):
+        rows = [i for i, r in enumerate(recs) if (r.get(f) or "").strip()]
+        p = ClassifyPipeline(mm.classifiers[f]).run(ItemTable.from_items([recs[i][f] for i in rows]))
+        L = np.full((len(recs), 3), np.nan)
+        L[[rows[j] for j in p.positions]] = np.log(np.maximum(p.proba, 1e-300))
+        logs[f] = L
+    P = late_fusion(logs, {"title": 2.0})
+    np.testing.assert_array_equal(P, job.proba)
+    ok = [i for i in range(len(recs)) if i not in job.errors]
+    classes = LABELS.split(",")
+    want = classification_report([gold[i] for i in ok], [classes[int(np.argmax(P[i]))] for i in ok], classes, P[ok])
+    got = classification_report([gold[i] for i in ok], [job.labels[i] for i in ok], classes, job.proba[ok])
+    assert json.dumps(got, sort_keys=True, default=str) == json.dumps(want, sort_keys=True, default=str)
+    assert 4 in job.field_errors and job.missing[1] == ["body"] and 2 in job.errors

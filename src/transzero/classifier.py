@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,7 +26,10 @@ from .methods.tags import FitContext, MethodTags, get_tags
 from .persistence import ModelFolder, write_folder_atomically
 from .store import EmbeddingCache, encode_items
 
-__all__ = ["BatchPredictions", "FORMAT", "FORMAT_VERSION", "Scores", "ZeroShotClassifier"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .decisions import Decisions
+
+__all__ = ["BatchPredictions", "EncodedPredictions", "FORMAT", "FORMAT_VERSION", "Scores", "ZeroShotClassifier"]
 
 FORMAT = "transzero-classifier"
 #: 2: one config for single- and multi-task classifiers, every file named by its bare file name (1 still loads)
@@ -81,6 +85,28 @@ class BatchPredictions:
     scores: np.ndarray | None = None
     #: with ``multi_label=``: every label over its threshold, per item
     multi_labels: list[list[str] | None] | None = None
+
+
+@dataclass
+class EncodedPredictions:
+    """What :meth:`ZeroShotClassifier.predict_encoded` made of encoded items: one row per item, every item usable.
+
+    ``proba``/``logits`` are the final ones (after transduction, when it ran; the logits are then their log);
+    ``decisions`` the :class:`~transzero.decisions.Decisions` taken on them.
+    """
+
+    proba: np.ndarray
+    logits: np.ndarray
+    decisions: Decisions
+    uncalibrated_proba: np.ndarray | None = None
+    inductive_proba: np.ndarray | None = None
+    transduction: dict[str, Any] | None = None
+    threshold: float | None = None
+    explanations: list[dict[str, Any]] | None = None
+    #: :meth:`ZeroShotMethod.batch_info` right after scoring (None when ``scores`` were given)
+    method_info: dict[str, Any] | None = None
+    #: what a transcribing method heard (``predict_encoded(..., transcripts=True)``)
+    transcripts: list[str] | None = None
 
 
 class ZeroShotClassifier(ClassifierEstimator):
@@ -629,7 +655,7 @@ class ZeroShotClassifier(ClassifierEstimator):
         multi_label : float or sequence, optional
             Threshold(s) of the per-label decisions; fills ``multi_labels``.
         """
-        from .decisions import check_threshold, decide
+        from .decisions import check_threshold
 
         check_fitted(self, "method_")
         if explain and not self.can_explain:
@@ -648,22 +674,15 @@ class ZeroShotClassifier(ClassifierEstimator):
             if explain:
                 out.explanations = [None] * N
             return out
-        s = self.score_encoded(X[good])
-        p, z = s.proba, s.logits
-        if s.uncalibrated_proba is not None:
-            out.uncalibrated_proba = _scatter(s.uncalibrated_proba, good, N)
-        if transduction is not None:
-            out.inductive_proba = _scatter(p, good, N)
-            Xa = X[good]
-            if self._reads_items():  # raw items: adapt over the encoder's vectors of the same items
-                Xa, _ = self.paired_vectors([items[i] for i in good])
-            p, out.transduction_info = self.adapt_encoded(transduction, Xa, z, unlabeled, paired=self._reads_items())
-            if self._reads_items():
-                out.transduction_info["paired_encoder"] = self.encoder_.name
-            z = np.log(np.maximum(p, 1e-300))
-        out.proba[good] = p
-        d = decide(p, self.classes_, logits=z, reject=reject, reject_score=reject_score, none_label=none_label,
-                   multi_label=multi_label)
+        r = self.predict_encoded(X[good], items=[items[i] for i in good], transduction=transduction,
+                                 unlabeled=unlabeled, reject=reject, reject_score=reject_score, none_label=none_label,
+                                 multi_label=multi_label, explain=explain)
+        out.proba[good] = r.proba
+        if r.uncalibrated_proba is not None:
+            out.uncalibrated_proba = _scatter(r.uncalibrated_proba, good, N)
+        if r.inductive_proba is not None:
+            out.inductive_proba, out.transduction_info = _scatter(r.inductive_proba, good, N), r.transduction
+        d = r.decisions
         for j, i in enumerate(good):
             out.labels[i] = d.labels[j]
         if d.scores is not None:
@@ -673,11 +692,119 @@ class ZeroShotClassifier(ClassifierEstimator):
             out.multi_labels = [None] * N
             for j, i in enumerate(good):
                 out.multi_labels[i] = d.multi_labels[j]
-        if explain:
+        if r.explanations is not None:
             out.explanations = [None] * N
-            for i, e in zip(good, self.explain_encoded(X[good], top=int(explain), proba=p)):
+            for i, e in zip(good, r.explanations):
                 out.explanations[i] = e
         return out
+
+    def predict_encoded(
+        self,
+        X: np.ndarray,
+        *,
+        items: Sequence[Any] | None = None,
+        scores: Scores | None = None,
+        transduction: Any = None,
+        unlabeled: np.ndarray | None = None,
+        adapted: np.ndarray | None = None,
+        adaptation: dict[str, Any] | None = None,
+        reject: float | Callable[[np.ndarray], float | None] | None = None,
+        reject_score: str = "max_proba",
+        none_label: str = "none",
+        multi_label: float | Sequence[float] | None = None,
+        explain: int = 0,
+        transcripts: bool = False,
+        stage: Callable[[str], Any] | None = None,
+        info: Callable[[str], None] | None = None,
+    ) -> EncodedPredictions:
+        """The one prediction path over encoded items: score -> adapt -> decide -> explain.
+
+        :meth:`predict_batch` and the pipeline's ``ClassifyPipeline`` both predict through it.
+
+        Parameters
+        ----------
+        X : ndarray (N, D)
+            Vectors of usable items (raw items, in an object array, for methods that read them).
+        items : sequence, optional
+            The raw items of ``X``: a raw-item method transduces over its encoder's vectors of them
+            (:meth:`pair_for_transduction`).
+        scores : Scores, optional
+            The items' scores when already computed (elsewhere); else :meth:`score_encoded`.
+        transduction : Transduction, optional
+            Adapt to the items plus ``unlabeled`` vectors (:meth:`adapt_encoded`).
+        adapted, adaptation : optional
+            Probabilities already adapted over a larger pool, and what ran (instead of ``transduction``).
+        reject : float or callable, optional
+            The rejection threshold, or a function of the final probabilities giving it (``auto``).
+        explain : int
+            Explanations with the top ``N`` sources per class.
+        transcripts : bool
+            Also keep what a transcribing method heard.
+        stage : callable, optional
+            ``stage(name)`` -> a context manager timing the step (``score``, ``encode``, ``adapt``, ``decide``).
+        info : callable, optional
+            Receives one line when a raw-item method is paired with its encoder's vectors.
+        """
+        from .decisions import decide
+
+        check_fitted(self, "method_")
+        step = stage if stage is not None else (lambda name: contextlib.nullcontext())
+        method_info = heard = None
+        if scores is None:
+            with step("score"):
+                scores = self.score_encoded(X)
+            method_info = self.method_.batch_info()
+            if transcripts and self.method_tags.transcribes:  # remembered while scoring: no second pass
+                with step("score"):
+                    heard = self.method_.transcribe(list(X))
+        p, z = scores.proba, scores.logits
+        inductive, what = None, None
+        if adapted is not None:
+            inductive, what = p, adaptation
+            p = np.asarray(adapted, dtype=np.float64)
+        elif transduction is not None:
+            inductive, X_adapt, pairing = p, X, None
+            if self._reads_items():  # the method reads raw items: adapt over its encoder's vectors of them
+                if items is None:
+                    raise InputError(f"method {self.method_name!r} reads raw items: pass them (items=) to transduce")
+                if info is not None:
+                    what_items = "clips" if self.encoder_.modality == "audio" else "items"
+                    info(f"transduction: pairing {self.method_name} with {self.encoder_.name} vectors of the same "
+                         f"{len(items)} {what_items}")
+                with step("encode"):
+                    X_adapt, pairing = self.pair_for_transduction(items)
+            elif np.asarray(X).dtype == object:
+                raise InputError(f"method {self.method_name!r} reads clips, not vectors; transduce over the vectors "
+                                 "of its paired audio encoder")
+            with step("adapt"):
+                p, what = self.adapt_encoded(transduction, X_adapt, z, unlabeled, paired=pairing is not None)
+            if pairing is not None:
+                what = {**what, "paired_encoder": pairing["encoder"],
+                        "decisions": [pairing] + list(what.get("decisions", []))}
+        if inductive is not None:
+            z = np.log(np.maximum(p, 1e-300))
+        threshold = reject(p) if callable(reject) else reject
+        with step("decide"):
+            d = decide(p, [str(c) for c in self.classes_], logits=z, reject=threshold, reject_score=reject_score,
+                       none_label=none_label, multi_label=multi_label)
+        out = EncodedPredictions(p, z, d, scores.uncalibrated_proba, inductive, what, threshold,
+                                 method_info=method_info, transcripts=heard)
+        if explain:
+            with step("decide"):
+                out.explanations = self.explain_encoded(X, top=int(explain), proba=p)
+        return out
+
+    def pair_for_transduction(self, items: Sequence[Any]) -> tuple[np.ndarray, dict[str, Any]]:
+        """:meth:`paired_vectors` of the items a raw-item method scored, and the transduction decision saying so."""
+        V, n_unusable = self.paired_vectors(items)
+        name = self.encoder_.name
+        audio = self.encoder_.modality == "audio"
+        what = "clips" if audio else "items"
+        note = {"step": "pair", "encoder": name,
+                "why": f"{self.method_name} reads {what}, so the neighbour graph uses {name} vectors of the same "
+                       f"{what}" + (", z-scored per dimension" if audio else "")
+                       + (f" ({n_unusable} could not be embedded: they keep the method's answer)" if n_unusable else "")}
+        return V, note
 
     def adapt_encoded(
         self, transduction: Any, X: np.ndarray, logits: np.ndarray, unlabeled: np.ndarray | None = None, *,

@@ -125,7 +125,9 @@ class MultiModalClassifier:
             self.head_ = LogisticRegression(C=float(self.C), max_iter=2000).fit(Z, label_indices(self.classes_, list(y), what="record"))
         return self
 
-    def _field_items(self, records: list[Mapping[str, Any]], f: str) -> tuple[list[int], list[Any]]:
+    @staticmethod
+    def field_items(records: Sequence[Mapping[str, Any]], f: str) -> tuple[list[int], list[Any]]:
+        """The records that give field ``f`` (indices) and its values there (absent, None and blank are not given)."""
         rows, items = [], []
         for i, r in enumerate(records):
             v = r.get(f) if isinstance(r, Mapping) else None
@@ -140,7 +142,7 @@ class MultiModalClassifier:
         present = np.zeros(len(records), dtype=int)
         for f in self.fields_:
             clf = self.classifiers[f]
-            rows, items = self._field_items(records, f)
+            rows, items = self.field_items(records, f)
             B = np.zeros((len(records), clf.encoder_.dim), dtype=np.float32)
             if items:
                 X, errs = clf.encode_report(items)
@@ -168,27 +170,52 @@ class MultiModalClassifier:
                 P = np.zeros((int(ok.sum()), K))
                 P[:, self.head_.classes_] = self.head_.predict_proba(Z[ok])
                 out.proba[ok] = P
-        else:
-            logs: dict[str, np.ndarray] = {}
-            for f in self.fields_:
-                L = np.full((len(records), K), np.nan)
-                rows, items = self._field_items(records, f)
-                got: set[int] = set()
-                if items:
-                    res = self.classifiers[f].predict_batch(items)
-                    for j, i in enumerate(rows):
-                        if j in res.errors:
-                            out.field_errors.setdefault(i, []).append(f"{f}: {res.errors[j]}")
-                        else:
-                            L[i] = np.log(np.maximum(res.proba[j], 1e-300))
-                            got.add(i)
-                for i in range(len(records)):
-                    if i not in got:
-                        out.missing.setdefault(i, []).append(f)
-                out.per_field[f] = np.exp(L)
-                logs[f] = L
-            out.proba = late_fusion(logs, self.weights)
-        for i in range(len(records)):
+            return self._labelled(out)
+        per_field: dict[str, np.ndarray] = {}
+        field_errors: dict[str, dict[int, str]] = {}
+        for f in self.fields_:
+            rows, items = self.field_items(records, f)
+            P = np.full((len(records), K), np.nan)
+            field_errors[f] = {}
+            if items:
+                res = self.classifiers[f].predict_batch(items)
+                good = [j for j in range(len(rows)) if j not in res.errors]
+                P[[rows[j] for j in good]] = res.proba[good]
+                field_errors[f] = {rows[j]: m for j, m in res.errors.items()}
+            per_field[f] = P
+        return self.fuse(per_field, field_errors)
+
+    def fuse(self, per_field: Mapping[str, np.ndarray],
+             field_errors: Mapping[str, Mapping[int, str]] | None = None) -> MultiModalPredictions:
+        """Late fusion of each field's probabilities ``(N, K)`` over the records, however they were predicted.
+
+        A NaN row: the field is absent or unusable in that record (listed in ``missing``); ``field_errors``: per
+        field, record index -> why a given value was unusable. What :meth:`predict_batch` and the multimodal
+        eval job (each field through the pipeline) both fuse with.
+        """
+        if not per_field:
+            raise InputError("late fusion needs at least one field")
+        N = len(next(iter(per_field.values())))
+        K = len(self.classes_)
+        out = MultiModalPredictions([None] * N, np.full((N, K), np.nan), [str(c) for c in self.classes_])
+        logs: dict[str, np.ndarray] = {}
+        for f in self.fields_:
+            for i, m in sorted((field_errors or {}).get(f, {}).items()):
+                out.field_errors.setdefault(i, []).append(f"{f}: {m}")
+            P = np.asarray(per_field[f], dtype=np.float64)
+            if P.shape != (N, K):
+                raise InputError(f"field {f!r}: probabilities of shape {P.shape}, expected {(N, K)}")
+            L = np.log(np.maximum(P, 1e-300))
+            for i in np.flatnonzero(~np.all(np.isfinite(L), axis=1)):
+                out.missing.setdefault(int(i), []).append(f)
+            out.per_field[f] = np.exp(L)
+            logs[f] = L
+        out.proba = late_fusion(logs, self.weights)
+        return self._labelled(out)
+
+    def _labelled(self, out: MultiModalPredictions) -> MultiModalPredictions:
+        """Labels of the rows with probabilities; the others are errors (no usable field)."""
+        for i in range(len(out.labels)):
             if np.all(np.isfinite(out.proba[i])):
                 out.labels[i] = str(self.classes_[int(np.argmax(out.proba[i]))])
             else:

@@ -294,15 +294,20 @@ class AdaptStage(Stage):
         """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran. ``paired``: ``X``
         comes from another encoder than the method's scores (speech), so the graph must first agree with them
         (:data:`~transzero.transductive.PAIRED_MIN_AGREEMENT`)."""
-        from ..transductive import Transduction, default_transduction
-
         if np.asarray(X).dtype == object:
             raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduce over the vectors of "
                              "its paired audio encoder (ClassifyPipeline does this)")
         with self.timings.stage("adapt"):
-            t = (Transduction(steps=tuple(spec.steps), index=spec.index) if spec.steps
-                 else default_transduction(clf.encoder_.modality, index=spec.index))
-            return clf.adapt_encoded(t, X, logits, unlabeled, paired=paired)
+            return clf.adapt_encoded(self.transduction(clf, spec), X, logits, unlabeled, paired=paired)
+
+    @staticmethod
+    def transduction(clf: ZeroShotClassifier, spec: AdaptSpec) -> Any:
+        """The :class:`~transzero.transductive.Transduction` of ``spec`` (``--transduction-steps``, else the
+        default recipe of the classifier's modality)."""
+        from ..transductive import Transduction, default_transduction
+
+        return (Transduction(steps=tuple(spec.steps), index=spec.index) if spec.steps
+                else default_transduction(clf.encoder_.modality, index=spec.index))
 
 
 def check_adapt_supported(clf: ZeroShotClassifier, adapt: AdaptSpec, *, sharded: bool = False) -> None:
@@ -494,20 +499,9 @@ class ClassifyPipeline:
         return cls(self.timings, self.reporter)
 
     def paired_vectors(self, table: ItemTable, enc: Encoded) -> tuple[np.ndarray, dict[str, Any]]:
-        """:meth:`ZeroShotClassifier.paired_vectors` of the rows a raw-item method scored, and the note saying so."""
-        items = [table.texts[i] for i in enc.positions]
-        name = self.clf.encoder_.name
-        audio = self.clf.encoder_.modality == "audio"
-        what = "clips" if audio else "items"
-        self.reporter.info(f"transduction: pairing {self.clf.method_name} with {name} vectors of the same "
-                           f"{len(items)} {what}")
+        """:meth:`ZeroShotClassifier.pair_for_transduction` of the rows a raw-item method scored."""
         with self.timings.stage("encode"):
-            V, n_unusable = self.clf.paired_vectors(items)
-        note = {"step": "pair", "encoder": name,
-                "why": f"{self.clf.method_name} reads {what}, so the neighbour graph uses {name} vectors of the same "
-                       f"{what}" + (", z-scored per dimension" if audio else "")
-                       + (f" ({n_unusable} could not be embedded: they keep the method's answer)" if n_unusable else "")}
-        return V, note
+            return self.clf.pair_for_transduction([table.texts[i] for i in enc.positions])
 
     def run(self, table: ItemTable, *, unlabeled: np.ndarray | None = None,
             calibration_scores: np.ndarray | None = None) -> Predictions:
@@ -529,48 +523,33 @@ class ClassifyPipeline:
         if not len(enc):
             empty = np.zeros((0, K))
             return Predictions(table, classes, [], enc.X, empty, empty, [], [], errors)
+        scores = None
         if enc.logits is not None:  # scored remotely (the Ray engine with a raw-item method)
             from .._util import softmax
             from ..classifier import Scores
 
-            s = Scores(enc.logits, softmax(np.asarray(enc.logits, dtype=np.float64), axis=1))
-        else:
-            s = self.stage(ScoreStage).run(self.clf, enc.X)
-        p, z = s.proba, s.logits
-        out = Predictions(table, classes, enc.positions, enc.X, p, z, [], [], errors,
-                          uncalibrated_proba=s.uncalibrated_proba)
-        if enc.logits is not None:
-            out.transcripts = enc.transcripts
-        else:
-            out.method_info = self.clf.method_.batch_info()
-            if self.clf.method_tags.transcribes:  # what the method heard (remembered while scoring: no second pass)
-                with self.timings.stage("score"):
-                    out.transcripts = self.clf.method_.transcribe(list(enc.X))
-        if adapted is not None:
-            out.inductive_proba, out.transduction = p, adaptation
-            p = np.asarray(adapted, dtype=np.float64)
-            z = np.log(np.maximum(p, 1e-300))
-            out.proba, out.logits = p, z
-        elif self.adapt.transduce:
-            out.inductive_proba = p
-            X_adapt, pairing = enc.X, None
-            if self.clf.method_tags.raw_items:  # the method reads raw items: adapt over its encoder's vectors of them
-                X_adapt, pairing = self.paired_vectors(table, enc)
-            p, out.transduction = self.stage(AdaptStage).transduce(self.clf, self.adapt, X_adapt, z, unlabeled,
-                                                                   paired=pairing is not None)
-            if pairing is not None:
-                out.transduction = {**out.transduction, "paired_encoder": pairing["encoder"],
-                                    "decisions": [pairing] + list(out.transduction.get("decisions", []))}
-            z = np.log(np.maximum(p, 1e-300))
-            out.proba, out.logits = p, z
-        decide = self.stage(DecideStage)
-        out.threshold, out.threshold_source = decide.threshold(self.decide, p, calibration_scores)
-        d = decide.run(self.clf, p, z, self.decide, out.threshold)
-        out.labels, out.argmax_labels, out.scores, out.multi_labels = d.labels, d.argmax_labels, d.scores, d.multi_labels
-        if self.decide.explain:
-            if enc.logits is not None:
+            if self.decide.explain:
                 raise InputError(f"--explain with method {self.clf.method_name!r} needs the clips here; run it with "
                                  "--engine local")
-            with self.timings.stage("decide"):
-                out.explanations = self.clf.explain_encoded(enc.X, top=int(self.decide.explain), proba=p)
-        return out
+            scores = Scores(enc.logits, softmax(np.asarray(enc.logits, dtype=np.float64), axis=1))
+        decide = self.stage(DecideStage)
+        source: list[str | None] = [None]
+
+        def threshold(p: np.ndarray) -> float | None:
+            t, source[0] = decide.threshold(self.decide, p, calibration_scores)
+            return t
+
+        transduction = (AdaptStage.transduction(self.clf, self.adapt)
+                        if self.adapt.transduce and adapted is None else None)
+        r = self.clf.predict_encoded(
+            enc.X, items=[table.texts[i] for i in enc.positions], scores=scores, transduction=transduction,
+            unlabeled=unlabeled, adapted=adapted, adaptation=adaptation, reject=threshold,
+            none_label=self.decide.none_label, multi_label=self.decide.multi_label,
+            explain=int(self.decide.explain or 0), transcripts=True, stage=self.timings.stage, info=self.reporter.info)
+        d = r.decisions
+        return Predictions(table, classes, enc.positions, enc.X, r.proba, r.logits, d.labels, d.argmax_labels, errors,
+                           inductive_proba=r.inductive_proba, uncalibrated_proba=r.uncalibrated_proba,
+                           transduction=r.transduction, scores=d.scores, threshold=r.threshold,
+                           threshold_source=source[0], multi_labels=d.multi_labels, explanations=r.explanations,
+                           transcripts=enc.transcripts if enc.logits is not None else r.transcripts,
+                           method_info=r.method_info)

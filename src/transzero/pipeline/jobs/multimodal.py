@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...data.text import ItemTable
 from ...errors import InputError
-from ..stages import (
-    build_label_space,
-)
+from ..report import Reporter, Timings
+from ..stages import ClassifyPipeline, build_label_space
 from .base import Job, JobResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...multimodal import MultiModalClassifier
 
 
 class MultiModalJob(Job):
@@ -61,7 +64,7 @@ class MultiModalJob(Job):
 
         records = [{f: item(f, r.get(col)) for f, col in fields.items()} for r in t.records]
         with self.timings.stage("encode"):
-            res = mm.predict_batch(records)
+            res = mm.fuse(*self.per_field(mm, records))
         classes = [str(c) for c in mm.classes_]
         ok = [i for i in range(len(records)) if i not in res.errors and gold[i] in set(classes)]
         report = classification_report([gold[i] for i in ok], [res.labels[i] for i in ok], classes,
@@ -81,3 +84,24 @@ class MultiModalJob(Job):
                    "n_skipped": len(res.errors), "skipped": t.skipped(res.errors)}
         self.finish(metrics)
         return JobResult(self.kind, metrics, len(records), len(res.errors))
+
+    @staticmethod
+    def per_field(mm: MultiModalClassifier, records: list[dict[str, Any]]) -> tuple[dict[str, np.ndarray], dict[str, dict[int, str]]]:
+        """Each field's probabilities over the records ``(N, K)``, NaN where the field is absent or unusable, and
+        why given values were unusable: every field predicted by its own :class:`ClassifyPipeline` (the one
+        prediction path), ready for :meth:`MultiModalClassifier.fuse`. The pipelines report nothing and keep their
+        own timings (the job times the whole as ``encode``)."""
+        K = len(mm.classes_)
+        per_field: dict[str, np.ndarray] = {}
+        field_errors: dict[str, dict[int, str]] = {}
+        for f in mm.fields_:
+            rows, items = mm.field_items(records, f)
+            P = np.full((len(records), K), np.nan)
+            field_errors[f] = {}
+            if items:
+                table = ItemTable.from_items(items, source=f, modality=mm.classifiers[f].encoder_.modality)
+                preds = ClassifyPipeline(mm.classifiers[f], timings=Timings(), reporter=Reporter()).run(table)
+                P[[rows[j] for j in preds.positions]] = preds.proba
+                field_errors[f] = {rows[j]: m for j, m in preds.errors.items()}
+            per_field[f] = P
+        return per_field, field_errors
