@@ -123,7 +123,7 @@ def test_the_four_steps(server, page, tmp_path: Path) -> None:
         page.evaluate("delete document.body.dataset.lastRefitMs")
     assert max(refits) < 1000, refits
     assert page.locator("#chart polyline").count() == 1  # estimated accuracy against the number of labels
-    info = json.loads(page.evaluate(f"fetch('/v1/classifiers/studio').then(r => r.text())"))
+    info = json.loads(page.evaluate("fetch('/v1/classifiers/studio').then(r => r.text())"))
     assert info["n_examples"] == 5 and info["method"] == "prototype" and info["history"]
     shot = os.environ.get("TRANSZERO_SCREENSHOT")
     page.screenshot(path=shot or str(tmp_path / "studio.png"), full_page=True)
