@@ -472,7 +472,7 @@ class ZeroShotClassifier(ClassifierEstimator):
     @property
     def can_explain(self) -> bool:
         """True when :meth:`explain` works: the method explains itself, or items and prompts share a space."""
-        return hasattr(self.method_, "explain") or shares_space(self.encoder_, self.label_encoder_)
+        return get_tags(self.method_).explains or shares_space(self.encoder_, self.label_encoder_)
 
     def explain_encoded(self, X: np.ndarray, top: int = 5, *, proba: np.ndarray | None = None) -> list[dict[str, Any]]:
         """Why each encoded item got its label: the decided class's sources first, then the runner-up's.
@@ -505,7 +505,7 @@ class ZeroShotClassifier(ClassifierEstimator):
         others = np.array(P, dtype=np.float64)
         others[np.arange(n), k] = -np.inf
         r = np.argmax(others, axis=1) if n_classes > 1 else k
-        if hasattr(self.method_, "explain"):
+        if get_tags(self.method_).explains:
             first = self.method_.explain(X, top=top, classes=k)
             second = self.method_.explain(X, top=top, classes=r)
         elif shares_space(self.encoder_, self.label_encoder_):

@@ -222,6 +222,10 @@ class KNNClassifier(FewShotMethod):
         Neighbour search over the bank (:func:`transzero.neighbors.knn`; ``auto``: an HNSW index above ~50k).
     """
 
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        return super().__transzero_tags__().replace(nn_index=True)
+
     _state_attrs = FewShotMethod._state_attrs + ("bank_vectors_", "bank_labels_")
 
     def __init__(self, n_neighbors: int = 5, logit_scale: float | None = None, zero_shot: str = "auto",
@@ -538,6 +542,10 @@ class TipAdapterClassifier(FewShotMethod):
     zero_shot : str
         See :class:`FewShotMethod`; ``"none"`` leaves the cache alone.
     """
+
+    @classmethod
+    def __transzero_tags__(cls) -> MethodTags:
+        return super().__transzero_tags__().replace(nn_index=True)
 
     _state_attrs = FewShotMethod._state_attrs + ("keys_", "key_labels_", "alpha_", "beta_")
 

@@ -58,6 +58,11 @@ class MethodTags:
     reads_labels : bool
         Reads the label space itself (the class names, descriptions and aliases), e.g. to know how each class
         is said.
+    explains : bool
+        Explains its scores itself: ``explain(X, top, classes=None)`` (concepts, attributes, spoken forms);
+        otherwise the classifier explains by the nearest class prompts when items and prompts share a space.
+    nn_index : bool
+        Searches nearest neighbours with a choice of index (``index="exact"|"ann"|"auto"``, ``--index``).
     """
 
     learns_from_labels: bool = False
@@ -71,6 +76,8 @@ class MethodTags:
     item_modality: str = "audio"
     transcribes: bool = False
     reads_labels: bool = False
+    explains: bool = False
+    nn_index: bool = False
 
     def replace(self, **changes: Any) -> MethodTags:
         """A copy with some tags changed (for subclasses building on their parent's tags)."""

@@ -251,8 +251,9 @@ class FitStage(Stage):
         params = dict(model.method_params)
         if model.index != "auto":
             from ..methods.registry import method_class
+            from ..methods.tags import get_tags
 
-            if "index" in method_class(method).__init__.__code__.co_varnames:
+            if get_tags(method_class(method)).nn_index:
                 params.setdefault("index", model.index)
         language = routing["language"]["route"] if routing and modality == "text" else None
         clf = ZeroShotClassifier(labels, encoder=enc, method=method, method_params=params, cache=cache or False,
