@@ -16,7 +16,7 @@ early fusion (few-shot)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,6 +171,16 @@ class MultiModalClassifier:
                 P[:, self.head_.classes_] = self.head_.predict_proba(Z[ok])
                 out.proba[ok] = P
             return self._labelled(out)
+        return self.fuse(*self.per_field(records, _predict_batch))
+
+    def per_field(self, records: Sequence[Mapping[str, Any]], predict: FieldPredictor
+                  ) -> tuple[dict[str, np.ndarray], dict[str, dict[int, str]]]:
+        """Each field's probabilities over the records ``(N, K)``, NaN where the field is absent or unusable, and
+        why given values were unusable (ready for :meth:`fuse`). ``predict(classifier, items, field)`` gives the
+        positions among ``items`` that were predicted, their probabilities, and position -> error for the others
+        (:meth:`predict_batch` uses the classifier's own; the eval job, the pipeline)."""
+        records = list(records)
+        K = len(self.classes_)
         per_field: dict[str, np.ndarray] = {}
         field_errors: dict[str, dict[int, str]] = {}
         for f in self.fields_:
@@ -178,12 +188,11 @@ class MultiModalClassifier:
             P = np.full((len(records), K), np.nan)
             field_errors[f] = {}
             if items:
-                res = self.classifiers[f].predict_batch(items)
-                good = [j for j in range(len(rows)) if j not in res.errors]
-                P[[rows[j] for j in good]] = res.proba[good]
-                field_errors[f] = {rows[j]: m for j, m in res.errors.items()}
+                positions, proba, errors = predict(self.classifiers[f], items, f)
+                P[[rows[j] for j in positions]] = proba
+                field_errors[f] = {rows[j]: m for j, m in errors.items()}
             per_field[f] = P
-        return self.fuse(per_field, field_errors)
+        return per_field, field_errors
 
     def fuse(self, per_field: Mapping[str, np.ndarray],
              field_errors: Mapping[str, Mapping[int, str]] | None = None) -> MultiModalPredictions:
@@ -231,3 +240,12 @@ class MultiModalClassifier:
         """Fused labels (None for records with no usable field)."""
         return np.asarray(self.predict_batch(records).labels, dtype=object)
 
+
+#: ``predict(classifier, items, field) -> (predicted positions, their probabilities, position -> error)``
+FieldPredictor = Callable[[Any, list[Any], str], tuple[Sequence[int], np.ndarray, Mapping[int, str]]]
+
+
+def _predict_batch(clf: Any, items: list[Any], field: str) -> tuple[list[int], np.ndarray, Mapping[int, str]]:
+    res = clf.predict_batch(items)
+    good = [j for j in range(len(items)) if j not in res.errors]
+    return good, res.proba[good], res.errors

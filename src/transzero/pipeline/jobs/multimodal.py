@@ -87,21 +87,12 @@ class MultiModalJob(Job):
 
     @staticmethod
     def per_field(mm: MultiModalClassifier, records: list[dict[str, Any]]) -> tuple[dict[str, np.ndarray], dict[str, dict[int, str]]]:
-        """Each field's probabilities over the records ``(N, K)``, NaN where the field is absent or unusable, and
-        why given values were unusable: every field predicted by its own :class:`ClassifyPipeline` (the one
-        prediction path), ready for :meth:`MultiModalClassifier.fuse`. The pipelines report nothing and keep their
-        own timings (the job times the whole as ``encode``)."""
-        K = len(mm.classes_)
-        per_field: dict[str, np.ndarray] = {}
-        field_errors: dict[str, dict[int, str]] = {}
-        for f in mm.fields_:
-            rows, items = mm.field_items(records, f)
-            P = np.full((len(records), K), np.nan)
-            field_errors[f] = {}
-            if items:
-                table = ItemTable.from_items(items, source=f, modality=mm.classifiers[f].encoder_.modality)
-                preds = ClassifyPipeline(mm.classifiers[f], timings=Timings(), reporter=Reporter()).run(table)
-                P[[rows[j] for j in preds.positions]] = preds.proba
-                field_errors[f] = {rows[j]: m for j, m in preds.errors.items()}
-            per_field[f] = P
-        return per_field, field_errors
+        """Each field predicted by its own :class:`ClassifyPipeline` (the one prediction path), ready for
+        :meth:`MultiModalClassifier.fuse`. The pipelines report nothing and keep their own timings (the job times
+        the whole as ``encode``)."""
+        def through_pipeline(clf: Any, items: list[Any], field: str) -> tuple[list[int], np.ndarray, dict[int, str]]:
+            table = ItemTable.from_items(items, source=field, modality=clf.encoder_.modality)
+            preds = ClassifyPipeline(clf, timings=Timings(), reporter=Reporter()).run(table)
+            return preds.positions, preds.proba, preds.errors
+
+        return mm.per_field(records, through_pipeline)
