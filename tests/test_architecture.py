@@ -131,7 +131,8 @@ LAYERS: dict[str, int] = {
     # the one job pipeline: specs, stages, jobs, the engine protocol and registry
     "transzero.pipeline": 5,
     # the estimator over raw items and what composes classifiers, adapts and judges their scores
-    "transzero.classifier": 4, "transzero.multimodal": 4, "transzero.multitask": 4, "transzero.saved": 4,
+    "transzero.classifier": 4, "transzero.head": 4, "transzero.predictions": 4, "transzero.saved_format": 4,
+    "transzero.multimodal": 4, "transzero.multitask": 4, "transzero.saved": 4,
     "transzero.curves": 4, "transzero.gzsl": 4, "transzero.gzsl_metrics": 4, "transzero.evaluate": 4,
     "transzero.calibration": 4, "transzero.decisions": 4, "transzero.transductive": 4, "transzero.explanations": 4,
     "transzero.enrich": 4, "transzero.active": 4,
@@ -139,7 +140,7 @@ LAYERS: dict[str, int] = {
     "transzero.methods": 3, "transzero.finetune": 3, "transzero.neighbors": 3, "transzero.labels": 3,
     "transzero.templates": 3, "transzero.names": 3, "transzero.spoken": 3, "transzero.wordnet": 3,
     # items -> vectors, and the cache of those vectors
-    "transzero.encoders": 2, "transzero.store": 2,
+    "transzero.encoders": 2, "transzero.store": 2, "transzero.encoded": 2,
     # reading items and the bundled concept vocabulary; the items' language
     "transzero.data": 1, "transzero.concepts": 1, "transzero.language": 1,
     # foundations: errors, helpers, safe writing, folders and locks, saved-folder checks, defaults

@@ -26,13 +26,15 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 from . import engines as engines  # noqa: E402
 
 _EXPORTS = {
-    "BatchPredictions": "classifier",
+    "BatchPredictions": "predictions",
+    "ClassifierHead": "head",
     "ClassEmbeddings": "labels",
     "EmbeddingCache": "store",
     "Encoder": "encoders",
     "KNNClassifier": "methods",
     "LabelSpace": "labels",
     "MultiTaskClassifier": "multitask",
+    "Predictions": "predictions",
     "SimilarityClassifier": "methods",
     "TranszeroError": "errors",
     "ZeroShotClassifier": "classifier",
@@ -48,7 +50,9 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .classifier import BatchPredictions, ZeroShotClassifier
+    from .classifier import ZeroShotClassifier
+    from .head import ClassifierHead
+    from .predictions import BatchPredictions, Predictions
     from .encoders import Encoder, create_encoder, encoder_info, list_encoders
     from .errors import TranszeroError
     from .labels import ClassEmbeddings, LabelSpace

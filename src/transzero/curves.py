@@ -140,7 +140,7 @@ def learning_curve(
                     Xe = clf.encode(list(items_eval))
                 else:
                     Xe = X_eval
-                z = clf.decision_function_encoded(Xe)
+                z = clf.head_.score(Xe).logits
                 if getattr(clf, "selection_", None):
                     chosen.append(clf.selection_)
                 pred = np.asarray(clf.classes_[np.argmax(z, axis=1)], dtype=object)

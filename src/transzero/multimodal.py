@@ -25,6 +25,7 @@ import numpy as np
 from ._util import l2_normalize, label_indices, softmax
 from .classifier import ZeroShotClassifier
 from .errors import InputError
+from .predictions import Predictions
 
 __all__ = ["MultiModalClassifier", "MultiModalPredictions", "late_fusion"]
 
@@ -171,14 +172,14 @@ class MultiModalClassifier:
                 P[:, self.head_.classes_] = self.head_.predict_proba(Z[ok])
                 out.proba[ok] = P
             return self._labelled(out)
-        return self.fuse(*self.per_field(records, _predict_batch))
+        return self.fuse(*self.per_field(records, _predict_items))
 
     def per_field(self, records: Sequence[Mapping[str, Any]], predict: FieldPredictor
                   ) -> tuple[dict[str, np.ndarray], dict[str, dict[int, str]]]:
         """Each field's probabilities over the records ``(N, K)``, NaN where the field is absent or unusable, and
         why given values were unusable (ready for :meth:`fuse`). ``predict(classifier, items, field)`` gives the
-        positions among ``items`` that were predicted, their probabilities, and position -> error for the others
-        (:meth:`predict_batch` uses the classifier's own; the eval job, the pipeline)."""
+        field's :class:`~transzero.predictions.Predictions` (positions among ``items``, their probabilities, errors
+        for the others): :meth:`predict_batch` uses the classifier's own; the eval job, the pipeline."""
         records = list(records)
         K = len(self.classes_)
         per_field: dict[str, np.ndarray] = {}
@@ -188,9 +189,9 @@ class MultiModalClassifier:
             P = np.full((len(records), K), np.nan)
             field_errors[f] = {}
             if items:
-                positions, proba, errors = predict(self.classifiers[f], items, f)
-                P[[rows[j] for j in positions]] = proba
-                field_errors[f] = {rows[j]: m for j, m in errors.items()}
+                preds = predict(self.classifiers[f], items, f)
+                P[[rows[j] for j in preds.positions]] = preds.proba
+                field_errors[f] = {rows[j]: m for j, m in preds.errors.items()}
             per_field[f] = P
         return per_field, field_errors
 
@@ -241,11 +242,9 @@ class MultiModalClassifier:
         return np.asarray(self.predict_batch(records).labels, dtype=object)
 
 
-#: ``predict(classifier, items, field) -> (predicted positions, their probabilities, position -> error)``
-FieldPredictor = Callable[[Any, list[Any], str], tuple[Sequence[int], np.ndarray, Mapping[int, str]]]
+#: ``predict(classifier, items, field) -> Predictions`` (positions among ``items``, probabilities, errors)
+FieldPredictor = Callable[[Any, list[Any], str], Predictions]
 
 
-def _predict_batch(clf: Any, items: list[Any], field: str) -> tuple[list[int], np.ndarray, Mapping[int, str]]:
-    res = clf.predict_batch(items)
-    good = [j for j in range(len(items)) if j not in res.errors]
-    return good, res.proba[good], res.errors
+def _predict_items(clf: Any, items: list[Any], field: str) -> Predictions:
+    return clf.predict_items(items)

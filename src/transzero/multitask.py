@@ -190,7 +190,7 @@ class MultiTaskClassifier:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the classifier atomically: the same saved-classifier format as a single task, one task entry
         per task plus the shared adapter and heads (``.npy`` files named in ``config.json``; no pickle)."""
-        from .classifier import FORMAT, FORMAT_VERSION
+        from .saved_format import FORMAT, FORMAT_VERSION
         from .persistence import write_folder_atomically
 
         self._check()
@@ -213,7 +213,8 @@ class MultiTaskClassifier:
     def load(cls, path: str | os.PathLike[str], cache: Any = False, *, allow_download: bool = False) -> MultiTaskClassifier:
         """Read a folder written by :meth:`save` (or by transzero 0.1's multitask format); validated like a
         single classifier, no pickle, nothing read outside the folder."""
-        from .classifier import ZeroShotClassifier, load_encoders, read_classifier_config
+        from .classifier import ZeroShotClassifier
+        from .saved_format import load_encoders, read_classifier_config
         from .persistence import ModelFolder
 
         folder = ModelFolder(path)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .classifier import ZeroShotClassifier, read_classifier_config
+from .classifier import ZeroShotClassifier
+from .saved_format import read_classifier_config
 from .multitask import MultiTaskClassifier
 from .persistence import ModelFolder
 

@@ -281,4 +281,4 @@ def test_concurrent_requests_are_encoded_together() -> None:
     assert enc.calls <= 2 and enc.items_encoded == 20  # 10 requests, at most 2 encoder calls
     for r, res in zip(requests, results):
         np.testing.assert_allclose(res.X, KeywordEncoder().encode(r), rtol=1e-6)
-        assert res.batch_items >= 2 and not res.errors
+        assert res.timing.batch_items >= 2 and not res.errors

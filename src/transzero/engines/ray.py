@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..data.text import ItemTable
+from ..encoded import Encoded
 from ..errors import InputError
 from ..pipeline.report import Reporter, Timings
-from ..pipeline.stages import Encoded
 
 __all__ = ["EncodeActor", "RayEngine", "ShardSource"]
 
@@ -131,7 +131,7 @@ class EncodeActor:
         good = [i for i in range(len(items)) if i not in errors]
         texts = [""] * len(items)
         if good:
-            out[good] = self.clf.score_encoded(clips[good]).logits
+            out[good] = self.clf.head_.score(clips[good]).logits
             if self.clf.method_tags.transcribes:
                 for i, t in zip(good, self.clf.method_.transcribe(list(clips[good]))):
                     texts[i] = t
@@ -258,7 +258,7 @@ class RayEngine:
             vec = rows["vec"][take][order]
             err = rows["error"][take][order]
             ok = np.asarray([not e for e in err])
-            enc = Encoded(vec[ok], [int(p) for p in pos[ok]], {int(p): str(e) for p, e in zip(pos, err) if e})
+            enc = Encoded.from_report(vec, {j: str(e) for j, e in enumerate(err) if e}, [int(p) for p in pos])
             if scored:  # the workers ran the classifier: these are its logits (and what it heard)
                 enc.logits = enc.X
                 enc.transcripts = [str(t) for t in rows["transcript"][take][order][ok]]

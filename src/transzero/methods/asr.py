@@ -56,7 +56,7 @@ def _pcm(x: np.ndarray) -> bytes:
 class _ASRBase(ZeroShotMethod):
     @classmethod
     def __transzero_tags__(cls) -> MethodTags:
-        return super().__transzero_tags__().replace(raw_items=True)
+        return super().__transzero_tags__().replace(raw_items=True, one_space=False)
     #: shortest clip the recogniser is given (seconds)
     min_seconds = 0.1
     sample_rate = SAMPLE_RATE

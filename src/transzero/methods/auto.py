@@ -65,7 +65,8 @@ class AutoMethod(ZeroShotMethod):
 
     @classmethod
     def __transzero_tags__(cls) -> MethodTags:
-        return super().__transzero_tags__().replace(learns_from_labels=True, zero_shot_prior=True)
+        return super().__transzero_tags__().replace(learns_from_labels=True, zero_shot_prior=True, one_space=False,
+                                                    context=frozenset({"aligned", "concept_head"}))
 
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> AutoMethod:
         """Cross-validate every candidate on ``(X, y)``, then fit the best on all of it."""

@@ -27,7 +27,8 @@ class ConceptBridge(ZeroShotMethod):
 
     @classmethod
     def __transzero_tags__(cls) -> MethodTags:
-        return super().__transzero_tags__().replace(concept_head=True, explains=True)
+        return super().__transzero_tags__().replace(concept_head=True, explains=True, one_space=False,
+                                                    context=frozenset({"concept_head"}))
     _state_attrs = ZeroShotMethod._state_attrs + ("head_weight_", "head_bias_", "concept_names_")
 
     def _fit_head(self, concept_head: ConceptHead | None, name: str) -> ConceptHead:

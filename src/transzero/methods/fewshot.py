@@ -63,7 +63,8 @@ class FewShotMethod(ZeroShotMethod):
 
     @classmethod
     def __transzero_tags__(cls) -> MethodTags:
-        return super().__transzero_tags__().replace(learns_from_labels=True, zero_shot_prior=True)
+        return super().__transzero_tags__().replace(learns_from_labels=True, zero_shot_prior=True, one_space=False,
+                                                    context=frozenset({"aligned", "concept_head"}))
 
     # ------------------------------------------------------------------ fit helpers
     def _fit_support(self, X: Any, y: Any, ctx: FitContext) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -102,7 +102,8 @@ class OCRClassifier(ZeroShotMethod):
 
     @classmethod
     def __transzero_tags__(cls) -> MethodTags:
-        return super().__transzero_tags__().replace(raw_items=True, item_modality="image", text_encoder=True)
+        return super().__transzero_tags__().replace(raw_items=True, item_modality="image", text_encoder=True, one_space=False,
+                                                    context=frozenset({"aligned", "concept_head", "encoder"}))
 
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> OCRClassifier:
         """Embed nothing new: keep the class text vectors, the label encoder and the visual route."""

@@ -96,7 +96,7 @@ class SemanticMethod(ZeroShotMethod):
     def __transzero_tags__(cls) -> MethodTags:
         # the class vectors live in their own semantic space (attributes, gloss embeddings...)
         return super().__transzero_tags__().replace(learns_from_labels=True, semantics=True, seen_classes=True,
-                                                    explains=True)
+                                                    explains=True, one_space=False)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any = None, y: Any = None, *, context: FitContext | None = None, **fields: Any) -> SemanticMethod:

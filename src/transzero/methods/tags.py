@@ -22,7 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..labels import ClassEmbeddings, LabelSpace
     from .concept_head import ConceptHead
 
-__all__ = ["FitContext", "MethodTags", "get_tags"]
+__all__ = ["CONTEXT_FIELDS", "FitContext", "MethodTags", "get_tags"]
+
+#: what a method may ask the classifier for in its fit context (:attr:`MethodTags.context`)
+CONTEXT_FIELDS = frozenset({"aligned", "concept_head", "text_encoder", "encoder", "label_space"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,14 @@ class MethodTags:
         otherwise the classifier explains by the nearest class prompts when items and prompts share a space.
     nn_index : bool
         Searches nearest neighbours with a choice of index (``index="exact"|"ann"|"auto"``, ``--index``).
+    context : frozenset of str
+        The :class:`FitContext` fields the method reads besides the class embeddings (one of
+        :data:`CONTEXT_FIELDS`); the classifier fills exactly these. ``text_encoder`` and ``reads_labels`` add
+        ``"text_encoder"`` and ``"label_space"`` themselves.
+    one_space : bool
+        Compares items with class descriptions in one space, so the item encoder must share the label encoder's
+        space (a text encoder, a vision-language model); True for plain similarity and for methods that
+        declare nothing.
     """
 
     learns_from_labels: bool = False
@@ -78,6 +89,18 @@ class MethodTags:
     reads_labels: bool = False
     explains: bool = False
     nn_index: bool = False
+    context: frozenset[str] = frozenset()
+    one_space: bool = True
+
+    def __post_init__(self) -> None:
+        implied = {"text_encoder"} if self.text_encoder else set()
+        if self.reads_labels:
+            implied.add("label_space")
+        fields = frozenset(self.context) | implied
+        unknown = sorted(fields - CONTEXT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown context field {unknown[0]!r} in method tags; known: {sorted(CONTEXT_FIELDS)}")
+        object.__setattr__(self, "context", fields)
 
     def replace(self, **changes: Any) -> MethodTags:
         """A copy with some tags changed (for subclasses building on their parent's tags)."""

@@ -53,7 +53,7 @@ class _WhisperBase(ZeroShotMethod):
     @classmethod
     def __transzero_tags__(cls) -> MethodTags:
         return super().__transzero_tags__().replace(raw_items=True, transcribes=True, learns_from_labels=True,
-                                                    explains=True)
+                                                    explains=True, one_space=False)
 
     # parameters every whisper method has (set by subclasses' __init__)
     compute_type: str

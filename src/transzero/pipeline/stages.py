@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ..data.text import ItemTable
+from ..encoded import Encoded
 from ..errors import InputError, JobInterrupted, LabelError
 from ..explanations import explanation_sources  # noqa: F401  (re-exported: front ends import it from here)
+from ..predictions import Predictions, Scores
 from .report import ProgressFn, Reporter, Timings
 from .spec import AdaptSpec, DecideSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..classifier import Scores, ZeroShotClassifier
+    from ..classifier import ZeroShotClassifier
     from ..decisions import Decisions
     from ..encoders.base import Encoder
     from ..labels import LabelSpace
@@ -137,24 +139,6 @@ class ReadStage(Stage):
 
 
 # ---------------------------------------------------------------------- encode
-@dataclass
-class Encoded:
-    """Vectors of the rows of a table that encoded (``positions``), and why the others failed.
-
-    ``logits`` (and ``transcripts``): rows already scored by a remote copy of the classifier (the Ray engine runs a
-    method that reads raw clips on its workers); then ``X`` holds those logits and the score stage is skipped.
-    """
-
-    X: np.ndarray
-    positions: list[int]
-    errors: dict[int, str] = field(default_factory=dict)
-    logits: np.ndarray | None = None
-    transcripts: list[str] | None = None
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-
 class VectorSource(Protocol):
     """Anything that encodes items with bad ones reported: a :class:`ZeroShotClassifier`, a :class:`CachedEncoder`."""
 
@@ -196,8 +180,7 @@ class EncodeStage(Stage):
             if isinstance(exc, JobInterrupted):
                 raise
             raise JobInterrupted(_interrupted_encoding(source, done[0], len(pos))) from None
-        ok = [j for j in range(len(pos)) if j not in errs]
-        return Encoded(X[ok], [pos[j] for j in ok], {pos[j]: m for j, m in errs.items()})
+        return Encoded.from_report(X, errs, pos)
 
 
 def _interrupted_encoding(source: Any, done: int, total: int) -> str:
@@ -275,7 +258,7 @@ class ScoreStage(Stage):
 
     def run(self, clf: ZeroShotClassifier, X: np.ndarray) -> Scores:
         with self.timings.stage("score"):
-            return clf.score_encoded(X)
+            return clf.head_.score(X)
 
 
 # ---------------------------------------------------------------------- adapt
@@ -287,19 +270,16 @@ class AdaptStage(Stage):
         from ..decisions import rejection_scores
 
         with self.timings.stage("adapt"):
-            clf.calibrate_encoded(X, y)
-            return rejection_scores(clf.score_encoded(X).proba)
+            clf.head_.calibrate(X, y)
+            return rejection_scores(clf.head_.score(X).proba)
 
     def transduce(self, clf: ZeroShotClassifier, spec: AdaptSpec, X: np.ndarray, logits: np.ndarray,
                   unlabeled: np.ndarray | None = None, *, paired: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
         """Probabilities of ``X`` adapted to the items (plus ``unlabeled`` vectors), and what ran. ``paired``: ``X``
         comes from another encoder than the method's scores (speech), so the graph must first agree with them
         (:data:`~transzero.transductive.PAIRED_MIN_AGREEMENT`)."""
-        if np.asarray(X).dtype == object:
-            raise InputError(f"method {clf.method_name!r} reads clips, not vectors; transduce over the vectors of "
-                             "its paired audio encoder (ClassifyPipeline does this)")
         with self.timings.stage("adapt"):
-            return clf.adapt_encoded(self.transduction(clf, spec), X, logits, unlabeled, paired=paired)
+            return clf.head_.adapt(self.transduction(clf, spec), X, logits, unlabeled, paired=paired)
 
     @staticmethod
     def transduction(clf: ZeroShotClassifier, spec: AdaptSpec) -> Any:
@@ -396,82 +376,6 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 # ---------------------------------------------------------------------- the classify pipeline
-@dataclass
-class Predictions:
-    """A fitted classifier's answer for every row of a table.
-
-    ``positions`` are the rows that were predicted (table positions, in order); every other row is
-    in ``errors`` with its reason. Arrays have one row per predicted position.
-    """
-
-    table: ItemTable
-    classes: list[str]
-    positions: list[int]
-    X: np.ndarray
-    proba: np.ndarray
-    logits: np.ndarray
-    labels: list[str]
-    argmax_labels: list[str]
-    errors: dict[int, str]
-    inductive_proba: np.ndarray | None = None
-    uncalibrated_proba: np.ndarray | None = None
-    transduction: dict[str, Any] | None = None
-    scores: np.ndarray | None = None
-    threshold: float | None = None
-    threshold_source: str | None = None
-    multi_labels: list[list[str]] | None = None
-    explanations: list[dict[str, Any]] | None = None
-    #: per predicted row, what a transcribing method heard (``whisper-text``, ``whisper-fused``)
-    transcripts: list[str] | None = None
-    #: what the method decided for these rows (:meth:`ZeroShotMethod.batch_info`), when it says
-    method_info: dict[str, Any] | None = None
-
-    def bad_lines(self) -> list[str]:
-        """One line per row that was not predicted."""
-        return self.table.bad_lines(self.errors)
-
-    def full_proba(self) -> np.ndarray:
-        """Probabilities ``(n_rows, K)`` of every table row (NaN for bad rows)."""
-        out = np.full((len(self.table), len(self.classes)), np.nan)
-        out[self.positions] = self.proba
-        return out
-
-    def records(self, text_column: str = "text", gold: bool = False) -> list[dict[str, Any]]:
-        """One output record per table row (``row``, [``id``], ``text``, ``label``, ``confidence``, ``error``,
-        ``probabilities``; ``transcript`` (speech methods that transcribe; null for bad rows), ``explanation``,
-        ``labels`` (multi-label), ``score`` (with rejection), ``gold``)."""
-        from ..io import prediction_records
-
-        t = self.table
-        n = len(t)
-        labels: list[str | None] = [None] * n
-        for j, i in enumerate(self.positions):
-            labels[i] = self.labels[j]
-        ids = [r.get("id") for r in t.records] if any("id" in r for r in t.records) else None
-        texts = [t.raw_text(i, text_column) for i in range(n)]
-        recs = prediction_records(t.rows, texts, labels, self.full_proba(), self.classes, self.errors, ids)
-        heard = self.transcripts
-        if heard is None and self.explanations and any(e is not None and "transcript" in e for e in self.explanations):
-            heard = [None if e is None else e.get("transcript") for e in self.explanations]  # `whisper --explain`
-        if heard is not None:
-            for r in recs:
-                r["transcript"] = None
-            for j, i in enumerate(self.positions):
-                recs[i]["transcript"] = heard[j]
-        for j, i in enumerate(self.positions):
-            if self.explanations is not None:
-                e = self.explanations[j]
-                recs[i]["explanation"] = None if e is None else explanation_sources(e)
-            if self.multi_labels is not None:
-                recs[i]["labels"] = self.multi_labels[j]
-            if self.scores is not None:
-                recs[i]["score"] = float(self.scores[j])
-        if gold and t.labels is not None:
-            for r, g in zip(recs, t.labels):
-                r["gold"] = g
-        return recs
-
-
 class ClassifyPipeline:
     """encode -> score -> adapt -> decide for a fitted classifier, over one table of items.
 
@@ -520,14 +424,11 @@ class ClassifyPipeline:
         """
         classes = [str(c) for c in self.clf.classes_]
         errors = {**table.errors, **enc.errors}
-        K = len(classes)
         if not len(enc):
-            empty = np.zeros((0, K))
-            return Predictions(table, classes, [], enc.X, empty, empty, [], [], errors)
+            return Predictions.empty(classes, errors, table=table, X=enc.X)
         scores = None
         if enc.logits is not None:  # scored remotely (the Ray engine with a raw-item method)
             from .._util import softmax
-            from ..classifier import Scores
 
             if self.decide.explain:
                 raise InputError(f"--explain with method {self.clf.method_name!r} needs the clips here; run it with "
@@ -547,10 +448,8 @@ class ClassifyPipeline:
             unlabeled=unlabeled, adapted=adapted, adaptation=adaptation, reject=threshold,
             none_label=self.decide.none_label, multi_label=self.decide.multi_label,
             explain=int(self.decide.explain or 0), transcripts=True, stage=self.timings.stage, info=self.reporter.info)
-        d = r.decisions
-        return Predictions(table, classes, enc.positions, enc.X, r.proba, r.logits, d.labels, d.argmax_labels, errors,
-                           inductive_proba=r.inductive_proba, uncalibrated_proba=r.uncalibrated_proba,
-                           transduction=r.transduction, scores=d.scores, threshold=r.threshold,
-                           threshold_source=source[0], multi_labels=d.multi_labels, explanations=r.explanations,
-                           transcripts=enc.transcripts if enc.logits is not None else r.transcripts,
-                           method_info=r.method_info)
+        out = r.at(enc.positions, errors, table=table, X=enc.X)
+        out.threshold_source = source[0]
+        if enc.logits is not None:
+            out.transcripts = enc.transcripts
+        return out

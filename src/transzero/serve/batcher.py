@@ -19,27 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from ..encoded import EncodeTiming, Encoded
 from ..encoders.base import Encoder
 from ..store import EmbeddingCache, encode_items
 
-__all__ = ["EncodeResult", "MicroBatcher"]
-
-
-@dataclass
-class EncodeResult:
-    """One request's share of a batch: vectors (NaN rows for bad items), errors by position, seconds."""
-
-    X: np.ndarray
-    errors: dict[int, str]
-    queue_seconds: float
-    encode_seconds: float
-    batch_items: int
+__all__ = ["MicroBatcher"]
 
 
 @dataclass
 class _Job:
     items: list[Any]
-    future: asyncio.Future[EncodeResult]
+    future: asyncio.Future[Encoded]
     t0: float = field(default_factory=time.perf_counter)
 
 
@@ -83,8 +73,9 @@ class MicroBatcher:
         loads or runs in two threads at once."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    async def encode(self, items: list[Any]) -> EncodeResult:
-        """The vectors of ``items`` (bad ones reported, not raised), encoded with whatever else is queued."""
+    async def encode(self, items: list[Any]) -> Encoded:
+        """The vectors of ``items`` (bad ones reported, not raised; positions are indices into ``items``), encoded
+        with whatever else is queued; ``timing`` says how long it queued and how long the encoder ran."""
         loop = asyncio.get_running_loop()
         if self._queue is None:
             self._queue = asyncio.Queue()
@@ -95,17 +86,14 @@ class MicroBatcher:
         self._depth()
         return await job.future
 
-    async def encode_chunked(self, items: list[Any], chunk: int | None = None) -> EncodeResult:
+    async def encode_chunked(self, items: list[Any], chunk: int | None = None) -> Encoded:
         """Like :meth:`encode`, for a long list (a label set's prompts): queued ``chunk`` items at a time (default
         ``max_batch``), the next only once the last is done, so other requests' items join the batches in between
         instead of waiting for the whole list. Seconds are summed; ``batch_items`` is the largest batch."""
         size = self.max_batch if chunk is None else max(1, int(chunk))
-        parts = [await self.encode(items[i:i + size]) for i in range(0, len(items), size)]
-        if not parts:
-            return EncodeResult(np.zeros((0, self.encoder.dim), np.float32), {}, 0.0, 0.0, 0)
-        errors = {k * size + i: m for k, part in enumerate(parts) for i, m in part.errors.items()}
-        return EncodeResult(np.concatenate([p.X for p in parts]), errors, sum(p.queue_seconds for p in parts),
-                            sum(p.encode_seconds for p in parts), max(p.batch_items for p in parts))
+        starts = range(0, len(items), size)
+        parts = [await self.encode(items[i:i + size]) for i in starts]
+        return Encoded.concat(parts, list(starts), dim=self.encoder.dim)
 
     def _depth(self) -> None:
         if self.on_queue is not None and self._queue is not None:
@@ -151,7 +139,8 @@ class MicroBatcher:
                 end = start + len(job.items)
                 errs = {i - start: m for i, m in errors.items() if start <= i < end}
                 if not job.future.done():
-                    job.future.set_result(EncodeResult(X[start:end], errs, t0 - job.t0, seconds, len(items)))
+                    job.future.set_result(Encoded.from_report(X[start:end], errs, timing=EncodeTiming(
+                        t0 - job.t0, seconds, len(items))))
                 start = end
 
     def _encode(self, items: list[Any]) -> tuple[np.ndarray, dict[int, str]]:

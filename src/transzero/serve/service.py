@@ -30,9 +30,10 @@ from ..defaults import default_encoder, default_method
 from ..encoders.base import Encoder
 from ..errors import InputError, LabelError, TranszeroError
 from ..labels import ClassEmbeddings, LabelSpace
-from ..pipeline import ClassifyPipeline, DecideSpec, Encoded, FitStage, ModelSpec, Timings
+from ..encoded import EncodeTiming, Encoded
+from ..pipeline import ClassifyPipeline, DecideSpec, FitStage, ModelSpec, Timings
 from ..store import EmbeddingCache
-from .batcher import EncodeResult, MicroBatcher
+from .batcher import MicroBatcher
 from .store import ClassifierStore, check_name
 
 __all__ = ["Conflict", "Media", "NotFound", "ServeSettings", "Service", "TooLarge"]
@@ -200,12 +201,12 @@ class Service:
         """Run ``fn`` on ``enc``'s own thread: one model never loads or runs in two threads at once."""
         return await self.batcher(enc).run(fn, *args)
 
-    async def encode(self, clf: ZeroShotClassifier, items: list[Any]) -> EncodeResult:
+    async def encode(self, clf: ZeroShotClassifier, items: list[Any]) -> Encoded:
         """Vectors (or decoded clips, for speech recognisers) of ``items``, bad ones reported."""
         if clf.method_tags.raw_items:
             t0 = time.perf_counter()
             X, errors = await self.on_encoder_thread(clf.encoder_, clf.encode_report, items)
-            return EncodeResult(X, errors, 0.0, time.perf_counter() - t0, len(items))
+            return Encoded.from_report(X, errors, timing=EncodeTiming(0.0, time.perf_counter() - t0, len(items)))
         return await self.batcher(clf.encoder_).encode(items)
 
     async def embed_labels(self, enc: Encoder, space: LabelSpace, modality: str) -> None:
@@ -322,9 +323,8 @@ class Service:
         table = ItemTable.from_items([items[i] if i not in pre_errors else None for i in range(len(items))],
                                      source="request", modality=modality)
         table.errors.update(pre_errors)
-        ok = [j for j in range(len(good)) if j not in res.errors]
-        encoded = Encoded(res.X[ok] if len(ok) else res.X[:0], [good[j] for j in ok],
-                          name_errors({good[j]: m for j, m in res.errors.items()}, names))
+        encoded = res.relabel(good)
+        encoded.errors = name_errors(encoded.errors, names)
         timings = Timings()
         preds = await asyncio.to_thread(ClassifyPipeline(clf, decide=decide, timings=timings).run_encoded, table, encoded)
         out = []
@@ -348,10 +348,11 @@ class Service:
                 rec["transcript"] = preds.transcripts[j]
             out.append(rec)
         t = timings.as_dict()
+        timing = res.timing or EncodeTiming()
         return {"predictions": out, "encoder": clf.encoder_.name, "method": clf.method_name, **routing,
-                "timings": {"queue": round(res.queue_seconds, 4), "encode": round(res.encode_seconds, 4),
+                "timings": {"queue": round(timing.queue_seconds, 4), "encode": round(timing.encode_seconds, 4),
                             "score": t["score"], "decide": t.get("decide", 0.0),
-                            "total": round(time.perf_counter() - t0, 4), "batch_items": res.batch_items}}
+                            "total": round(time.perf_counter() - t0, 4), "batch_items": timing.batch_items}}
 
     async def embed(self, body: Any, media: Media) -> dict[str, Any]:
         """``POST /v1/embed``: one vector per item (``null`` for a bad item, with its error)."""
@@ -359,13 +360,12 @@ class Service:
         self.check_size(len(items))
         enc = self.encoder(body.encoder, modality)
         good = [i for i in range(len(items)) if i not in pre_errors]
-        res = await self.batcher(enc).encode([items[i] for i in good])
+        res = (await self.batcher(enc).encode([items[i] for i in good])).relabel(good)
         errors = dict(pre_errors)
-        errors.update(name_errors({good[j]: m for j, m in res.errors.items()}, names))
+        errors.update(name_errors(res.errors, names))
         vectors: list[list[float] | None] = [None] * len(items)
-        for j, i in enumerate(good):
-            if j not in res.errors:
-                vectors[i] = [round(float(v), 7) for v in res.X[j]]
+        for i, v in res.rows().items():
+            vectors[i] = [round(float(x), 7) for x in v]
         return {"vectors": vectors, "errors": {str(i): m for i, m in sorted(errors.items())}, "encoder": enc.name,
                 "dim": enc.dim}
 

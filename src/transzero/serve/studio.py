@@ -172,16 +172,15 @@ class Studio:
         if not state.pool:
             return {"items": []}
         res = await self.service.encode(clf, self._items_of(state, state.pool))
-        ok = [i for i in range(len(state.pool)) if i not in res.errors]
+        ok = res.positions
         if not ok:
             return {"items": []}
-        scores = clf.score_encoded(res.X[ok])
+        scores = clf.head_.score(res.X)
         labelled = None
         if state.examples:
             ex = await self.service.encode(clf, self._items_of(state, [e["item"] for e in state.examples]))
-            good = [i for i in range(len(state.examples)) if i not in ex.errors]
-            labelled = ex.X[good] if good else None
-        picks = select_for_labelling(scores.proba, res.X[ok], k, labelled=labelled)
+            labelled = ex.X if len(ex) else None
+        picks = select_for_labelling(scores.proba, res.X, k, labelled=labelled)
         classes = [str(c) for c in clf.classes_]
         items = []
         for j in picks:
@@ -239,4 +238,4 @@ class Studio:
 
 
 def _predict(clf: ZeroShotClassifier, X: np.ndarray) -> np.ndarray:
-    return np.asarray(clf.classes_[np.argmax(clf.decision_function_encoded(X), axis=1)], dtype=object)
+    return np.asarray(clf.classes_[np.argmax(clf.head_.score(X).logits, axis=1)], dtype=object)

@@ -10,7 +10,7 @@ import numpy as np
 from ...data.text import ItemTable
 from ...errors import InputError
 from ..report import Reporter, Timings
-from ..stages import ClassifyPipeline, build_label_space
+from ..stages import ClassifyPipeline, Predictions, build_label_space
 from .base import Job, JobResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,9 +90,8 @@ class MultiModalJob(Job):
         """Each field predicted by its own :class:`ClassifyPipeline` (the one prediction path), ready for
         :meth:`MultiModalClassifier.fuse`. The pipelines report nothing and keep their own timings (the job times
         the whole as ``encode``)."""
-        def through_pipeline(clf: Any, items: list[Any], field: str) -> tuple[list[int], np.ndarray, dict[int, str]]:
+        def through_pipeline(clf: Any, items: list[Any], field: str) -> Predictions:
             table = ItemTable.from_items(items, source=field, modality=clf.encoder_.modality)
-            preds = ClassifyPipeline(clf, timings=Timings(), reporter=Reporter()).run(table)
-            return preds.positions, preds.proba, preds.errors
+            return ClassifyPipeline(clf, timings=Timings(), reporter=Reporter()).run(table)
 
         return mm.per_field(records, through_pipeline)
