@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import typer
 
 from transzero.pipeline.spec import (
     RESUME_ROLES, AdaptSpec, DecideSpec, EngineSpec, InputSpec, JobSpec, ModelSpec, OutputSpec, resume_identity,
@@ -72,3 +73,62 @@ def test_a_spec_checks_its_own_values_once_for_every_front_end(make, message: st
 
     with pytest.raises(InputError, match=message):
         make()
+
+
+def test_options_declared_on_the_spec_reach_the_cli_and_the_spec(monkeypatch, capsys) -> None:
+    """A classify/eval option is a spec field declared with `option(...)`: its flag appears in the commands it names
+    and its value lands in that field of the JobSpec the command runs, with the section's checks."""
+    import dataclasses
+
+    import transzero.pipeline as pipeline
+    from transzero.cli import main
+    from transzero.pipeline.spec import DecideSpec, declared_options
+
+    names = [f.name for _, f, _, _ in declared_options()]
+    assert len(names) == len(set(names)) and {"reject", "target_frr", "none_label", "explain"} <= set(names)
+    seen: list = []
+    monkeypatch.setattr(pipeline, "run_job", lambda spec, reporter=None: seen.append(spec) or (_ for _ in ()).throw(SystemExit(0)))
+    for command, flags in (("classify", ["--reject", "0.3", "--none-label", "other", "--explain", "2"]),
+                           ("eval", ["--reject", "auto", "--target-frr", "0.1", "--none-label", "other"])):
+        with pytest.raises(SystemExit):
+            main([command, "x.csv", "--labels", "a,b", *flags])
+        d = seen[-1].decide
+        assert isinstance(d, DecideSpec) and d.none_label == "other"
+        assert (d.reject, d.explain) == (("0.3", 2) if command == "classify" else ("auto", 0))
+    assert seen[-1].decide.target_frr == 0.1
+    # a new declared option needs no CLI edit: a toy field declared for a toy command becomes its flag
+    from transzero.cli import _spec_options
+    from transzero.pipeline.spec import option
+
+    @dataclasses.dataclass(frozen=True)
+    class Toy:
+        loudness: int = option(3, "--loudness", "How loud.", commands=("toy",))
+
+    toy_field = dataclasses.fields(Toy)[0]
+    monkeypatch.setattr(_spec_options, "declared_options", lambda cmd: [("decide", toy_field, int, toy_field.metadata["option"])])
+    got: dict = {}
+
+    @_spec_options.spec_options("toy")
+    def toy(name: str = typer.Argument(...), options: dict | None = None) -> None:
+        got.update(name=name, **(options or {}))
+
+    app = typer.Typer()
+    app.command()(toy)
+    from typer.testing import CliRunner
+
+    r = CliRunner().invoke(app, ["n", "--loudness", "7"])
+    assert r.exit_code == 0, r.output
+    assert got == {"name": "n", "loudness": 7}
+    assert "--loudness" in CliRunner().invoke(app, ["--help"]).output
+
+
+@pytest.mark.parametrize("command", ["classify", "eval"])
+def test_declared_options_are_in_the_help(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from transzero.cli import app
+    from transzero.pipeline.spec import declared_options
+
+    out = CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
+    for _, _, _, opt in declared_options(command):
+        assert opt.flag in out

@@ -19,7 +19,7 @@ from .._strings import safe_text
 from ..defaults import DEFAULT_ENCODERS
 from ..methods.registry import methods_help
 from ..pipeline.report import LineProgress, ProgressFn, Reporter
-from ..pipeline.spec import AdaptSpec, CacheSpec, DecideSpec, EngineSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
+from ..pipeline.spec import AdaptSpec, CacheSpec, EngineSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -60,9 +60,6 @@ UnlabeledOpt = typer.Option(None, "--unlabeled", help="More unlabelled items (sa
 StepsOpt = typer.Option(None, "--transduction-steps", help="Transductive steps in order: center, prior, propagate, balance, "
                                                           "self-train. Default: text balance,self-train (kept only when it keeps "
                                                           "the method's surest labels); images and audio propagate,balance.")
-RejectOpt = typer.Option(None, "--reject", help='"None of these": a probability threshold in [0, 1], or auto (from --target-frr on the --calibration examples, else on the items\' own scores).')
-TargetFrrOpt = typer.Option(0.05, "--target-frr", help="With --reject auto: fraction of in-scope items that may be rejected.")
-NoneLabelOpt = typer.Option("none", "--none-label", help="Label given to rejected items.")
 CalibrationOpt = typer.Option(None, "--calibration", help="Labelled examples (same format as the input) used only to fit a temperature and class biases.")
 AudioColOpt = typer.Option(None, "--audio-column", help="Column (CSV/TSV) or key (JSONL) holding audio file paths (relative to the file).")
 ModelOpt = typer.Option(None, "--model", help="A classifier folder written by `transzero save` (replaces --labels/--method; "
@@ -126,12 +123,6 @@ def output_spec(output: str | None, overwrite: bool, fmt: str | None, shard_size
 
 def engine_spec(engine: str, address: str | None, workers: int | None) -> EngineSpec:
     return EngineSpec(engine, address, workers)
-
-
-def decide_spec(reject: str | None, target_frr: float, none_label: str, multi_label: float | None = None,
-                explain: int = 0) -> DecideSpec:
-    return DecideSpec(reject=reject, target_frr=target_frr, none_label=none_label, multi_label=multi_label,
-                      explain=explain)
 
 
 # ---------------------------------------------------------------------- the stderr reporter

@@ -7,16 +7,19 @@ from typing import Optional
 
 import typer
 
-from ..pipeline.spec import InputSpec, JobSpec
+from ..pipeline.spec import DecideSpec, InputSpec, JobSpec, with_options
 from ._common import (
     AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LanguageOpt, PresetOpt, LabelsFileOpt, LabelsOpt,
-    MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
-    TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, err, labels_spec,
+    MethodOpt, ModelOpt, NoCacheOpt, OverwriteOpt, QuietOpt, StepsOpt,
+    TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, err, labels_spec,
     model_spec, plural, output_spec, engine_spec, FormatOpt, ShardSizeOpt, EngineOpt, RayAddressOpt, WorkersOpt,
     IndexOpt, SummaryOpt,
 )
 
+from ._spec_options import spec_options
 
+
+@spec_options("classify")
 def classify(
     input: Path = typer.Argument(..., help="Items: .txt (one per line), .csv/.tsv, .jsonl; or images: a folder or a .txt of image paths."),
     labels: Optional[str] = LabelsOpt,
@@ -44,19 +47,15 @@ def classify(
     no_cache: bool = NoCacheOpt,
     batch_size: Optional[int] = BatchOpt,
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when any row is bad (they are still reported)."),
-    explain: int = typer.Option(0, "--explain", help="Explain each prediction: the decided class's top N sources (nearest prompts, concepts, attributes or "
-                                                "spoken forms) with its score, then the runner-up class's."),
     transductive: bool = TransductiveOpt,
     unlabeled: Optional[Path] = UnlabeledOpt,
     transduction_steps: Optional[str] = StepsOpt,
     calibration: Optional[Path] = CalibrationOpt,
-    reject: Optional[str] = RejectOpt,
-    target_frr: float = TargetFrrOpt,
-    none_label: str = NoneLabelOpt,
     multi_label: bool = typer.Option(False, "--multi-label", help="Independent per-label decisions: output every label over --threshold."),
     threshold: float = typer.Option(0.5, "--threshold", help="With --multi-label: per-label score threshold in [0, 1]."),
     audio_column: Optional[str] = AudioColOpt,
     quiet: bool = QuietOpt,
+    options: Optional[dict] = None,
 ) -> None:
     """Classify every item of INPUT (texts; images: a folder or a list of image paths; audio: a folder, a list, or --audio-column)."""
     source = InputSpec(input, text_column, None, audio_column)
@@ -64,10 +63,11 @@ def classify(
         "classify", source, labels_spec(labels, labels_file, templates),
         model_spec(encoder, backend, method, model, batch_size, allow_download, index, preset, language), cache_spec(cache_dir, no_cache),
         adapt_spec(transductive, unlabeled, transduction_steps, calibration, source.with_labels("label"), index=index),
-        decide_spec(reject, target_frr, none_label, threshold if multi_label else None, explain),
+        DecideSpec(multi_label=threshold if multi_label else None),
         output_spec(output, overwrite, fmt, shard_size, summary), engine=engine_spec(engine, ray_address, workers),
         strict=strict,
     )
+    spec = with_options(spec, options or {})  # the options declared on the spec (--reject, --explain, ...)
     from ..pipeline import run_job  # the jobs load only when a command runs
 
     result = run_job(spec, CliReporter(quiet))

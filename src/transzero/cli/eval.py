@@ -10,15 +10,18 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
-from ..pipeline.spec import FewShotSpec, GZSLSpec, InputSpec, JobSpec, MultiModalSpec, OutputSpec
+from ..pipeline.spec import DecideSpec, FewShotSpec, GZSLSpec, InputSpec, JobSpec, MultiModalSpec, OutputSpec, with_options
 from ._common import (
     AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LanguageOpt, PresetOpt, LabelsFileOpt, LabelsOpt,
-    MethodOpt, ModelOpt, NoCacheOpt, NoneLabelOpt, OverwriteOpt, QuietOpt, RejectOpt, StepsOpt, TargetFrrOpt,
-    TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, decide_spec, fmt_pct, labels_spec,
+    MethodOpt, ModelOpt, NoCacheOpt, OverwriteOpt, QuietOpt, StepsOpt,
+    TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, fmt_pct, labels_spec,
     model_spec, out,
 )
 
+from ._spec_options import spec_options
 
+
+@spec_options("eval")
 def eval_(
     data: Path = typer.Argument(..., help="CSV/TSV/JSONL with a text and a gold-label column, or an image folder DIR/<class>/*."),
     labels: Optional[str] = LabelsOpt,
@@ -54,9 +57,6 @@ def eval_(
     transduction_steps: Optional[str] = StepsOpt,
     calibration: Optional[Path] = CalibrationOpt,
     calibration_shots: Optional[int] = typer.Option(None, "--calibration-shots", help="Use only K examples per class of --calibration (seed 0)."),
-    reject: Optional[str] = RejectOpt,
-    target_frr: float = TargetFrrOpt,
-    none_label: str = NoneLabelOpt,
     reliability: Optional[Path] = typer.Option(None, "--reliability", help="Write a reliability diagram (PNG) of the predictions."),
     audio_column: Optional[str] = AudioColOpt,
     image_column: Optional[str] = typer.Option(None, "--image-column", help="Column holding image paths; with a text (or audio) column too, rows are multimodal records."),
@@ -64,6 +64,7 @@ def eval_(
     fusion_weights: Optional[str] = typer.Option(None, "--fusion-weights", help='Multimodal late fusion weights, e.g. "text=1,image=2".'),
     kind: Optional[str] = typer.Option(None, "--kind", help="What to evaluate: eval (plain), curve (few-shot: --support, --shots), gzsl (seen/unseen classes), multitask (--label-column a,b), multimodal (records with --image-column/--audio-column); default: read from the other flags and the data."),
     quiet: bool = QuietOpt,
+    options: Optional[dict] = None,
 ) -> None:
     """Evaluate against gold labels (CSV/JSONL texts, or image class folders DIR/<class>/*); few-shot with --support;
     generalized zero-shot with --split (or an xlsa17 folder: att_splits.mat + res101.mat)."""
@@ -99,12 +100,13 @@ def eval_(
         kind, source, labels_spec(labels, labels_file, templates), model_spec(encoder, backend, method, model, batch_size, allow_download, preset=preset, language=language),
         cache_spec(cache_dir, no_cache),
         adapt_spec(transductive, unlabeled, transduction_steps, calibration, source, calibration_shots),
-        decide_spec(reject, target_frr, none_label),
+        DecideSpec(),
         OutputSpec(predictions=predictions, json=json_out, plot=plot, reliability=reliability, overwrite=overwrite),
         fewshot=fewshot,
         gzsl=GZSLSpec(s_spec, split, seen_classes, unseen_classes, semantics, attributes, gamma) if kind == "gzsl" else None,
         multimodal=multimodal,
     )
+    spec = with_options(spec, options or {})  # the options declared on the spec (--reject, ...)
     result = run_job(spec, CliReporter(quiet))
     PRINTERS[kind](result.metrics, spec)
 

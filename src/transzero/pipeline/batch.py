@@ -27,14 +27,12 @@ from .jobs import Job, JobResult, item_column, routing_metrics
 from .report import JobProgress, Reporter, Timings
 from .spec import JobSpec
 from .stages import (
-    AdaptStage,
     CachedEncoder,
     ClassifyPipeline,
     Encoded,
     EncodeStage,
     FitStage,
     Predictions,
-    ScoreStage,
     VectorSource,
     WriteStage,
     build_label_space,
@@ -267,36 +265,18 @@ class ShardedClassifyJob(_ShardedJob):
 
     def _transductive(self, clf: Any, engine: Engine, pipe: ClassifyPipeline, manifest: Any, fmt: str,
                       col: str) -> tuple[int, int, int, int]:
-        """Every shard encoded first (vectors of the whole input in memory), one adaptation, then the shards written."""
+        """Every shard encoded first (vectors of the whole input in memory), then the pipeline's pooled step
+        (one adaptation over all of them), then the shards written (those already written are kept)."""
         from ..shards import write_shard
 
-        tables, encoded = [], []
-        for _, table, enc in self.encoded(engine, set()):  # every item takes part: all are encoded (cache hits on resume)
-            tables.append(table)
-            encoded.append(enc)
-        X = np.concatenate([e.X for e in encoded]) if encoded else np.zeros((0, 1), np.float32)
-        adapted, info = None, None
-        if len(X):
-            scores = self.stage(ScoreStage).run(clf, X)
-            adapted, info = self.stage(AdaptStage).transduce(clf, pipe.adapt, X, scores.logits)
-            if info.get("fallback"):
-                self.reporter.note(str(info["fallback"]))
-        n_items = n_bad = reused = 0
-        start = 0
-        no_transduction = ClassifyPipeline(clf, None, pipe.decide, self.timings, self.reporter)
-        for i, (table, enc) in enumerate(zip(tables, encoded)):
-            n_items += len(table)
-            rows = slice(start, start + len(enc))
-            start += len(enc)
-            done = manifest.reusable(i, table.rows[0], table.rows[-1])
-            if done is not None:
-                reused += 1
-                n_bad += int(done["n_bad"])
-                continue
-            preds = no_transduction.run_encoded(table, enc, adapted=None if adapted is None else adapted[rows],
-                                                adaptation=info)
-            n_bad += self._write(manifest, i, preds, fmt, col, engine.name, write_shard)
-        return n_items, n_bad, reused, len(tables)
+        parts = list((table, enc) for _, table, enc in self.encoded(engine, set()))  # all encoded: cache hits on resume
+        reusable = {i: manifest.reusable(i, t.rows[0], t.rows[-1]) for i, (t, _) in enumerate(parts)}
+        done = {i for i, d in reusable.items() if d is not None}
+        n_bad = sum(int(reusable[i]["n_bad"]) for i in done)
+        for i, preds in pipe.run_pooled(parts, skip=done):
+            if preds is not None:
+                n_bad += self._write(manifest, i, preds, fmt, col, engine.name, write_shard)
+        return sum(len(t) for t, _ in parts), n_bad, len(done), len(parts)
 
 
 class EmbedJob(_ShardedJob):

@@ -15,7 +15,8 @@ from typing import Any
 
 __all__ = [
     "AdaptSpec", "CacheSpec", "DecideSpec", "EngineSpec", "FewShotSpec", "GZSLSpec", "InputSpec", "JOB_KINDS", "JobSpec", "LabelsSpec",
-    "ModelSpec", "MultiModalSpec", "OutputSpec", "RESUME_ROLES", "resume_identity",
+    "ModelSpec", "MultiModalSpec", "OutputSpec", "RESUME_ROLES", "SpecOption", "declared_options", "option",
+    "resume_identity", "with_options",
 ]
 
 #: what a job does: classify items; evaluate against gold labels; a few-shot learning curve; generalized
@@ -34,6 +35,24 @@ def _role(role: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
     if default is not dataclasses.MISSING:
         kw["default"] = default
     return field(metadata={"resume": role}, **kw)
+
+
+@dataclass(frozen=True)
+class SpecOption:
+    """A spec field's command-line option: its flag, help and the commands that offer it."""
+
+    flag: str
+    help: str
+    commands: tuple[str, ...] = ("classify",)
+
+
+def option(default: Any, flag: str, help: str, *, commands: tuple[str, ...] = ("classify",),
+           resume: str = "compare") -> Any:
+    """A spec field that *is* an option: declaring it here registers its flag with every command in ``commands``
+    (the CLI adds ``flag`` with ``help`` and puts the value into the spec: :func:`declared_options`,
+    :func:`with_options`). Its checks go in the section's ``__post_init__``; ``resume``: its :data:`RESUME_ROLES`
+    role. What it does is read from the spec by the one stage that needs it."""
+    return field(default=default, metadata={"resume": resume, "option": SpecOption(flag, help, tuple(commands))})
 
 
 @dataclass(frozen=True)
@@ -148,11 +167,15 @@ class AdaptSpec:
 class DecideSpec:
     """Decisions: "none of these" (``reject``: a threshold or ``"auto"``), multi-label, explanations."""
 
-    reject: str | None = None
-    target_frr: float = 0.05
-    none_label: str = "none"
+    reject: str | None = option(None, "--reject", '"None of these": a probability threshold in [0, 1], or auto (from '
+                                "--target-frr on the --calibration examples, else on the items' own scores).",
+                                commands=("classify", "eval"))
+    target_frr: float = option(0.05, "--target-frr", "With --reject auto: fraction of in-scope items that may be "
+                               "rejected.", commands=("classify", "eval"))
+    none_label: str = option("none", "--none-label", "Label given to rejected items.", commands=("classify", "eval"))
     multi_label: float | None = None
-    explain: int = 0
+    explain: int = option(0, "--explain", "Explain each prediction: the decided class's top N sources (nearest "
+                          "prompts, concepts, attributes or spoken forms) with its score, then the runner-up class's.")
 
 
 @dataclass(frozen=True)
@@ -287,3 +310,36 @@ def _plain(v: Any) -> Any:
     if isinstance(v, Path):
         return str(v)
     return v
+
+
+#: the JobSpec sections whose fields may be declared options (:func:`option`)
+OPTION_SECTIONS = ("input", "labels", "model", "cache", "adapt", "decide", "output", "engine")
+
+
+def declared_options(command: str | None = None) -> list[tuple[str, dataclasses.Field[Any], Any, SpecOption]]:
+    """Every spec field declared an option of ``command`` (None: of any command): ``(section, field, its type, its
+    SpecOption)``, in declaration order. Field names are unique across sections: they name the options."""
+    import typing
+
+    hints = typing.get_type_hints(JobSpec)
+    out = []
+    for section in OPTION_SECTIONS:
+        cls = hints[section]
+        types = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            opt = f.metadata.get("option")
+            if opt is not None and (command is None or command in opt.commands):
+                out.append((section, f, types[f.name], opt))
+    return out
+
+
+def with_options(spec: JobSpec, values: dict[str, Any]) -> JobSpec:
+    """``spec`` with the declared options' values (field name -> value) set in their sections; each section checks
+    them again (``__post_init__``)."""
+    sections = {f.name: section for section, f, _, _ in declared_options()}
+    changes: dict[str, dict[str, Any]] = {}
+    for name, value in values.items():
+        if name not in sections:
+            raise ValueError(f"no spec option {name!r}")
+        changes.setdefault(sections[name], {})[name] = value
+    return dataclasses.replace(spec, **{s: dataclasses.replace(getattr(spec, s), **kw) for s, kw in changes.items()})

@@ -13,7 +13,7 @@ CLI's ``classify`` and ``eval``, the service and the batch engines all predict t
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -413,6 +413,33 @@ class ClassifyPipeline:
         """Predict every good row of ``table``; ``unlabeled``: extra vectors to adapt on (transduction)."""
         enc = self.stage(EncodeStage).run(self.clf, table)
         return self.run_encoded(table, enc, unlabeled=unlabeled, calibration_scores=calibration_scores)
+
+    def run_pooled(self, parts: Sequence[tuple[ItemTable, Encoded]], *, skip: Container[int] = ()
+                   ) -> Iterator[tuple[int, Predictions | None]]:
+        """The pooled step: transduction over several tables at once (a sharded job's shards).
+
+        Every part's rows are scored and adapted together (one neighbour graph over the whole input), then each
+        part is decided through :meth:`run_encoded` with its slice of the adapted probabilities. Yields
+        ``(index, predictions)`` per part in order; parts in ``skip`` (already written) take part in the pool but
+        yield None. Without transduction each part is simply :meth:`run_encoded`.
+        """
+        X = np.concatenate([e.X for _, e in parts]) if parts else np.zeros((0, 1), np.float32)
+        adapted, info = None, None
+        if self.adapt.transduce and len(X):
+            scores = self.stage(ScoreStage).run(self.clf, X)
+            adapted, info = self.stage(AdaptStage).transduce(self.clf, self.adapt, X, scores.logits)
+            if info.get("fallback"):
+                self.reporter.note(str(info["fallback"]))
+        start = 0
+        for i, (table, enc) in enumerate(parts):
+            rows = slice(start, start + len(enc))
+            start += len(enc)
+            if i in skip:
+                yield i, None
+            elif adapted is None:
+                yield i, self.run_encoded(table, enc)
+            else:
+                yield i, self.run_encoded(table, enc, adapted=adapted[rows], adaptation=info)
 
     def run_encoded(self, table: ItemTable, enc: Encoded, *, unlabeled: np.ndarray | None = None,
                     calibration_scores: np.ndarray | None = None, adapted: np.ndarray | None = None,
