@@ -20,6 +20,7 @@ from .registry import (
     method_name,
     methods_help,
     register_method,
+    unregister_method,
 )
 from .tags import FitContext, MethodTags, get_tags
 
@@ -39,7 +40,8 @@ _CLASSES = {
 
 __all__ = [
     "METHODS", "ZSL_METHODS", "FitContext", "MethodInfo", "MethodTags", "create_method", "curve_methods", "get_tags",
-    "list_methods", "method_class", "method_info", "method_name", "methods_help", "register_method", *_CLASSES,
+    "list_methods", "method_class", "method_info", "method_name", "methods_help", "register_method",
+    "unregister_method", *_CLASSES,
 ]
 
 

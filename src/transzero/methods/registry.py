@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "FAMILIES", "METHODS", "MethodInfo", "create_method", "curve_methods", "list_methods", "load_method", "method_class",
-    "method_info", "method_name", "methods_help", "register_method",
+    "method_info", "method_name", "methods_help", "register_method", "unregister_method",
 ]
 
 #: families in the order ``--help`` lists them
@@ -63,6 +63,14 @@ def register_method(name: str, target: str, *, family: str, summary: str, in_cur
     info = MethodInfo(name, target, family, summary, in_curves)
     _REGISTRY[name] = info
     return info
+
+
+def unregister_method(name: str) -> None:
+    """Remove a method registered with :func:`register_method` (tests, plugins that unload); unknown names are
+    refused."""
+    if name not in _REGISTRY:
+        raise TranszeroError(f"no method {name!r} is registered")
+    del _REGISTRY[name]
 
 
 _M = "transzero.methods."
