@@ -135,7 +135,7 @@ LAYERS: dict[str, int] = {
     "transzero.multimodal": 4, "transzero.multitask": 4, "transzero.saved": 4,
     "transzero.curves": 4, "transzero.gzsl": 4, "transzero.gzsl_metrics": 4, "transzero.evaluate": 4,
     "transzero.calibration": 4, "transzero.decisions": 4, "transzero.transductive": 4, "transzero.explanations": 4,
-    "transzero.enrich": 4, "transzero.active": 4,
+    "transzero.enrich": 4, "transzero.active": 4, "transzero.evalreport": 4,
     # methods over vectors (fine-tuning included) and the class side: label spaces, templates, names, WordNet
     "transzero.methods": 3, "transzero.finetune": 3, "transzero.neighbors": 3, "transzero.labels": 3,
     "transzero.templates": 3, "transzero.names": 3, "transzero.spoken": 3, "transzero.wordnet": 3,

@@ -16,13 +16,14 @@ from typing import Any, Optional
 import typer
 
 from ..errors import JobInterrupted, TranszeroError, TranszeroWarning
-from ._common import EXIT_USER_ERROR, err
+from ._common import EXIT_USER_ERROR, err, set_command
 from .classify import classify
 from .demo import demo
 from .embed import embed
 from .eval import eval_
 from .labels import labels_app
 from .models import models
+from .report import report
 from .save import save
 from .serve import serve
 
@@ -38,6 +39,7 @@ app.command()(classify)
 app.command(name="eval")(eval_)
 app.command()(embed)
 app.command()(models)
+app.command()(report)
 app.command()(demo)
 app.command()(save)
 app.command()(serve)
@@ -61,6 +63,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     warnings.showwarning = _show_warning
     try:
         JobInterrupted.last = None
+        set_command(sys.argv[1:] if argv is None else argv)
         rc = app(args=argv, prog_name="transzero", standalone_mode=False)
         if rc == 130:  # Ctrl-C (typer returns its status): say what the job kept
             _interrupted(JobInterrupted.last or KeyboardInterrupt())

@@ -21,6 +21,20 @@ from ..methods.registry import methods_help
 from ..pipeline.report import LineProgress, ProgressFn, Reporter
 from ..pipeline.spec import AdaptSpec, CacheSpec, EngineSpec, InputSpec, LabelsSpec, ModelSpec, OutputSpec
 
+#: the arguments of the command being run (``main`` sets them): eval results and reports record the command
+_ARGV: list[str] = []
+
+
+def set_command(argv: list[str]) -> None:
+    _ARGV[:] = [str(a) for a in argv]
+
+
+def command_line() -> str:
+    """The command being run, as a shell line (``transzero eval data.csv --report r.html``)."""
+    import shlex
+
+    return shlex.join(["transzero", *_ARGV])
+
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
 

@@ -15,7 +15,7 @@ from ._common import (
     AllowDownloadOpt, AudioColOpt, BackendOpt, BatchOpt, CacheDirOpt, CalibrationOpt, CliReporter, EncoderOpt, LanguageOpt, PresetOpt, LabelsFileOpt, LabelsOpt,
     MethodOpt, ModelOpt, NoCacheOpt, OverwriteOpt, QuietOpt, StepsOpt,
     TemplatesOpt, TextColOpt, TransductiveOpt, UnlabeledOpt, adapt_spec, cache_spec, fmt_pct, labels_spec,
-    model_spec, out,
+    command_line, model_spec, out,
 )
 
 from ._spec_options import spec_options
@@ -104,7 +104,7 @@ def eval_(
         OutputSpec(predictions=predictions, json=json_out, plot=plot, reliability=reliability, overwrite=overwrite),
         fewshot=fewshot,
         gzsl=GZSLSpec(s_spec, split, seen_classes, unseen_classes, semantics, attributes, gamma) if kind == "gzsl" else None,
-        multimodal=multimodal,
+        multimodal=multimodal, command=command_line(),
     )
     spec = with_options(spec, options or {})  # the options declared on the spec (--reject, ...)
     result = run_job(spec, CliReporter(quiet))

@@ -194,6 +194,9 @@ class OutputSpec:
     shards: bool = _role("ignore", False)
     format: str | None = _role("resolved", None)
     shard_size: int | None = _role("resolved", None)
+    report: Path | None = option(None, "--report", "Also write a self-contained HTML report (confusion matrix, per-class "
+                                 "table, most confident errors, reliability, curves, timings) to this file.",
+                                 commands=("eval",), resume="ignore")
 
     def __post_init__(self) -> None:
         from ..errors import InputError
@@ -271,6 +274,8 @@ class JobSpec:
     engine: EngineSpec = _role("ignore", default_factory=EngineSpec)
     #: a bad row makes the job's exit status 1 (the rows are still reported and written)
     strict: bool = _role("ignore", False)
+    #: the command line that started the job, when a front end says (recorded in eval results and reports)
+    command: str | None = _role("ignore", None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (paths as strings)."""

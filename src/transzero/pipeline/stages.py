@@ -348,17 +348,27 @@ class WriteStage(Stage):
         srcs = [p for p in inputs if p is not None]
         check_output(output.predictions, inputs=srcs, overwrite=output.overwrite, flag=flag,
                      suffixes=suffixes or OUTPUT_SUFFIXES)
-        for path, flag in ((output.json, "--json"), (output.plot, "--plot"), (output.reliability, "--reliability")):
+        for path, flag in ((output.json, "--json"), (output.plot, "--plot"), (output.reliability, "--reliability"),
+                           (output.report, "--report")):
             if path is not None:
                 check_writable_folder(path, flag)
                 if any(_same_file(path, s) for s in srcs):
                     raise InputError(f"{flag} {path} is an input file; write it to another file")
+        if output.report is not None and Path(output.report).suffix.lower() not in (".html", ".htm"):
+            raise InputError(f"--report {output.report}: a report is an HTML file; name it report.html")
 
     def predictions(self, records: list[dict[str, Any]], classes: list[str], path: Path | None) -> None:
         from ..io import write_predictions
 
         with self.timings.stage("write"):
             write_predictions(records, classes, path)
+
+    def report(self, metrics: dict[str, Any], records: list[dict[str, Any]] | None, path: Path) -> None:
+        """The self-contained HTML report (:mod:`transzero.evalreport`), atomically."""
+        from ..evalreport import write_report
+
+        with self.timings.stage("write"):
+            write_report(path, metrics, records)
 
     def json(self, obj: Any, path: Path | None) -> None:
         from ..io import write_json

@@ -105,11 +105,18 @@ class Job:
         if flat:
             self.reporter.bad_items(flat)
 
-    def finish(self, metrics: dict[str, Any]) -> dict[str, Any]:
-        """Add ``seconds`` and ``timings`` and write ``--json``."""
+    def finish(self, metrics: dict[str, Any], records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Add ``seconds``, ``timings``, the command and the versions; write ``--json`` and ``--report`` (the HTML
+        report of these metrics and, for a plain eval, its prediction ``records`` with gold labels)."""
+        metrics.setdefault("kind", self.kind)
+        if self.spec.command:
+            metrics.setdefault("command", self.spec.command)
+        metrics.setdefault("versions", versions())
         metrics["seconds"] = round(time.perf_counter() - self.t0, 3)
         metrics["timings"] = self.timings.as_dict()
         self.stage(WriteStage).json(metrics, self.spec.output.json)
+        if self.spec.output.report is not None:
+            self.stage(WriteStage).report(metrics, records, self.spec.output.report)
         return metrics
 
     def calibration(self, clf: Any, table: ItemTable) -> np.ndarray | None:
@@ -172,3 +179,22 @@ def is_media(path: Path) -> bool:
     from ...data.image_folder import looks_like_images
 
     return looks_like_images(path)
+
+
+def versions() -> dict[str, str]:
+    """The versions a result depends on (recorded in eval JSON and reports)."""
+    import platform
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("transzero")
+    except PackageNotFoundError:  # (run from a source tree that is not installed)
+        ours = "unknown"
+    out = {"transzero": ours, "python": platform.python_version(), "numpy": np.__version__}
+
+    for name in ("onnxruntime", "torch", "ctranslate2"):
+        mod = sys.modules.get(name)
+        if mod is not None and getattr(mod, "__version__", None):
+            out[name] = str(mod.__version__)
+    return out

@@ -58,16 +58,25 @@ class EvalJob(Job):
         metrics: dict[str, Any] = {
             **report, **extra, "encoder": clf.encoder_.name, "method": clf.method_name, "data": str(s.input.path),
             "n_rows": len(table), "n_skipped": len(preds.errors), "skipped": table.skipped(preds.errors),
-            "cache": cache_stats(clf), **routing_metrics(clf),
+            "cache": cache_stats(clf), **routing_metrics(clf), "modality": table.modality, "classes": classes,
+            "class_prompts": _class_prompts(clf),
         }
         if preds.method_info is not None:
             metrics["method_decisions"] = [preds.method_info]
             self.reporter.note(f"{clf.method_name} {preds.method_info['step']}: {preds.method_info['why']}")
+        records = None
+        if s.output.predictions is not None or s.output.report is not None:
+            records = preds.records(item_column(s.input, table), gold=True)
         if s.output.predictions is not None:
-            self.stage(WriteStage).predictions(preds.records(item_column(s.input, table), gold=True), classes,
-                                               s.output.predictions)
+            assert records is not None
+            self.stage(WriteStage).predictions(records, classes, s.output.predictions)
+            metrics["predictions_file"] = str(s.output.predictions)
         self.report_bad(preds.bad_lines())
-        self.finish(metrics)
+        if records is not None and s.output.report is not None:
+            from ...evalreport.records import normalise_record
+
+            records = [normalise_record(r) for r in records]
+        self.finish(metrics, records if s.output.report is not None else None)
         return JobResult(self.kind, metrics, len(table), len(preds.errors), 0, preds)
 
     def _extras(self, preds: Predictions, gold: list[str], in_scope: list[int], classes: list[str], clf: Any,
@@ -87,9 +96,16 @@ class EvalJob(Job):
             rep = classification_report([gold[j] for j in in_scope], [classes[k] for k in ind.argmax(1)], classes, ind)
             out["inductive"] = {k: rep[k] for k in ("accuracy", "macro_f1", "mean_per_class_accuracy", "ece") if k in rep}
             info = preds.transduction or {}
+            before = [classes[k] for k in ind.argmax(1)]
+            after = [preds.argmax_labels[j] for j in in_scope]
+            truth = [gold[j] for j in in_scope]
+            changed = [i for i, (b, a) in enumerate(zip(before, after)) if b != a]
             out["transduction"] = {"steps": info.get("steps", []), "n_items": info.get("n_items", 0),
                                    "n_unlabeled_extra": 0 if unl is None else int(len(unl)),
-                                   "fallback": info.get("fallback"), "decisions": info.get("decisions", [])}
+                                   "fallback": info.get("fallback"), "decisions": info.get("decisions", []),
+                                   "changed": len(changed),
+                                   "fixed": sum(after[i] == truth[i] for i in changed),
+                                   "broken": sum(before[i] == truth[i] for i in changed)}
             others["inductive"] = ind
         cal = getattr(clf, "calibrator_", None)
         if cal is not None and preds.uncalibrated_proba is not None:
@@ -114,3 +130,18 @@ class EvalJob(Job):
                 out["reliability"] = str(plot_reliability(preds.proba[in_scope], y_in, reliability, title=title,
                                                           others=others))
         return out
+
+
+def _class_prompts(clf: Any, per_class: int = 3) -> dict[str, list[str]]:
+    """Each class's first prompts (or its description), for reports."""
+    ce = getattr(clf, "class_embeddings_", None)
+    if ce is None or not getattr(ce, "prompts", None):
+        return {}
+    out: dict[str, list[str]] = {}
+    names = [str(c) for c in ce.classes]
+    for prompt, k in zip(ce.prompts, np.asarray(ce.prompt_labels).tolist()):
+        if 0 <= int(k) < len(names):
+            got = out.setdefault(names[int(k)], [])
+            if len(got) < per_class:
+                got.append(str(prompt))
+    return out
