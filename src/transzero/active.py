@@ -15,7 +15,12 @@ import numpy as np
 
 from ._util import l2_normalize
 
-__all__ = ["cross_val_accuracy", "margin_uncertainty", "select_for_labelling"]
+__all__ = ["POLICIES", "cross_val_accuracy", "entropy_uncertainty", "margin_uncertainty", "select_for_labelling"]
+
+#: how the next items to label are chosen: ``margin`` (least confident: the smallest gap between the two best
+#: classes), ``entropy`` (the most spread-out probabilities), ``diverse`` (margin, kept apart by cosine from what is
+#: labelled or picked)
+POLICIES = ("margin", "entropy", "diverse")
 
 
 def margin_uncertainty(proba: np.ndarray) -> np.ndarray:
@@ -27,6 +32,14 @@ def margin_uncertainty(proba: np.ndarray) -> np.ndarray:
     return 1.0 - (top2[:, 0] - top2[:, 1])
 
 
+def entropy_uncertainty(proba: np.ndarray) -> np.ndarray:
+    """Entropy of each item's probabilities over ``log K``: 1 when every class is equally likely, 0 when one has all."""
+    P = np.clip(np.asarray(proba, dtype=np.float64), 1e-12, 1.0)
+    if P.shape[1] < 2:
+        return np.zeros(len(P))
+    return -(P * np.log(P)).sum(axis=1) / np.log(P.shape[1])
+
+
 def select_for_labelling(
     proba: np.ndarray,
     X: np.ndarray,
@@ -36,6 +49,7 @@ def select_for_labelling(
     candidates: int | None = None,
     diversity: float = 1.0,
     index: str = "auto",
+    policy: str = "diverse",
 ) -> list[int]:
     """Indices of up to ``k`` items to label next.
 
@@ -53,10 +67,20 @@ def select_for_labelling(
         Weight of distance against uncertainty (0: the ``k`` most uncertain items).
     index : {"auto", "exact", "ann"}
         Search of the nearest labelled item (:func:`transzero.neighbors.knn`; an HNSW index above ~50k).
+    policy : {"margin", "entropy", "diverse"}
+        :data:`POLICIES`: ``margin`` and ``entropy`` take the ``k`` most uncertain items by that measure;
+        ``diverse`` (the default) weighs margin uncertainty with distance (``diversity``).
     """
+    from .errors import InputError
+
+    if policy not in POLICIES:
+        raise InputError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     n = len(proba)
     if n == 0 or k <= 0:
         return []
+    if policy != "diverse":
+        u = margin_uncertainty(proba) if policy == "margin" else entropy_uncertainty(proba)
+        return [int(i) for i in np.argsort(-u, kind="stable")[:k]]
     u = margin_uncertainty(proba)
     m = min(n, candidates if candidates is not None else max(4 * k, 20))
     pool = np.argsort(-u, kind="stable")[:m]

@@ -109,6 +109,11 @@ class EmbedResponse(BaseModel):
 class Example(_Body):
     item: str = Field(description="A text, or an image/clip as base64 for image/audio classifiers.")
     label: str
+    time: str | None = Field(default=None, max_length=64,
+                             description="When it was labelled (ISO 8601); default: now. Kept by imports.")
+    predicted: str | None = Field(default=None, description="The classifier's guess when it was labelled; default: "
+                                                            "the current classifier's, computed on arrival.")
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class ClassifierPut(_Body):
@@ -122,6 +127,11 @@ class ClassifierPut(_Body):
 
 class ExamplesRequest(_Body):
     examples: list[Example]
+
+
+class PolicyRequest(_Body):
+    policy: str = Field(pattern="^(margin|entropy|diverse)$", description="How the next item to label is chosen: "
+                        "margin (least confident), entropy, or diverse (uncertain and unlike what is labelled).")
 
 
 class PoolRequest(ItemsMixin):
@@ -140,9 +150,15 @@ class ClassifierInfo(BaseModel):
     zero_shot_accuracy: float | None = None
     history: list[list[float]] = Field(default_factory=list)
     read_only: bool = False
+    policy: str | None = None
+    n_session: int = 0
     path: str | None = Field(default=None, description="Where it is stored: STORE/NAME, inside the server's --store "
                                                        "folder (`transzero classify FILE --model STORE/NAME`); the "
                                                        "server's own paths are never sent.")
+
+
+class UndoResponse(ClassifierInfo):
+    undone: Example = Field(description="The label taken back (its item is back in the pool).")
 
 
 class NextItem(BaseModel):

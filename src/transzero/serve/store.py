@@ -50,7 +50,10 @@ class StudioState:
     """What a stored classifier was made from, so it can be refitted and improved.
 
     ``examples`` are ``{"item", "label"}`` (texts as they are; images and audio as base64); ``pool`` holds
-    unlabelled items to choose the next ones to label from; ``history`` is ``[n_labels, cv_accuracy]`` rows.
+    unlabelled items to choose the next ones to label from; ``history`` is ``[n_labels, cv_accuracy]`` rows;
+    ``session`` is the labelling session in order (``item``, ``label``, ``time``: ISO 8601, ``predicted`` and
+    ``confidence``: the classifier's guess when the label was given); ``policy`` how the next item is chosen
+    (:data:`transzero.active.POLICIES`).
     """
 
     labels: Any
@@ -61,6 +64,8 @@ class StudioState:
     pool: list[str] = field(default_factory=list)
     history: list[list[float]] = field(default_factory=list)
     zero_shot_accuracy: float | None = None
+    session: list[dict[str, Any]] = field(default_factory=list)
+    policy: str = "diverse"
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -68,15 +73,32 @@ class StudioState:
     def copy(self) -> StudioState:
         """A copy whose lists can be changed without touching this state (items themselves are immutable)."""
         return replace(self, labels=copy.deepcopy(self.labels), examples=[dict(e) for e in self.examples],
-                       pool=list(self.pool), history=[list(h) for h in self.history])
+                       pool=list(self.pool), history=[list(h) for h in self.history],
+                       session=[dict(e) for e in self.session])
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> StudioState:
         try:
             raw = json.loads(data)
-            return cls(**raw)
+            state = cls(**raw)
+            state.check()
+            return state
         except (ValueError, TypeError) as exc:
             raise SavedModelError(f"{where}: {STATE_FILE} is broken ({exc}); PUT the classifier again") from None
+
+    def check(self) -> None:
+        """The types the studio relies on (``studio.json`` is read like any untrusted file); ValueError if not."""
+        from ..active import POLICIES
+
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy {self.policy!r} is not one of {', '.join(POLICIES)}")
+        for name, rows in (("examples", self.examples), ("session", self.session)):
+            if not isinstance(rows, list) or not all(
+                    isinstance(r, dict) and isinstance(r.get("item"), str) and isinstance(r.get("label"), str)
+                    for r in rows):
+                raise ValueError(f"{name} must be a list of {{item, label}} objects")
+        if not isinstance(self.pool, list) or not all(isinstance(p, str) for p in self.pool):
+            raise ValueError("pool must be a list of strings")
 
 
 class ClassifierStore:

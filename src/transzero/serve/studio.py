@@ -59,6 +59,7 @@ class Studio:
                 "n_examples": len(state.examples) if state else 0, "n_pool": len(state.pool) if state else 0,
                 "cv_accuracy": hist[-1][1] if hist else None,
                 "zero_shot_accuracy": state.zero_shot_accuracy if state else None, "history": hist,
+                "policy": state.policy if state else None, "n_session": len(state.session) if state else 0,
                 "read_only": read_only, "path": None if read_only else f"STORE/{check_name(name)}"}
 
     async def list_classifiers(self) -> list[dict[str, Any]]:
@@ -126,12 +127,21 @@ class Studio:
                             examples=[{"item": e.item, "label": e.label} for e in body.examples])
         self._check_examples(state, body.examples)
         async with self._writing(name):
+            old = None
             if self.store.exists(name):  # keep the pool: the items to label next do not depend on the labels
                 try:
                     _, old = await asyncio.to_thread(self.store.get, name)
-                    state.pool = old.pool if old is not None and old.modality == state.modality else []
                 except TranszeroError:
-                    state.pool = []
+                    old = None
+            same = old is not None and old.modality == state.modality
+            state.pool = old.pool if same and old is not None else []
+            state.policy = old.policy if old is not None else state.policy
+            # the session keeps what it knew of the examples still given, in its order; new ones follow
+            kept = {(e["item"], e["label"]) for e in state.examples}
+            state.session = [dict(r) for r in (old.session if same and old is not None else [])
+                             if (r["item"], r["label"]) in kept]
+            logged = {(r["item"], r["label"]) for r in state.session}
+            state.session += [_logged(e, None) for e in body.examples if (e.item, e.label) not in logged]
             clf = await self._fit(state)
             return await self._save(name, clf, state)
 
@@ -142,11 +152,62 @@ class Studio:
             state = await self._state(name)
             self._check_examples(state, examples)
             first_new = len(state.examples)
+            guesses = await self._guesses(name, state, [e for e in examples if e.predicted is None])
+            state.session = state.session + [_logged(e, guesses.get(e.item)) for e in examples]
             state.examples = state.examples + [{"item": e.item, "label": e.label} for e in examples]
             labelled = {e["item"] for e in state.examples}
             state.pool = [p for p in state.pool if p not in labelled]
             clf = await self._fit(state, first_new)
             return await self._save(name, clf, state)
+
+    async def _guesses(self, name: str, state: StudioState, examples: list[Any]) -> dict[str, tuple[str, float]]:
+        """The current classifier's label and confidence for each new example's item (the session records what
+        the model said when the label was given)."""
+        if not examples:
+            return {}
+        clf, _ = await asyncio.to_thread(self.store.get, name)
+        res = await self.service.encode(clf, self._items_of(state, [e.item for e in examples]))
+        if not len(res):
+            return {}
+        proba = clf.head_.score(res.X).proba
+        classes = [str(c) for c in clf.classes_]
+        return {examples[i].item: (classes[int(np.argmax(p))], float(np.max(p))) for i, p in zip(res.positions, proba)}
+
+    async def undo(self, name: str) -> dict[str, Any]:
+        """``DELETE /v1/classifiers/{name}/examples/last``: take back the session's last label (its item returns to
+        the pool) and refit."""
+        async with self._writing(name):
+            state = await self._state(name)
+            if not state.session and not state.examples:
+                raise Conflict(f"classifier {name!r} has no labels to undo")
+            last = state.session[-1] if state.session else state.examples[-1]
+            state.session = state.session[:-1]
+            at = max(i for i, e in enumerate(state.examples) if e["item"] == last["item"]) \
+                if any(e["item"] == last["item"] for e in state.examples) else None
+            if at is not None:
+                state.examples = state.examples[:at] + state.examples[at + 1:]
+            if last["item"] not in state.pool and all(e["item"] != last["item"] for e in state.examples):
+                state.pool = [last["item"]] + state.pool
+            state.history = [h for h in state.history if h[0] <= len(state.examples)]  # estimates of labels now gone
+            clf = await self._fit(state)
+            out = await self._save(name, clf, state)
+        out["undone"] = dict(last)
+        return out
+
+    async def set_policy(self, name: str, policy: str) -> dict[str, Any]:
+        """``PUT /v1/classifiers/{name}/policy``: how the next items to label are chosen (kept in ``studio.json``)."""
+        async with self._writing(name):
+            state = await self._state(name)
+            state.policy = policy
+            clf, _ = await asyncio.to_thread(self.store.get, name)
+            return await self._save(name, clf, state)
+
+    async def session(self, name: str) -> dict[str, Any]:
+        """``GET /v1/classifiers/{name}/session``: the labelling session (in order), the pool and the settings: all a
+        page needs to continue where it stopped, after a restart too."""
+        state = await self._state(name)
+        return {"name": name, "labels": state.labels, "modality": state.modality, "policy": state.policy,
+                "session": state.session, "pool": state.pool, "examples": state.examples}
 
     async def add_pool(self, name: str, media: Media, raw: list[str]) -> dict[str, Any]:
         """``POST /v1/classifiers/{name}/pool``: unlabelled items to choose the next ones to label from."""
@@ -165,8 +226,9 @@ class Studio:
         out["errors"] = {str(i): m for i, m in pre_errors.items()}
         return out
 
-    async def next_items(self, name: str, k: int) -> dict[str, Any]:
-        """``GET /v1/classifiers/{name}/next?k=5``: the pool items to label next (uncertain and diverse)."""
+    async def next_items(self, name: str, k: int, policy: str | None = None) -> dict[str, Any]:
+        """``GET /v1/classifiers/{name}/next?k=5``: the pool items to label next, chosen by ``policy`` (default: the
+        classifier's own, :meth:`set_policy`)."""
         state = await self._state(name)
         clf, _ = await asyncio.to_thread(self.store.get, name)
         if not state.pool:
@@ -177,10 +239,10 @@ class Studio:
             return {"items": []}
         scores = clf.head_.score(res.X)
         labelled = None
-        if state.examples:
+        if state.examples and (policy or state.policy) == "diverse":  # only diversity looks at the labelled items
             ex = await self.service.encode(clf, self._items_of(state, [e["item"] for e in state.examples]))
             labelled = ex.X if len(ex) else None
-        picks = select_for_labelling(scores.proba, res.X, k, labelled=labelled)
+        picks = select_for_labelling(scores.proba, res.X, k, labelled=labelled, policy=policy or state.policy)
         classes = [str(c) for c in clf.classes_]
         items = []
         for j in picks:
@@ -239,3 +301,14 @@ class Studio:
 
 def _predict(clf: ZeroShotClassifier, X: np.ndarray) -> np.ndarray:
     return np.asarray(clf.classes_[np.argmax(clf.head_.score(X).logits, axis=1)], dtype=object)
+
+
+def _logged(example: Any, guess: tuple[str, float] | None) -> dict[str, Any]:
+    """A session entry: the item, its label, when, and what the classifier said then (given, or ``guess``)."""
+    import datetime
+
+    when = example.time or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    predicted, confidence = (example.predicted, example.confidence) if example.predicted is not None else \
+        (guess if guess is not None else (None, None))
+    return {"item": example.item, "label": example.label, "time": when, "predicted": predicted,
+            "confidence": None if confidence is None else round(float(confidence), 6)}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from ..bodies import media
 from ..deps import V1, get_studio
 from ..errors import ERROR_RESPONSES
-from ..schemas import ClassifierInfo, ClassifierPut, ExamplesRequest, NextResponse, PoolRequest
+from ..schemas import ClassifierInfo, ClassifierPut, ExamplesRequest, NextResponse, PolicyRequest, PoolRequest, UndoResponse
 from ..service import NotFound
 from ..studio import Studio
 
@@ -48,10 +48,26 @@ async def add_pool(name: str, body: PoolRequest, studio: Studio = Depends(get_st
     return await studio.add_pool(name, media(body, []), list(raw))
 
 
+@router.delete("/v1/classifiers/{name}/examples/last", response_model=UndoResponse, responses=ERROR_RESPONSES)
+async def undo_example(name: str, studio: Studio = Depends(get_studio)) -> dict[str, Any]:
+    return await studio.undo(name)
+
+
+@router.put("/v1/classifiers/{name}/policy", response_model=ClassifierInfo, responses=ERROR_RESPONSES)
+async def set_policy(name: str, body: PolicyRequest, studio: Studio = Depends(get_studio)) -> dict[str, Any]:
+    return await studio.set_policy(name, body.policy)
+
+
+@router.get("/v1/classifiers/{name}/session", responses=ERROR_RESPONSES)
+async def session(name: str, studio: Studio = Depends(get_studio)) -> dict[str, Any]:
+    return await studio.session(name)
+
+
 @router.get("/v1/classifiers/{name}/next", response_model=NextResponse, responses=ERROR_RESPONSES)
 async def next_items(name: str, k: int = Query(5, ge=1, le=100),
+                     policy: str | None = Query(None, pattern="^(margin|entropy|diverse)$"),
                      studio: Studio = Depends(get_studio)) -> dict[str, Any]:
-    return await studio.next_items(name, k)
+    return await studio.next_items(name, k, policy)
 
 
 @router.delete("/v1/classifiers/{name}", responses=ERROR_RESPONSES)
