@@ -446,3 +446,140 @@ def test_parse_labels_properties(server, page) -> None:
     parsed = [r for r in got if r["ok"]]
     assert any(r["isArray"] for r in parsed) and any(not r["isArray"] for r in parsed)
     assert any(":" in n for r in parsed for n in r["names"])
+
+
+# ---------------------------------------------------------------------- issue 26: labelling sessions
+SESSION_TEXTS = {f"{t} (case {k})": c for k in range(3) for t, c in ITEMS.items()}  # 36 items
+
+
+def _start_session(page: Any, url: str, name: str) -> None:
+    page.goto(url + "/")
+    page.get_by_test_id("classifier-name").fill(name)
+    page.get_by_test_id("labels-input").fill("sports, politics, technology")
+    page.get_by_test_id("items-input").fill("\n".join(SESSION_TEXTS))
+    page.get_by_test_id("classify-button").click()
+    page.get_by_test_id("result-row").nth(len(SESSION_TEXTS) - 1).wait_for(timeout=300_000)
+
+
+def _settled(page: Any, n: int) -> None:
+    page.wait_for_function(f"document.body.dataset.busy === undefined && "
+                           f"(document.querySelector('[data-testid=session-count]').textContent.startsWith('{n} label')"
+                           f" || {n} === 0)")
+
+
+def test_a_keyboard_only_session_exports_and_reimports_to_the_same_classifier(server, page, tmp_path: Path) -> None:
+    url, app, d = server
+    _start_session(page, url, "kb")
+    page.get_by_test_id("label-next-button").click()
+    classes = ["sports", "politics", "technology"]
+    ways = []
+    for n in range(1, 21):
+        page.get_by_test_id("next-item").wait_for()
+        text = page.get_by_test_id("next-item").inner_text().strip()
+        gold = SESSION_TEXTS[text]
+        guess = page.locator("[data-testid=label-choice].suggested").get_attribute("data-class")
+        if n == 1:
+            page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
+        if gold == guess and n % 2:
+            key = "Enter"  # accept the model's guess
+        elif n % 3 == 0:
+            key = gold[0]  # the first letter (unique here: s, p, t)
+        else:
+            key = str(classes.index(gold) + 1)
+        ways.append(key)
+        page.keyboard.press(key)
+        _settled(page, n)
+        if n == 10:  # a wrong key, taken back with Backspace
+            page.get_by_test_id("next-item").wait_for()
+            wrong = classes[(classes.index(SESSION_TEXTS[page.get_by_test_id("next-item").inner_text().strip()]) + 1) % 3]
+            page.keyboard.press(str(classes.index(wrong) + 1))
+            _settled(page, 11)
+            page.keyboard.press("Backspace")
+            _settled(page, 10)
+    assert {"Enter", "1", "2", "3"} & set(ways) and any(k in "spt" for k in ways)
+    s = json.loads(page.evaluate("fetch('/v1/classifiers/kb/session').then(r => r.text())"))
+    assert len(s["session"]) == 20 and all(SESSION_TEXTS[e["item"]] == e["label"] for e in s["session"])
+    trips = json.loads(page.evaluate("document.body.dataset.roundTrips"))
+    assert len(trips) >= 20 and sorted(trips)[len(trips) // 2] < 1000, trips
+    # filters and search over the predictions
+    page.get_by_test_id("filter-select").select_option("labelled")
+    assert page.get_by_test_id("result-row").count() == 20
+    page.get_by_test_id("filter-select").select_option("disagree")
+    rows = page.get_by_test_id("result-row")
+    assert all(rows.nth(i).get_attribute("data-given") != rows.nth(i).get_attribute("data-label") for i in range(rows.count()))
+    page.get_by_test_id("filter-select").select_option("all")
+    page.get_by_test_id("search-input").fill("marathon")
+    assert page.get_by_test_id("result-row").count() == 3
+    page.get_by_test_id("search-input").fill("")
+    # the next-item policy is remembered by the server
+    page.get_by_test_id("policy-select").select_option("entropy")
+    page.wait_for_function("fetch('/v1/classifiers/kb').then(r => r.json()).then(j => j.policy === 'entropy')")
+    assert json.loads(page.evaluate("fetch('/v1/classifiers/kb').then(r => r.text())"))["policy"] == "entropy"
+    # export (CSV), then import into a fresh store: the same classifier
+    with page.expect_download() as dl:
+        page.get_by_test_id("export-labels-button").click()
+    exported = tmp_path / "labels.csv"
+    exported.write_text(Path(dl.value.path()).read_text())
+    rows = list(csv.DictReader(io.StringIO(exported.read_text())))
+    assert [r["item"] for r in rows] == [e["item"] for e in s["session"]] and set(rows[0]) == {
+        "item", "label", "time", "predicted", "confidence"}
+    with page.expect_download() as dl:
+        page.get_by_test_id("export-format").select_option("jsonl")
+        page.get_by_test_id("export-labels-button").click()
+    assert len(Path(dl.value.path()).read_text().splitlines()) == 20
+
+    import uvicorn
+
+    from transzero.serve import ServeSettings, create_app
+
+    fresh = create_app(ServeSettings(store=tmp_path / "fresh-store", cache_dir=d / "cache"))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(fresh, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        import httpx
+
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        fresh_url = f"http://127.0.0.1:{port}"
+        _start_session(page, fresh_url, "kb")
+        page.get_by_test_id("import-labels-input").set_input_files(str(exported))
+        page.wait_for_function("document.querySelector('[data-testid=status]').textContent.includes('imported 20 labels')")
+        texts = list(SESSION_TEXTS)
+        a = httpx.post(url + "/v1/classify", json={"items": texts, "classifier": "kb"}).json()["predictions"]
+        b = httpx.post(fresh_url + "/v1/classify", json={"items": texts, "classifier": "kb"}).json()["predictions"]
+        assert [p["label"] for p in a] == [p["label"] for p in b]
+        for p, q in zip(a, b):
+            assert p["scores"] == pytest.approx(q["scores"], abs=1e-5)
+        again = httpx.get(fresh_url + "/v1/classifiers/kb/session").json()["session"]
+        assert [(e["item"], e["label"], e["time"], e["predicted"]) for e in again] == \
+            [(e["item"], e["label"], e["time"], e["predicted"]) for e in s["session"]]
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_session_continues_in_a_new_page(server, page, tmp_path: Path) -> None:
+    """The page opened with ?classifier=NAME continues a stored session: labels, items and given labels (the store
+    keeps them on disk: tests/serve/test_sessions.py restarts the server)."""
+    url, app, d = server
+    _start_session(page, url, "cont")
+    page.get_by_test_id("label-next-button").click()
+    for n in range(1, 4):
+        page.get_by_test_id("next-item").wait_for()
+        text = page.get_by_test_id("next-item").inner_text().strip()
+        page.keyboard.press(str(["sports", "politics", "technology"].index(SESSION_TEXTS[text]) + 1))
+        _settled(page, n)
+    page.goto(url + "/?classifier=cont")
+    page.get_by_test_id("result-row").nth(len(SESSION_TEXTS) - 1).wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelector('[data-testid=session-count]').textContent.startsWith('3 labels')")
+    assert page.get_by_test_id("labels-input").input_value() == "sports, politics, technology"
+    page.get_by_test_id("filter-select").select_option("labelled")
+    assert page.get_by_test_id("result-row").count() == 3
+    # the x axis has ticks, the zero-shot line is dashed, the current estimate is shown once there are estimates
+    assert page.locator("#chart .x-tick").count() >= 2

@@ -12,7 +12,16 @@ const state = {
   history: [],
   zeroShot: null,
   next: null,
+  session: [],          // the labels given, in order: {item, label, time, predicted, confidence}
+  policy: "diverse",
 };
+
+// the label a user gave each item (the last one, if several)
+function labelledMap() {
+  const m = new Map();
+  for (const e of state.examples) m.set(e.item, e.label);
+  return m;
+}
 
 // ------------------------------------------------------------------ API
 async function api(method, path, body) {
@@ -187,7 +196,9 @@ async function classify() {
     const info = await api("PUT", "/v1/classifiers/" + encodeURIComponent(name()),
                            { labels, modality, examples: state.examples });
     await api("POST", "/v1/classifiers/" + encodeURIComponent(name()) + "/pool", { [itemField(modality)]: items });
-    Object.assign(state, { modality, items, shown, classes, history: info.history, zeroShot: info.zero_shot_accuracy });
+    Object.assign(state, { modality, items, shown, classes, history: info.history, zeroShot: info.zero_shot_accuracy,
+                           policy: info.policy || state.policy });
+    updateFilterOptions();
     await predict();
     $("label-next").hidden = false;
     $("download").hidden = false;
@@ -213,22 +224,54 @@ async function predict() {
 
 function pct(p) { return (100 * p).toFixed(1) + "%"; }
 
+function updateFilterOptions() {
+  const sel = $("filter");
+  const keep = sel.value;
+  for (const o of Array.from(sel.options)) if (o.value.startsWith("pred:")) o.remove();
+  for (const c of state.classes) {
+    const o = document.createElement("option");
+    o.value = "pred:" + c;
+    o.textContent = "predicted " + c;
+    sel.appendChild(o);
+  }
+  sel.value = Array.from(sel.options).some((o) => o.value === keep) ? keep : "all";
+}
+
+function rowVisible(i, p, given) {
+  const f = $("filter").value, q = $("search").value.trim().toLowerCase();
+  const text = state.modality === "text" ? state.items[i] : String(state.shown[i] || "");
+  if (q && !text.toLowerCase().includes(q)) return false;
+  if (f === "unlabelled") return given === undefined;
+  if (f === "labelled") return given !== undefined;
+  if (f === "disagree") return given !== undefined && !p.error && p.label !== given;
+  if (f.startsWith("pred:")) return !p.error && p.label === f.slice(5);
+  return true;
+}
+
 function render() {
   const rows = $("rows");
   rows.textContent = "";
+  const given = state.modality === "text" ? labelledMap() : new Map();
+  let shownRows = 0;
   state.predictions.forEach((p, i) => {
+    const g = given.get(state.items[i]);
+    if (!rowVisible(i, p, g)) return;
+    shownRows++;
     const tr = document.createElement("tr");
     tr.className = "result" + (p.error ? " bad" : "");
     tr.dataset.testid = "result-row";
     tr.setAttribute("data-testid", "result-row");
     tr.setAttribute("data-label", p.label || "");
+    if (g !== undefined) tr.setAttribute("data-given", g);
     const shown = state.shown[i];
     const heard = p.transcript ? `<div class="transcript" data-testid="transcript">“${escapeHtml(p.transcript)}”</div>` : "";
     const itemCell = (state.modality === "image"
       ? `<img alt="" src="${shown}">` : escapeHtml(shown)) + heard;
     const conf = p.scores && p.label ? p.scores[p.label] : 0;
     tr.innerHTML = `<td>${i + 1}</td><td class="item">${itemCell}</td>` +
-      `<td class="label">${p.error ? "—" : escapeHtml(p.label)}</td>` +
+      `<td class="label">${p.error ? "—" : escapeHtml(p.label)}` +
+      (g !== undefined ? `<span class="given${g !== p.label ? " disagree" : ""}" title="your label">you: ${escapeHtml(g)}</span>` : "") +
+      `</td>` +
       `<td>${p.error ? `<span class="bar-text">${escapeHtml(p.error)}</span>` :
         `<div class="bar" title="${pct(conf)}"><span style="width:${(100 * conf).toFixed(1)}%"></span></div>` +
         `<span class="bar-text">${pct(conf)}</span>`}</td>`;
@@ -237,6 +280,9 @@ function render() {
   });
   $("table").hidden = false;
   $("empty").hidden = true;
+  $("filters").hidden = false;
+  $("shown-count").textContent = shownRows === state.predictions.length ? "" :
+    `${shownRows} of ${state.predictions.length} shown`;
 }
 
 function toggleExplain(tr, p) {
@@ -270,10 +316,16 @@ function escapeHtml(s) {
 }
 
 // ------------------------------------------------------------------ label next
-async function labelNext(refocus) {
+async function fetchNext() {
+  return api("GET", "/v1/classifiers/" + encodeURIComponent(name()) + "/next?k=1");
+}
+
+async function labelNext(refocus, pending) {
   try {
-    const res = await api("GET", "/v1/classifiers/" + encodeURIComponent(name()) + "/next?k=1");
+    const res = pending ? await pending : await fetchNext();
     $("teach").hidden = false;
+    $("policy").value = state.policy;
+    $("session-count").textContent = state.session.length ? plural(state.session.length, "label") + " this session" : "";
     if (!res.items.length) {
       $("next-item").textContent = "Every item is labelled. Add more items and classify again.";
       $("choices").textContent = "";
@@ -288,16 +340,16 @@ async function labelNext(refocus) {
       : escapeHtml(state.modality === "text" ? n.item : (at >= 0 ? state.shown[at] : "clip"));
     const choices = $("choices");
     choices.textContent = "";
-    for (const c of state.classes) {
+    state.classes.forEach((c, k) => {
       const b = document.createElement("button");
-      b.textContent = c;
+      b.innerHTML = (k < 9 ? `<kbd>${k + 1}</kbd>` : "") + escapeHtml(c);
       b.setAttribute("data-testid", "label-choice");
       b.setAttribute("data-class", c);
       if (c === n.label) { b.className = "suggested"; b.title = "the classifier's guess (" + pct(n.confidence) + ")"; }
       // event.detail is 0 for a click made with the keyboard (Enter or Space)
       b.addEventListener("click", (ev) => teach(c, ev.detail === 0));
       choices.appendChild(b);
-    }
+    });
     // a keyboard user keeps their place: on the classifier's guess for the next item (a mouse user gets no focus ring)
     if (refocus) (choices.querySelector("button.suggested") || choices.querySelector("button")).focus();
     drawChart();
@@ -317,13 +369,20 @@ async function teach(label, byKeyboard) {
     const example = { item: state.next.item, label };
     const info = await api("POST", "/v1/classifiers/" + encodeURIComponent(name()) + "/examples", { examples: [example] });
     state.examples.push(example);
+    state.session.push({ item: example.item, label, time: new Date().toISOString(), predicted: state.next.label,
+                         confidence: state.next.confidence });
     state.history = info.history;
     state.zeroShot = info.zero_shot_accuracy;
+    // the table and the next item refresh together (both read the refitted classifier)
+    const pending = fetchNext();
     await predict();
+    await labelNext(byKeyboard, pending);
     const ms = Math.round(performance.now() - t0);
-    setStatus($("status").textContent + ` · refit on ${plural(info.n_examples, "label")} + updated in ${ms} ms`);
+    setStatus($("status").textContent + ` · refit on ${plural(info.n_examples, "label")} + next item in ${ms} ms`);
     document.body.dataset.lastRefitMs = String(ms);
-    await labelNext(byKeyboard);
+    const times = JSON.parse(document.body.dataset.roundTrips || "[]");
+    times.push(ms);
+    document.body.dataset.roundTrips = JSON.stringify(times);
   } catch (e) {
     setStatus(e.message, true);
   } finally {
@@ -342,12 +401,21 @@ function drawChart() {
   let s = `<line x1="${L}" y1="${y(0)}" x2="${W - R}" y2="${y(0)}" stroke="#cfd6de"/>` +
           `<line x1="${L}" y1="${T}" x2="${L}" y2="${y(0)}" stroke="#cfd6de"/>`;
   for (const a of [0, 0.5, 1]) s += `<text x="${L - 4}" y="${y(a) + 3}" font-size="9" text-anchor="end" fill="#5d6b7e">${a * 100}%</text>`;
-  s += `<text x="${W - R}" y="${H - 4}" font-size="9" text-anchor="end" fill="#5d6b7e">labels</text>`;
+  // x-axis ticks: about five round label counts
+  const step = Math.max(1, Math.ceil(maxN / 5 / (maxN > 20 ? 5 : 1)) * (maxN > 20 ? 5 : 1));
+  for (let n = 0; n <= maxN; n += step) {
+    s += `<line x1="${x(n)}" y1="${y(0)}" x2="${x(n)}" y2="${y(0) + 3}" stroke="#cfd6de"/>` +
+         `<text class="x-tick" x="${x(n)}" y="${y(0) + 11}" font-size="8" text-anchor="middle" fill="#5d6b7e">${n}</text>`;
+  }
+  s += `<text x="${W - R}" y="${H - 1}" font-size="9" text-anchor="end" fill="#5d6b7e">labels</text>`;
   if (state.zeroShot !== null && state.zeroShot !== undefined)
     s += `<line x1="${L}" y1="${y(state.zeroShot)}" x2="${W - R}" y2="${y(state.zeroShot)}" stroke="#9aa6b5" stroke-dasharray="4 3"/>`;
   if (pts.length) {
     s += `<polyline fill="none" stroke="#2f6fdf" stroke-width="2" points="${pts.map((p) => x(p[0]) + "," + y(p[1])).join(" ")}"/>`;
     for (const p of pts) s += `<circle cx="${x(p[0])}" cy="${y(p[1])}" r="3" fill="#2f6fdf"><title>${plural(p[0], "label")}: ${pct(p[1])}</title></circle>`;
+    const last = pts[pts.length - 1];
+    s += `<text data-testid="current-estimate" x="${Math.min(x(last[0]), W - R - 40)}" y="${Math.max(y(last[1]) - 6, T + 8)}" ` +
+         `font-size="10" font-weight="600" fill="#2f6fdf">${pct(last[1])}</text>`;
   } else {
     s += `<text x="${(W + L) / 2}" y="${H / 2}" font-size="10" text-anchor="middle" fill="#5d6b7e">estimates start at 4 labels</text>`;
   }
@@ -393,6 +461,182 @@ async function save() {
     setStatus(e.message, true);
   }
 }
+
+// ------------------------------------------------------------------ the labelling session
+async function undo() {
+  if (document.body.dataset.busy) return;
+  document.body.dataset.busy = "1";
+  try {
+    const info = await api("DELETE", "/v1/classifiers/" + encodeURIComponent(name()) + "/examples/last");
+    const u = info.undone;
+    for (let i = state.examples.length - 1; i >= 0; i--) {
+      if (state.examples[i].item === u.item && state.examples[i].label === u.label) { state.examples.splice(i, 1); break; }
+    }
+    for (let i = state.session.length - 1; i >= 0; i--) {
+      if (state.session[i].item === u.item) { state.session.splice(i, 1); break; }
+    }
+    state.history = info.history;
+    state.zeroShot = info.zero_shot_accuracy;
+    const pending = fetchNext();
+    await predict();
+    await labelNext(true, pending);
+    setStatus($("status").textContent + ` · took back "${u.label}"`);
+  } catch (e) {
+    setStatus(e.message, true);
+  } finally {
+    delete document.body.dataset.busy;
+  }
+}
+
+async function setPolicy() {
+  try {
+    const info = await api("PUT", "/v1/classifiers/" + encodeURIComponent(name()) + "/policy", { policy: $("policy").value });
+    state.policy = info.policy;
+    await labelNext(false);
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+async function exportLabels() {
+  try {
+    const s = await api("GET", "/v1/classifiers/" + encodeURIComponent(name()) + "/session");
+    const fields = ["item", "label", "time", "predicted", "confidence"];
+    const fmt = $("export-format").value;
+    let body, type;
+    if (fmt === "jsonl") {
+      body = s.session.map((e) => JSON.stringify(Object.fromEntries(fields.map((f) => [f, e[f] ?? null])))).join("\n") + "\n";
+      type = "application/x-ndjson";
+    } else {
+      body = [fields.join(",")].concat(s.session.map((e) => fields.map((f) => csvCell(e[f])).join(","))).join("\n") + "\n";
+      type = "text/csv";
+    }
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([body], { type }));
+    a.download = name() + "-labels." + fmt;
+    a.setAttribute("data-testid", "export-link");
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+function parseLabelled(text, fileName) {
+  // CSV (item,label[,time,predicted,confidence]; also text,label) or JSONL of the same keys
+  if (/\.(jsonl|ndjson|json)$/i.test(fileName)) {
+    const t = text.trim();
+    const rows = t.startsWith("[") ? JSON.parse(t) : t.split(/\n/).filter((l) => l.trim()).map((l) => JSON.parse(l));
+    return rows.map((r) => ({ item: r.item ?? r.text, label: r.label, time: r.time ?? null,
+                              predicted: r.predicted ?? null, confidence: r.confidence ?? null }));
+  }
+  const rows = [];
+  let row = [], field = "", q = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) { if (c === '"') { if (text[i + 1] === '"') { field += '"'; i++; } else q = false; } else field += c; }
+    else if (c === '"') q = true;
+    else if (c === ",") { row.push(field); field = ""; }
+    else if (c === "\n" || c === "\r") { if (c === "\r" && text[i + 1] === "\n") i++; row.push(field); rows.push(row); row = []; field = ""; }
+    else field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  const head = (rows.shift() || []).map((h) => h.trim().toLowerCase());
+  const col = (n) => head.indexOf(n);
+  const iItem = col("item") >= 0 ? col("item") : col("text"), iLabel = col("label");
+  if (iItem < 0 || iLabel < 0) throw new Error(fileName + ": needs an item (or text) and a label column");
+  const unsafe = (v) => (/^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v);  // the export's spreadsheet-safe prefix
+  return rows.filter((r) => r.length > 1 && r[iItem] !== undefined && r[iItem] !== "").map((r) => ({
+    item: unsafe(r[iItem]), label: unsafe(r[iLabel] || ""),
+    time: col("time") >= 0 && r[col("time")] ? r[col("time")] : null,
+    predicted: col("predicted") >= 0 && r[col("predicted")] ? unsafe(r[col("predicted")]) : null,
+    confidence: col("confidence") >= 0 && r[col("confidence")] !== "" ? Number(r[col("confidence")]) : null,
+  }));
+}
+
+async function importLabels() {
+  const f = $("import").files[0];
+  if (!f) return;
+  try {
+    const rows = parseLabelled(await readFile(f, true), f.name);
+    if (!rows.length) throw new Error(f.name + ": no labelled rows");
+    const examples = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)));
+    const info = await api("POST", "/v1/classifiers/" + encodeURIComponent(name()) + "/examples", { examples });
+    await restore(false);
+    setStatus($("status").textContent + ` · imported ${plural(rows.length, "label")} from ${f.name} (${plural(info.n_examples, "label")} now)`);
+  } catch (e) {
+    setStatus(e.message, true);
+  } finally {
+    $("import").value = "";
+  }
+}
+
+function onKey(ev) {
+  if ($("teach").hidden || !state.next || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const t = ev.target;
+  if (t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "button") || t.tagName === "SELECT")) return;
+  if (t && t.tagName === "BUTTON" && (ev.key === "Enter" || ev.key === " ")) return;  // the focused button answers
+  if (ev.key === "Backspace") { ev.preventDefault(); undo(); return; }
+  if (ev.key === "Enter") {
+    ev.preventDefault();
+    if (state.next.label) teach(state.next.label, true);
+    return;
+  }
+  if (/^[1-9]$/.test(ev.key)) {
+    const c = state.classes[Number(ev.key) - 1];
+    if (c !== undefined) { ev.preventDefault(); teach(c, true); }
+    return;
+  }
+  if (ev.key.length === 1 && /\p{L}/u.test(ev.key)) {
+    const k = ev.key.toLowerCase();
+    const hits = state.classes.filter((c) => c.trim().toLowerCase().startsWith(k));
+    if (hits.length === 1) { ev.preventDefault(); teach(hits[0], true); }
+  }
+}
+
+function labelsText(labels) {
+  if (Array.isArray(labels)) return labels.join(", ");
+  return Object.entries(labels).map(([n, d]) => (d ? `${n}: ${d}` : n)).join("\n");
+}
+
+// continue a stored classifier's session (after a reload or a server restart): labels, items, labels given
+async function restore(quiet) {
+  let s;
+  try {
+    s = await api("GET", "/v1/classifiers/" + encodeURIComponent(name()) + "/session");
+  } catch (e) {
+    if (!quiet) setStatus(e.message, true);
+    return false;
+  }
+  if (s.modality !== "text") return false;  // media sessions continue from an upload
+  const labels = s.labels;
+  $("labels").value = labelsText(labels);
+  const items = [...new Set(s.examples.map((e) => e.item).concat(s.pool))];
+  $("items").value = items.join("\n");
+  Object.assign(state, { modality: "text", items, shown: items, classes: Array.isArray(labels) ? labels : Object.keys(labels),
+                         examples: s.examples.map((e) => ({ item: e.item, label: e.label })), session: s.session,
+                         policy: s.policy });
+  const info = await api("GET", "/v1/classifiers/" + encodeURIComponent(name()));
+  state.history = info.history;
+  state.zeroShot = info.zero_shot_accuracy;
+  updateFilterOptions();
+  await predict();
+  $("label-next").hidden = false; $("download").hidden = false; $("save").hidden = false;
+  await labelNext(false);
+  return true;
+}
+
+$("undo").addEventListener("click", undo);
+$("policy").addEventListener("change", setPolicy);
+$("export").addEventListener("click", exportLabels);
+$("import").addEventListener("change", importLabels);
+$("filter").addEventListener("change", render);
+$("search").addEventListener("input", render);
+document.addEventListener("keydown", onKey);
+const params = new URLSearchParams(location.search);
+if (params.get("classifier")) { $("name").value = params.get("classifier"); restore(true); }
+$("name").addEventListener("change", () => restore(true));
 
 $("classify").addEventListener("click", classify);
 $("label-next").addEventListener("click", () => labelNext(false));
