@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,9 @@ class EmbeddingCache:
         committed about this often.
     warn : callable, optional
         Receives each one-line warning; default: :func:`warnings.warn` with :class:`CacheWarning`.
+    memory : int
+        Also keep up to this many recently used vectors per encoder in memory (a least-recently-used map in front
+        of SQLite): a service that scores the same pool after every label reads it from memory. 0: none.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class EmbeddingCache:
         chunk_size: int = 256,
         commit_seconds: float = 10.0,
         warn: Callable[[str], None] | None = None,
+        memory: int = 0,
     ) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
         self.chunk_size = max(1, int(chunk_size))
@@ -89,6 +94,8 @@ class EmbeddingCache:
         self._conns: dict[str, sqlite3.Connection | None] = {}  # None: this file is off for the run
         self._read_only: set[str] = set()
         self._lock = threading.RLock()  # one cache may serve several threads (a service's encoders)
+        self.memory = max(0, int(memory))
+        self._memo: dict[str, OrderedDict[str, np.ndarray]] = {}  # fingerprint -> key -> vector (LRU order)
 
     def path_for(self, encoder: Encoder) -> Path:
         """The SQLite file holding ``encoder``'s vectors."""
@@ -168,11 +175,32 @@ class EmbeddingCache:
         with self._lock:
             return self._lookup(encoder, keys)
 
+    def _remember(self, encoder: Encoder, found: dict[str, np.ndarray]) -> None:
+        if not self.memory or not found:
+            return
+        memo = self._memo.setdefault(encoder.fingerprint, OrderedDict())
+        for k, v in found.items():
+            memo[k] = v
+            memo.move_to_end(k)
+        while len(memo) > self.memory:
+            memo.popitem(last=False)
+
     def _lookup(self, encoder: Encoder, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        conn = self._conn(encoder)
         found: dict[str, np.ndarray] = {}
+        memo = self._memo.get(encoder.fingerprint) if self.memory else None
+        if memo:
+            for k in keys:
+                v = memo.get(k)
+                if v is not None:
+                    found[k] = v
+                    memo.move_to_end(k)
+            keys = [k for k in keys if k not in found]
+            if not keys:
+                return found
+        conn = self._conn(encoder)
         if conn is None:
             return found
+        from_disk: dict[str, np.ndarray] = {}
         uniq = list(dict.fromkeys(keys))
         n_bad = 0
         try:
@@ -184,10 +212,12 @@ class EmbeddingCache:
                     if v is None or v.shape != (encoder.dim,) or not np.all(np.isfinite(v)):
                         n_bad += 1  # re-encoded and overwritten
                         continue
-                    found[k] = v
+                    from_disk[k] = v
         except sqlite3.Error as exc:
             self._disable(str(self.path_for(encoder)), f"cannot read it ({exc})")
-            return {}
+            return found
+        self._remember(encoder, from_disk)
+        found.update(from_disk)
         if n_bad:
             self.warn(f"embedding cache {self.path_for(encoder)}: {n_bad} stored vector(s) had the wrong length or "
                       "were not finite; they are re-encoded")
@@ -199,6 +229,9 @@ class EmbeddingCache:
             self._put(encoder, keys, vectors)
 
     def _put(self, encoder: Encoder, keys: Sequence[str], vectors: np.ndarray) -> None:
+        if self.memory and len(keys):
+            vs = np.asarray(vectors, dtype=np.float32)
+            self._remember(encoder, {k: vs[i].copy() for i, k in enumerate(keys)})
         key = str(self.path_for(encoder))
         conn = self._conn(encoder)
         if conn is None or key in self._read_only or not len(keys):

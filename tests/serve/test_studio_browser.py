@@ -507,6 +507,9 @@ def test_a_keyboard_only_session_exports_and_reimports_to_the_same_classifier(se
     page.get_by_test_id("filter-select").select_option("disagree")
     rows = page.get_by_test_id("result-row")
     assert all(rows.nth(i).get_attribute("data-given") != rows.nth(i).get_attribute("data-label") for i in range(rows.count()))
+    shot = os.environ.get("TRANSZERO_SESSION_SCREENSHOT")
+    if shot:  # the README's picture of a session
+        page.screenshot(path=shot, full_page=False)
     page.get_by_test_id("filter-select").select_option("all")
     page.get_by_test_id("search-input").fill("marathon")
     assert page.get_by_test_id("result-row").count() == 3

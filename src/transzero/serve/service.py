@@ -139,12 +139,17 @@ class Service:
     """The service's state: encoders and their micro-batchers, classifiers built for requests (memoised), the saved
     ones (``--model``, read-only, and the store's, which :class:`~transzero.serve.studio.Studio` writes)."""
 
+    #: vectors per encoder the embedding cache also keeps in memory
+    MEMORY_VECTORS = 20_000
+
     def __init__(self, settings: ServeSettings, metrics: Any = None) -> None:
         from .store import default_store
 
         self.settings = settings
         self.metrics = metrics
-        self.cache = None if settings.no_cache else EmbeddingCache(settings.cache_dir, warn=self._warn)
+        # the studio scores its whole pool after every label: recent vectors stay in memory too (~60 MB at 768 dims)
+        self.cache = None if settings.no_cache else EmbeddingCache(settings.cache_dir, warn=self._warn,
+                                                                   memory=self.MEMORY_VECTORS)
         self.store = ClassifierStore(settings.store or default_store(), self.cache)
         self._encoders: dict[str, Encoder] = {}
         self._batchers: dict[str, MicroBatcher] = {}

@@ -212,10 +212,14 @@ async function classify() {
 
 async function predict() {
   const t0 = performance.now();
+  // the three best scores per item keep a large pool's answer small; a row's explanation and the CSV download ask
+  // for the rest when they need it
   const res = await api("POST", "/v1/classify",
-                        { classifier: name(), [itemField(state.modality)]: state.items, explain: 3 });
+                        { classifier: name(), [itemField(state.modality)]: state.items, top_k: 3 });
   state.predictions = res.predictions;
+  const r0 = performance.now();
   render();
+  state.renderMs = Math.round(performance.now() - r0);
   const bad = res.predictions.filter((p) => p.error).length;
   setStatus(`${res.predictions.length - bad}/${res.predictions.length} classified with ${res.encoder} + ${res.method} in ` +
             `${Math.round(performance.now() - t0)} ms` + (bad ? ` · ${bad} could not be read` : ""));
@@ -248,46 +252,57 @@ function rowVisible(i, p, given) {
   return true;
 }
 
+// rows drawn at once: a long table costs the browser layout time after every label; "show more" draws the next ones
+const ROW_PAGE = 200;
+state.rowLimit = ROW_PAGE;
+
 function render() {
-  const rows = $("rows");
-  rows.textContent = "";
   const given = state.modality === "text" ? labelledMap() : new Map();
-  let shownRows = 0;
+  const html = [];
+  let matching = 0;
   state.predictions.forEach((p, i) => {
     const g = given.get(state.items[i]);
     if (!rowVisible(i, p, g)) return;
-    shownRows++;
-    const tr = document.createElement("tr");
-    tr.className = "result" + (p.error ? " bad" : "");
-    tr.dataset.testid = "result-row";
-    tr.setAttribute("data-testid", "result-row");
-    tr.setAttribute("data-label", p.label || "");
-    if (g !== undefined) tr.setAttribute("data-given", g);
+    if (++matching > state.rowLimit) return;
     const shown = state.shown[i];
     const heard = p.transcript ? `<div class="transcript" data-testid="transcript">“${escapeHtml(p.transcript)}”</div>` : "";
-    const itemCell = (state.modality === "image"
-      ? `<img alt="" src="${shown}">` : escapeHtml(shown)) + heard;
-    const conf = p.scores && p.label ? p.scores[p.label] : 0;
-    tr.innerHTML = `<td>${i + 1}</td><td class="item">${itemCell}</td>` +
+    const itemCell = (state.modality === "image" ? `<img alt="" src="${shown}">` : escapeHtml(shown)) + heard;
+    const conf = p.scores && p.label ? p.scores[p.label] || 0 : 0;
+    html.push(`<tr class="result${p.error ? " bad" : ""}" data-testid="result-row" data-index="${i}" ` +
+      `data-label="${escapeHtml(p.label || "")}"${g !== undefined ? ` data-given="${escapeHtml(g)}"` : ""}>` +
+      `<td>${i + 1}</td><td class="item">${itemCell}</td>` +
       `<td class="label">${p.error ? "—" : escapeHtml(p.label)}` +
       (g !== undefined ? `<span class="given${g !== p.label ? " disagree" : ""}" title="your label">you: ${escapeHtml(g)}</span>` : "") +
-      `</td>` +
-      `<td>${p.error ? `<span class="bar-text">${escapeHtml(p.error)}</span>` :
+      `</td><td>${p.error ? `<span class="bar-text">${escapeHtml(p.error)}</span>` :
         `<div class="bar" title="${pct(conf)}"><span style="width:${(100 * conf).toFixed(1)}%"></span></div>` +
-        `<span class="bar-text">${pct(conf)}</span>`}</td>`;
-    tr.addEventListener("click", () => toggleExplain(tr, p));
-    rows.appendChild(tr);
+        `<span class="bar-text">${pct(conf)}</span>`}</td></tr>`);
   });
+  $("rows").innerHTML = html.join("");  // one parse for the whole table
   $("table").hidden = false;
   $("empty").hidden = true;
   $("filters").hidden = false;
-  $("shown-count").textContent = shownRows === state.predictions.length ? "" :
-    `${shownRows} of ${state.predictions.length} shown`;
+  $("show-more").hidden = matching <= html.length;
+  $("shown-count").textContent = html.length === state.predictions.length ? "" :
+    `${html.length} of ${matching < state.predictions.length ? matching + " matching, " : ""}${state.predictions.length} shown`;
 }
 
-function toggleExplain(tr, p) {
+async function toggleExplain(tr) {
   const next = tr.nextElementSibling;
   if (next && next.classList.contains("explain")) { next.remove(); return; }
+  const i = Number(tr.dataset.index);
+  let p = state.predictions[i];
+  if (!p || p.error) return;
+  if (!p.explanation) {  // asked for when shown: the explanation and every class's score
+    try {
+      const res = await api("POST", "/v1/classify", { classifier: name(), [itemField(state.modality)]: [state.items[i]],
+                                                      explain: 3 });
+      p = Object.assign({}, p, { explanation: res.predictions[0].explanation || [], scores: res.predictions[0].scores });
+      state.predictions[i] = p;
+    } catch (e) {
+      setStatus(e.message, true);
+      return;
+    }
+  }
   const ex = document.createElement("tr");
   ex.className = "explain";
   ex.setAttribute("data-testid", "explanation");
@@ -297,8 +312,8 @@ function toggleExplain(tr, p) {
     const last = groups[groups.length - 1];
     if (last && last.cls === s.class) last.items.push(s); else groups.push({ cls: s.class, score: s.class_score, items: [s] });
   }
-  const sources = groups.map((g, i) => {
-    const head = g.cls === undefined ? "" : `<i>${i ? "vs " : ""}${escapeHtml(g.cls)}${g.score !== undefined ? " " + pct(g.score) : ""}:</i> `;
+  const sources = groups.map((g, k) => {
+    const head = g.cls === undefined ? "" : `<i>${k ? "vs " : ""}${escapeHtml(g.cls)}${g.score !== undefined ? " " + pct(g.score) : ""}:</i> `;
     return head + g.items.map((s) => {
       const nm = s.concept || s.attribute || s.prompt || s.form || "?";
       const w = s.contribution !== undefined ? s.contribution : s.similarity !== undefined ? s.similarity : s.log_prob;
@@ -374,10 +389,14 @@ async function teach(label, byKeyboard) {
     state.history = info.history;
     state.zeroShot = info.zero_shot_accuracy;
     // the table and the next item refresh together (both read the refitted classifier)
+    const t1 = performance.now();
     const pending = fetchNext();
     await predict();
+    const t2 = performance.now();
     await labelNext(byKeyboard, pending);
     const ms = Math.round(performance.now() - t0);
+    document.body.dataset.lastPhases = JSON.stringify({ refit: Math.round(t1 - t0), predictions: Math.round(t2 - t1),
+                                                        next: Math.round(performance.now() - t2), render: state.renderMs });
     setStatus($("status").textContent + ` · refit on ${plural(info.n_examples, "label")} + next item in ${ms} ms`);
     document.body.dataset.lastRefitMs = String(ms);
     const times = JSON.parse(document.body.dataset.roundTrips || "[]");
@@ -429,10 +448,17 @@ function csvCell(v) {
   return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 }
 
-function download() {
+async function download() {
+  let preds = state.predictions;
+  try {  // every class's probability (the table holds the three best)
+    preds = (await api("POST", "/v1/classify", { classifier: name(), [itemField(state.modality)]: state.items })).predictions;
+  } catch (e) {
+    setStatus(e.message, true);
+    return;
+  }
   const head = ["row", "item", "label", "confidence", "error", ...state.classes.map((c) => "p:" + c)];
   const lines = [head.map(csvCell).join(",")];
-  state.predictions.forEach((p, i) => {
+  preds.forEach((p, i) => {
     const item = state.modality === "text" ? state.items[i] : (state.upload ? state.upload.urls[i].name : "");
     lines.push([i + 1, item, p.label, p.scores && p.label ? p.scores[p.label] : "", p.error,
                 ...state.classes.map((c) => (p.scores && c in p.scores ? p.scores[c] : ""))].map(csvCell).join(","));
@@ -631,13 +657,18 @@ $("undo").addEventListener("click", undo);
 $("policy").addEventListener("change", setPolicy);
 $("export").addEventListener("click", exportLabels);
 $("import").addEventListener("change", importLabels);
-$("filter").addEventListener("change", render);
-$("search").addEventListener("input", render);
+$("filter").addEventListener("change", () => { state.rowLimit = ROW_PAGE; render(); });
+$("search").addEventListener("input", () => { state.rowLimit = ROW_PAGE; render(); });
+$("show-more").addEventListener("click", () => { state.rowLimit += ROW_PAGE; render(); });
 document.addEventListener("keydown", onKey);
 const params = new URLSearchParams(location.search);
 if (params.get("classifier")) { $("name").value = params.get("classifier"); restore(true); }
 $("name").addEventListener("change", () => restore(true));
 
+$("rows").addEventListener("click", (ev) => {
+  const tr = ev.target.closest("tr.result");
+  if (tr) toggleExplain(tr);
+});
 $("classify").addEventListener("click", classify);
 $("label-next").addEventListener("click", () => labelNext(false));
 $("download").addEventListener("click", download);
