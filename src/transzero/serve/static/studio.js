@@ -282,8 +282,9 @@ function render() {
   $("empty").hidden = true;
   $("filters").hidden = false;
   $("show-more").hidden = matching <= html.length;
-  $("shown-count").textContent = html.length === state.predictions.length ? "" :
-    `${html.length} of ${matching < state.predictions.length ? matching + " matching, " : ""}${state.predictions.length} shown`;
+  const total = state.predictions.length;
+  $("shown-count").textContent = matching === total ? (html.length < total ? `${html.length} of ${total} shown` : "") :
+    `${matching} of ${total} match` + (html.length < matching ? `, ${html.length} shown` : "");
 }
 
 async function toggleExplain(tr) {
