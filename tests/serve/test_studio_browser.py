@@ -6,6 +6,7 @@ Runs in CI (``.ci/run`` installs chromium and playwright); skipped, saying why, 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -15,6 +16,7 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,27 +54,35 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    import uvicorn
-
     from transzero.serve import ServeSettings, create_app
 
     d = tmp_path_factory.mktemp("serve")
     app = create_app(ServeSettings(store=d / "store", cache_dir=d / "cache"))
+    with _running(app) as url:
+        yield url, app, d
+
+
+@contextlib.contextmanager
+def _running(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free local port in a thread, until the block ends; yields its URL."""
+    import httpx
+    import uvicorn
+
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    import httpx
-
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
             time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app, d
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -531,25 +541,12 @@ def test_a_keyboard_only_session_exports_and_reimports_to_the_same_classifier(se
         page.get_by_test_id("export-labels-button").click()
     assert len(Path(dl.value.path()).read_text().splitlines()) == 20
 
-    import uvicorn
+    import httpx
 
     from transzero.serve import ServeSettings, create_app
 
     fresh = create_app(ServeSettings(store=tmp_path / "fresh-store", cache_dir=d / "cache"))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(fresh, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        import httpx
-
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        fresh_url = f"http://127.0.0.1:{port}"
+    with _running(fresh) as fresh_url:
         _start_session(page, fresh_url, "kb")
         page.get_by_test_id("import-labels-input").set_input_files(str(exported))
         page.wait_for_function("document.querySelector('[data-testid=status]').textContent.includes('imported 20 labels')")
@@ -562,9 +559,6 @@ def test_a_keyboard_only_session_exports_and_reimports_to_the_same_classifier(se
         again = httpx.get(fresh_url + "/v1/classifiers/kb/session").json()["session"]
         assert [(e["item"], e["label"], e["time"], e["predicted"]) for e in again] == \
             [(e["item"], e["label"], e["time"], e["predicted"]) for e in s["session"]]
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_a_session_continues_in_a_new_page(server, page, tmp_path: Path) -> None:
