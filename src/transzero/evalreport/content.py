@@ -104,7 +104,7 @@ def report_content(metrics: dict[str, Any], records: list[dict[str, Any]] | None
 def _from_records(out: ReportContent, metrics: dict[str, Any], records: list[dict[str, Any]], max_errors: int) -> None:
     from sklearn.metrics import precision_recall_fscore_support
 
-    from ..calibration import reliability_bins
+    from ..calibration import expected_calibration_error, reliability_bins
 
     classes = [str(c) for c in (metrics.get("classes") or [])]
     if not classes:
@@ -147,7 +147,7 @@ def _from_records(out: ReportContent, metrics: dict[str, Any], records: list[dic
         y = np.asarray([index[r["gold"]] for r in with_p])
         b = reliability_bins(P, y, 15)
         m = b["count"] > 0
-        ece = float(np.sum(b["count"][m] / b["count"].sum() * np.abs(b["accuracy"][m] - b["confidence"][m])))
+        ece = expected_calibration_error(P, y, 15)  # the eval's own ECE, on the same bins
         out.reliability = {"bins": [{"lo": i / 15, "hi": (i + 1) / 15, "count": int(b["count"][i]),
                                      "confidence": float(b["confidence"][i]) if m[i] else None,
                                      "accuracy": float(b["accuracy"][i]) if m[i] else None} for i in range(15)],
