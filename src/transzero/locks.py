@@ -1,4 +1,6 @@
-"""A lock on an output folder, so two jobs never write one folder at once.
+"""Locks between processes: :class:`FolderLock` on an output folder, so two jobs never write one folder at once,
+and :class:`FileLock`, a plain exclusive lock that waits (the service's stored classifiers take one per name, so
+replicas on several processes or machines never lose each other's writes).
 
 The lock is a file in the folder (``.transzero.lock``) holding the holder's pid, host, start time and
 command, and held with an advisory ``flock`` for as long as the job runs. The kernel drops a ``flock`` when its
@@ -19,7 +21,7 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["LOCK_NAME", "FolderLock"]
+__all__ = ["LOCK_NAME", "FileLock", "FolderLock"]
 
 LOCK_NAME = ".transzero.lock"
 
@@ -110,6 +112,62 @@ class FolderLock:
             return True
         except BlockingIOError:
             return False
+
+
+class FileLock:
+    """An exclusive advisory lock on ``path`` (created when missing, never removed), held by this object.
+
+    Unlike :class:`FolderLock` it waits for the holder: :meth:`try_acquire` never blocks (so an event loop can poll
+    it), :meth:`acquire` polls until ``timeout``. The lock is ``flock`` on a file descriptor of its own, so two
+    objects conflict even within one process; the kernel drops it when the process dies (``kill -9`` included).
+    On NFS, Linux maps ``flock`` to POSIX byte-range locks, which hold between machines when the mount has locking
+    (``lockd``/NFSv4), but not between two objects of one process - callers serialise those themselves.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free (True), or return False at once."""
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        if fcntl is None:  # pragma: no cover - no flock (Windows): within one process only
+            self._fd = fd
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def acquire(self, timeout: float = 60.0, poll: float = 0.01) -> FileLock:
+        """Wait until the lock is taken; :class:`TimeoutError` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{self.path}: still locked after {timeout:g} s")
+            time.sleep(poll)
+        return self
+
+    def release(self) -> None:
+        """Drop the lock (the file stays; nothing happens when it is not held)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FileLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def _read(fd: int) -> dict[str, Any]:

@@ -152,6 +152,8 @@ class ClassifierInfo(BaseModel):
     read_only: bool = False
     policy: str | None = None
     n_session: int = 0
+    version: int | None = Field(default=None, description="The stored classifier's version: one more after every "
+                                                          "write (null for --model classifiers).")
     path: str | None = Field(default=None, description="Where it is stored: STORE/NAME, inside the server's --store "
                                                        "folder (`transzero classify FILE --model STORE/NAME`); the "
                                                        "server's own paths are never sent.")

@@ -3,8 +3,10 @@ classifiers of the :class:`~transzero.serve.store.ClassifierStore`, encoding thr
 :class:`~transzero.serve.service.Service` (its encoders and micro-batchers) and fitting through the pipeline's
 :class:`~transzero.pipeline.FitStage`.
 
-A stored classifier changes all or nothing: each write to one name waits for the one before it (a lock per name),
-checks the request, works on a copy of the state and is kept (in memory and on disk) only once it is saved.
+A stored classifier changes all or nothing: each write to one name waits for the one before it (a lock per name,
+held in this process and - a lock file - across every process sharing the store, such as the replicas of
+``transzero serve --engine ray``), reads the current state, checks the request, works on a copy of the state and
+is kept (in memory and on disk) only once it is saved.
 Classifiers loaded with ``--model`` are listed but read-only.
 """
 
@@ -60,6 +62,7 @@ class Studio:
                 "cv_accuracy": hist[-1][1] if hist else None,
                 "zero_shot_accuracy": state.zero_shot_accuracy if state else None, "history": hist,
                 "policy": state.policy if state else None, "n_session": len(state.session) if state else 0,
+                "version": state.version if state else None,
                 "read_only": read_only, "path": None if read_only else f"STORE/{check_name(name)}"}
 
     async def list_classifiers(self) -> list[dict[str, Any]]:
@@ -126,7 +129,7 @@ class Studio:
         state = StudioState(labels=body.labels, modality=body.modality, encoder=body.encoder, method=body.method,
                             examples=[{"item": e.item, "label": e.label} for e in body.examples])
         self._check_examples(state, body.examples)
-        async with self._writing(name):
+        async with self._writing(name), self.store.writing_async(name):
             old = None
             if self.store.exists(name):  # keep the pool: the items to label next do not depend on the labels
                 try:
@@ -148,7 +151,7 @@ class Studio:
     async def add_examples(self, name: str, examples: list[Any]) -> dict[str, Any]:
         """``POST /v1/classifiers/{name}/examples``: add labelled examples, refit, re-estimate accuracy."""
         self.service.check_size(len(examples))
-        async with self._writing(name):
+        async with self._writing(name), self.store.writing_async(name):
             state = await self._state(name)
             self._check_examples(state, examples)
             first_new = len(state.examples)
@@ -176,7 +179,7 @@ class Studio:
     async def undo(self, name: str) -> dict[str, Any]:
         """``DELETE /v1/classifiers/{name}/examples/last``: take back the session's last label (its item returns to
         the pool) and refit."""
-        async with self._writing(name):
+        async with self._writing(name), self.store.writing_async(name):
             state = await self._state(name)
             if not state.session and not state.examples:
                 raise Conflict(f"classifier {name!r} has no labels to undo")
@@ -196,7 +199,7 @@ class Studio:
 
     async def set_policy(self, name: str, policy: str) -> dict[str, Any]:
         """``PUT /v1/classifiers/{name}/policy``: how the next items to label are chosen (kept in ``studio.json``)."""
-        async with self._writing(name):
+        async with self._writing(name), self.store.writing_async(name):
             state = await self._state(name)
             state.policy = policy
             clf, _ = await asyncio.to_thread(self.store.get, name)
@@ -213,7 +216,7 @@ class Studio:
         """``POST /v1/classifiers/{name}/pool``: unlabelled items to choose the next ones to label from."""
         modality, _, pre_errors, _ = media
         self.service.check_size(len(raw))
-        async with self._writing(name):
+        async with self._writing(name), self.store.writing_async(name):
             state = await self._state(name)
             if modality != state.modality:
                 raise InputError(f"classifier {name!r} takes {state.modality} items, not {modality}")
@@ -254,7 +257,7 @@ class Studio:
 
     async def delete(self, name: str) -> dict[str, Any]:
         self._writable(name)
-        async with self._writing(name):
+        async with self._writing(name), self.store.writing_async(name):
             try:
                 await asyncio.to_thread(self.store.delete, name)
             except KeyError:
