@@ -10,17 +10,11 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 import ipaddress  # noqa: E402
-import re  # noqa: E402
 import socket  # noqa: E402
-import zlib
 from pathlib import Path
-from typing import Any
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from transzero.encoders import TextEncoder, register_encoder  # noqa: E402
-from transzero.encoders.registry import list_encoders  # noqa: E402
 
 # ---------------------------------------------------------------------- no test may reach the network
 #: every attempt of the running test to reach a non-loopback address (the guard below refuses it and the test fails)
@@ -84,53 +78,7 @@ def _no_network() -> object:
     NETWORK_ATTEMPTS.clear()
     assert not attempts, f"this test tried to reach the network: {attempts[:3]}"
 
-# Words that identify the toy classes used across the tests.
-VOCAB = [
-    "sports", "match", "goal", "team", "striker", "tennis",
-    "politics", "election", "parliament", "vote", "senator", "budget",
-    "technology", "phone", "chip", "software", "computer", "compiler",
-]
-TOPIC = {w: i // 6 for i, w in enumerate(VOCAB)}
-
-
-class KeywordEncoder(TextEncoder):
-    """Bag of topic words -> 3 topic dims + hashed noise dims; counts its calls."""
-
-    backend = "test"
-
-    def __init__(self, name: str = "test-keywords", dim: int = 16) -> None:
-        self.name = name
-        self._dim = dim
-        self.calls = 0
-        self.items_encoded = 0
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def _config(self) -> dict[str, Any]:
-        return {"dim": self._dim}
-
-    def _encode(self, items: list[Any], batch_size: int, progress: Any) -> np.ndarray:
-        self.calls += 1
-        self.items_encoded += len(items)
-        out = np.zeros((len(items), self._dim), dtype=np.float32)
-        for r, text in enumerate(items):
-            for w in re.findall(r"[a-z]+", text.lower()):
-                if w in TOPIC:
-                    out[r, TOPIC[w]] += 1.0
-                else:
-                    out[r, 3 + zlib.crc32(w.encode()) % (self._dim - 3)] += 0.05  # stable across processes
-            out[r, -1] += 0.01
-            if progress:
-                progress(1)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
-if "test-keywords" not in list_encoders():
-    register_encoder("test-keywords", modality="text", description="keyword encoder for tests")(
-        lambda **kw: KeywordEncoder(**kw)
-    )
+from .keyword_encoder import TOPIC, VOCAB, KeywordEncoder  # noqa: E402,F401  (registers "test-keywords")
 
 
 @pytest.fixture

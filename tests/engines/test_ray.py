@@ -7,7 +7,6 @@ the actors (test encoders are not importable in Ray's worker processes).
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -26,11 +25,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    import logging
+    from transzero.engines.local_ray import init_local_ray
 
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
-             logging_level=logging.ERROR)
+    init_local_ray(num_cpus=2)
     yield
     ray.shutdown()
 

@@ -1,4 +1,9 @@
-"""The HTTP API: every route, every error status, limits, auth, CORS, metrics, micro-batching."""
+"""The HTTP API: every route, every error status, limits, auth, CORS, metrics, micro-batching.
+
+The tests that take ``client`` or ``serve_client`` run twice (see ``conftest.py``): against this process's app
+and through Ray Serve's proxy against a 2-replica deployment (``transzero serve --engine ray``), which must give
+the same answers.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +32,8 @@ def _settings(tmp_path: Path, **kw) -> ServeSettings:
 
 
 @pytest.fixture
-def client(tmp_path: Path):
-    with TestClient(create_app(_settings(tmp_path))) as c:
-        yield c
+def client(serve_client):
+    return serve_client()
 
 
 def _png(color: int = 90) -> bytes:
@@ -54,13 +58,13 @@ def _err(r, status: int, match: str = "") -> dict:
 
 
 # ---------------------------------------------------------------------- health, models, metrics
-def test_healthz_needs_no_key(tmp_path: Path) -> None:
-    with TestClient(create_app(_settings(tmp_path, api_key="s3cret"))) as c:
-        assert c.get("/healthz").json() == {"status": "ok"}
-        _err(c.get("/v1/models"), 401, "API key")
-        _err(c.post("/v1/classify", json={"items": ["x"], "labels": LABELS}, headers={"Authorization": "Bearer no"}), 401)
-        ok = c.get("/v1/models", headers={"Authorization": "Bearer s3cret"})
-        assert ok.status_code == 200 and any(e["name"] == "minilm-l6" for e in ok.json()["encoders"])
+def test_healthz_needs_no_key(serve_client) -> None:
+    c = serve_client(api_key="s3cret")
+    assert c.get("/healthz").json() == {"status": "ok"}
+    _err(c.get("/v1/models"), 401, "API key")
+    _err(c.post("/v1/classify", json={"items": ["x"], "labels": LABELS}, headers={"Authorization": "Bearer no"}), 401)
+    ok = c.get("/v1/models", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200 and any(e["name"] == "minilm-l6" for e in ok.json()["encoders"])
 
 
 def test_models_lists_encoders_and_methods(client: TestClient) -> None:
@@ -167,27 +171,27 @@ def test_bad_bodies_never_cause_a_5xx(client: TestClient) -> None:
     assert client.get("/nope").status_code == 404 and set(client.get("/nope").json()) == {"error"}
 
 
-def test_limits(tmp_path: Path) -> None:
-    with TestClient(create_app(_settings(tmp_path, max_body_mb=0.01, max_items=3))) as c:
-        _err(c.post("/v1/classify", json={"items": ["x" * 20000], "labels": LABELS}), 413, "--max-body-mb")
-        _err(c.post("/v1/classify", json={"items": ["a", "b", "c", "d"], "labels": LABELS}), 413, "--max-items")
-        _err(c.post("/v1/embed", json={"items": ["a", "b", "c", "d"]}), 413, "--max-items")
+def test_limits(serve_client) -> None:
+    c = serve_client(max_body_mb=0.01, max_items=3)
+    _err(c.post("/v1/classify", json={"items": ["x" * 20000], "labels": LABELS}), 413, "--max-body-mb")
+    _err(c.post("/v1/classify", json={"items": ["a", "b", "c", "d"], "labels": LABELS}), 413, "--max-items")
+    _err(c.post("/v1/embed", json={"items": ["a", "b", "c", "d"]}), 413, "--max-items")
 
-        def chunks():
-            yield b'{"items": ["'
-            for _ in range(50):
-                yield b"x" * 1000
-            yield b'"], "labels": ["a", "b"]}'
+    def chunks():
+        yield b'{"items": ["'
+        for _ in range(50):
+            yield b"x" * 1000
+        yield b'"], "labels": ["a", "b"]}'
 
-        _err(c.post("/v1/classify", content=chunks(), headers={"content-type": "application/json"}), 413)  # no length header
+    _err(c.post("/v1/classify", content=chunks(), headers={"content-type": "application/json"}), 413)  # no length header
 
 
-def test_cors_is_off_unless_asked(tmp_path: Path) -> None:
+def test_cors_is_off_unless_asked(serve_client) -> None:
     hdr = {"Origin": "https://example.org", "Access-Control-Request-Method": "POST"}
-    with TestClient(create_app(_settings(tmp_path))) as c:
-        assert "access-control-allow-origin" not in c.options("/v1/classify", headers=hdr).headers
-    with TestClient(create_app(_settings(tmp_path, cors=["https://example.org"]))) as c:
-        assert c.options("/v1/classify", headers=hdr).headers["access-control-allow-origin"] == "https://example.org"
+    c = serve_client()
+    assert "access-control-allow-origin" not in c.options("/v1/classify", headers=hdr).headers
+    c = serve_client(cors=["https://example.org"])
+    assert c.options("/v1/classify", headers=hdr).headers["access-control-allow-origin"] == "https://example.org"
 
 
 # ---------------------------------------------------------------------- embed
@@ -246,23 +250,24 @@ def test_refit_is_sub_second(client: TestClient) -> None:
     assert time.perf_counter() - t0 < 1.0
 
 
-def test_pinned_models_are_read_only(tmp_path: Path) -> None:
+def test_pinned_models_are_read_only(serve_client, tmp_path: Path) -> None:
     from transzero import ZeroShotClassifier
 
     saved = ZeroShotClassifier(LABELS, encoder="test-keywords").fit().save(tmp_path / "pinned")
-    with TestClient(create_app(_settings(tmp_path, models={"fixed": saved}))) as c:
-        assert c.post("/v1/classify", json={"items": TEXTS, "classifier": "fixed"}).json()["predictions"][0]["label"] == "sports"
-        assert any(x["name"] == "fixed" and x["read_only"] for x in c.get("/v1/classifiers").json()["classifiers"])
-        _err(c.put("/v1/classifiers/fixed", json={"labels": LABELS}), 409, "read-only")
-        _err(c.delete("/v1/classifiers/fixed"), 409, "read-only")
+    c = serve_client(models={"fixed": saved})
+    assert c.post("/v1/classify", json={"items": TEXTS, "classifier": "fixed"}).json()["predictions"][0]["label"] == "sports"
+    assert any(x["name"] == "fixed" and x["read_only"] for x in c.get("/v1/classifiers").json()["classifiers"])
+    _err(c.put("/v1/classifiers/fixed", json={"labels": LABELS}), 409, "read-only")
+    _err(c.delete("/v1/classifiers/fixed"), 409, "read-only")
 
 
-def test_metrics(client: TestClient) -> None:
-    client.post("/v1/classify", json={"items": TEXTS, "labels": LABELS})
-    text = client.get("/metrics").text
-    assert 'transzero_requests_total{method="POST",route="/v1/classify",status="200"} 1.0' in text
-    assert "transzero_request_seconds_bucket" in text and "transzero_batch_items_bucket" in text
-    assert "transzero_queue_depth" in text
+def test_metrics(tmp_path: Path) -> None:  # one process's counters (a Ray replica's: test_ray_serve.py)
+    with TestClient(create_app(_settings(tmp_path))) as client:
+        client.post("/v1/classify", json={"items": TEXTS, "labels": LABELS})
+        text = client.get("/metrics").text
+        assert 'transzero_requests_total{method="POST",route="/v1/classify",status="200"} 1.0' in text
+        assert "transzero_request_seconds_bucket" in text and "transzero_batch_items_bucket" in text
+        assert "transzero_queue_depth" in text
 
 
 # ---------------------------------------------------------------------- micro-batching

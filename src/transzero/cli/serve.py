@@ -1,4 +1,5 @@
-"""``transzero serve``: the HTTP API and the studio page (``pip install "transzero[serve]"``)."""
+"""``transzero serve``: the HTTP API and the studio page (``pip install "transzero[serve]"``); with ``--engine ray``
+the same app on the replicas of a Ray Serve deployment (``pip install "transzero[serve-ray]"``)."""
 
 from __future__ import annotations
 
@@ -34,18 +35,38 @@ def serve(
                                                                   "under load (an idle server does not wait)."),
     cache_dir: Optional[Path] = CacheDirOpt,
     no_cache: bool = NoCacheOpt,
+    plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Import MODULE first: it registers your own "
+                                                                      "encoders or methods (with --engine ray, in "
+                                                                      "every replica). Repeatable."),
+    engine: str = typer.Option("local", "--engine", help="local: one process; ray: replicas of a Ray Serve "
+                                                         "deployment (the serve-ray extra)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="--engine ray: join this Ray cluster "
+                                                                          "(auto, HOST:PORT); default: start a "
+                                                                          "local one on loopback."),
+    replicas: Optional[int] = typer.Option(None, "--replicas", help="--engine ray: this many replicas (default 1)."),
+    autoscale: Optional[str] = typer.Option(None, "--autoscale", help="--engine ray: MIN:MAX replicas, scaled "
+                                                                      "with the requests in flight."),
+    replica_cpus: Optional[float] = typer.Option(None, "--replica-cpus", help="--engine ray: CPUs per replica "
+                                                                              "(default 1; fractions allowed)."),
+    target_ongoing_requests: Optional[float] = typer.Option(None, "--target-ongoing-requests",
+                                                            help="--engine ray, --autoscale: requests in flight "
+                                                                 "per replica to scale towards (default 8)."),
 ) -> None:
     """Serve classifiers over HTTP (FastAPI; OpenAPI at /docs) with the studio web page at /."""
     try:
-        import uvicorn
+        __import__("uvicorn")
 
-        from ..serve import ServeSettings, create_app
+        from ..serve import ServeSettings
+        from ..serve.engines import run_server
+        from ..serve.plugins import import_plugins
         from ..serve.store import check_name
     except ImportError as exc:
         raise InputError(f"`transzero serve` needs the service extra: pip install \"transzero[serve]\" ({exc.name} is missing)") from None
     from ..encoders.registry import create_encoder
     from ..presets import check_preset
 
+    plugins = [p.strip() for p in plugin or [] if p.strip()]
+    import_plugins(plugins)  # (before --encoder is looked up: a plugin may register it)
     models: dict[str, Path] = {}
     for m in model or []:
         name, sep, folder = m.partition("=")
@@ -60,9 +81,11 @@ def serve(
                              max_body_mb=max_body_mb, max_items=max_items, max_labels=max_labels,
                              cache_dir=cache_dir, no_cache=no_cache,
                              encoders=encoders, preset=check_preset(preset) if preset else None,
-                             max_batch=max_batch, max_wait_ms=max_wait_ms)
-    app = create_app(settings)
-    shown = "localhost" if host in ("127.0.0.1", "::1") else host
-    err.print(f"transzero studio on http://{shown}:{port}/ · API docs at /docs · store {app.state.service.store.root}"
-              + (" · API key required" if settings.api_key else ""), highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+                             max_batch=max_batch, max_wait_ms=max_wait_ms, plugins=plugins)
+    given = {"ray_address": ray_address, "replicas": replicas, "autoscale": autoscale, "replica_cpus": replica_cpus,
+             "target_ongoing_requests": target_ongoing_requests}
+    options = {k: v for k, v in given.items() if v is not None}
+    if engine != "ray" and options:
+        flags = ", ".join("--" + k.replace("_", "-") for k in options)
+        raise InputError(f"{flags}: only with --engine ray")
+    run_server(engine, settings, options, lambda line: err.print(line, highlight=False))

@@ -187,7 +187,9 @@ class RayEngine:
             if address:
                 ray.init(address=address, **kw)
             else:
-                ray.init(num_cpus=max(int(workers or os.cpu_count() or 1), 1), _node_ip_address="127.0.0.1", **kw)
+                from .local_ray import init_local_ray
+
+                init_local_ray(num_cpus=max(int(workers or os.cpu_count() or 1), 1), **kw)
             self._owns = True
         self.ray = ray
         self.workers = int(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))

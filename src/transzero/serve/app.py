@@ -88,7 +88,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     from .. import __version__
 
     settings = settings or ServeSettings()
-    metrics = Metrics()
+    metrics = Metrics(settings.replica)
     service = Service(settings, metrics)
 
     @asynccontextmanager
@@ -112,6 +112,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         metrics.request(path, request.method, response.status_code, time.perf_counter() - t0)
+        if settings.replica is not None:
+            response.headers["X-Transzero-Replica"] = settings.replica
         return response
 
     if settings.cors:

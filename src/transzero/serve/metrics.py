@@ -1,4 +1,9 @@
-"""Prometheus metrics of the service (``GET /metrics``): requests, latencies, batch sizes, queue depth."""
+"""Prometheus metrics of the service (``GET /metrics``): requests, latencies, batch sizes, queue depth.
+
+They are one process's numbers. Under ``--engine ray`` each replica keeps its own, ``/metrics`` answers with the
+numbers of the replica that served the scrape (``transzero_replica_info{replica=...}`` and the
+``X-Transzero-Replica`` header name it), and the deployment-wide view is Ray Serve's own metrics (``ray_serve_*``).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,12 @@ _ITEMS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 class Metrics:
     """One registry per app (so several apps in one process - tests - keep their own numbers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, replica: str | None = None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        if replica is not None:  # (several replicas serve one deployment: each scrape is one replica's numbers)
+            Gauge("transzero_replica_info", "the replica whose numbers these are", ["replica"],
+                  registry=r).labels(replica).set(1)
         self.requests = Counter("transzero_requests", "HTTP requests by route and status", ["route", "method", "status"],
                                 registry=r)
         self.latency = Histogram("transzero_request_seconds", "HTTP request latency", ["route"], buckets=_LATENCY,

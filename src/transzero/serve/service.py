@@ -86,6 +86,11 @@ class ServeSettings:
     preset: str | None = None
     max_batch: int = 128
     max_wait_ms: float = 50.0
+    #: this server's name among several serving one store (``--engine ray`` sets each replica's); it is sent back
+    #: as the ``X-Transzero-Replica`` header and labels ``/metrics``
+    replica: str | None = None
+    #: modules imported before the app is built (``--plugin``: they register the operator's own encoders/methods)
+    plugins: list[str] = field(default_factory=list)
 
 
 def decode_media(values: list[str], kind: str) -> tuple[list[bytes | None], dict[int, str]]:
@@ -156,6 +161,7 @@ class Service:
         self._built: OrderedDict[str, ZeroShotClassifier] = OrderedDict()
         self._lock = threading.RLock()
         self.warnings: list[str] = []
+        self._closed = False
         self.pinned: dict[str, ZeroShotClassifier] = {}
         for name, folder in settings.models.items():
             check_name(name)
@@ -164,6 +170,26 @@ class Service:
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def health(self) -> list[str]:
+        """What keeps this server from answering every route (empty when healthy): ``/healthz`` answers 503 with
+        them, and a Ray Serve replica reports them to Ray, which replaces it."""
+        import os
+
+        problems = []
+        if self._closed:
+            problems.append("the service is shutting down")
+        root = self.store.root
+        if root.exists():
+            if not root.is_dir():
+                problems.append("the store STORE is a file, not a folder")
+            elif not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+                problems.append("the store STORE cannot be read and written by this server")
+        else:
+            parent = next((p for p in root.parents if p.exists()), None)
+            if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+                problems.append("the store STORE does not exist and cannot be created")
+        return problems
 
     def redact(self, message: str) -> str:
         """``message`` with the server's own folders (store, cache, ``--model`` folders) replaced by their roles."""
@@ -375,6 +401,7 @@ class Service:
                 "dim": enc.dim}
 
     def close(self) -> None:
+        self._closed = True
         for b in self._batchers.values():
             b.close()
 

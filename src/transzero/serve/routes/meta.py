@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
-from ..deps import V1, get_metrics, get_settings
+from ..deps import V1, get_metrics, get_service, get_settings
 from ..metrics import Metrics
-from ..service import ServeSettings
+from ..service import ServeSettings, Service
 
 __all__ = ["STATIC", "router"]
 
@@ -21,8 +21,12 @@ STATIC = Path(str(resources.files("transzero.serve") / "static"))
 router = APIRouter()
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
+@router.get("/healthz", responses={503: {"description": "Unhealthy: {\"status\": \"unhealthy\", \"problems\": [...]}"}})
+async def healthz(service: Service = Depends(get_service)) -> Any:
+    """``{"status": "ok"}``, or 503 with what is wrong (load balancers and Ray Serve's replica checks use it)."""
+    problems = service.health()
+    if problems:
+        return JSONResponse({"status": "unhealthy", "problems": problems}, status_code=503)
     return {"status": "ok"}
 
 
