@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/serve_load.py [--requests 300] [--per-request 8] [--concurrency 16]
                                     [--infinity /path/to/venv/bin/infinity_emb]
+    python benchmarks/serve_load.py --engine ray      # issue #27: Ray Serve replicas beside the plain server
 
 All on loopback, bounded (REQUESTS requests of PER_REQUEST AG News texts, CONCURRENCY at a time, httpx async
 client), each server fresh with an empty cache so no request is answered from vectors of an earlier run:
@@ -14,6 +15,11 @@ client), each server fresh with an empty cache so no request is answered from ve
 * the offline batch rate: the same texts through ``transzero eval --no-cache``, 2,400 / ``timings.encode``.
 
 Reports texts/s, p50/p95/p99 latency and the status codes. Writes benchmarks/results/serve_load.json.
+
+``--engine ray`` (issue #27) runs the same classify load, with the encoder fixed to ``minilm-l6`` as in issue #14's
+table, against the plain ``transzero serve`` and ``transzero serve --engine ray`` with 1 replica x 2 CPUs (the
+proxy's overhead: same cores), 1 replica x 1 CPU and 2 replicas x 1 CPU (scaling), one after the other in one run;
+each server is warmed until every replica has answered. Writes benchmarks/results/serve_ray.json.
 """
 
 from __future__ import annotations
@@ -104,32 +110,82 @@ async def load(url: str, bodies: list[dict[str, Any]], concurrency: int) -> dict
             "p50": q(0.50), "p95": q(0.95), "p99": q(0.99), "p99_over_p50": round(q(0.99) / max(q(0.50), 1e-9), 2)}
 
 
-def run_transzero(texts: list[str], per: int, concurrency: int, tmp: Path) -> dict[str, Any]:
+def run_transzero(texts: list[str], per: int, concurrency: int, tmp: Path, extra: list[str] | None = None,
+                  routes: tuple[str, ...] = ("/v1/classify", "/v1/embed"), replicas: int = 1,
+                  label: str = "transzero") -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "TRANSZERO_CACHE_DIR": str(tmp / "tz-cache")}
+    cache = tmp / f"tz-cache-{port}"  # every server starts with an empty cache
     proc = subprocess.Popen([sys.executable, "-m", "transzero.cli", "serve", "--port", str(port), "--store",
-                             str(tmp / "store"), "--cache-dir", str(tmp / "tz-cache")],
+                             str(tmp / "store"), "--cache-dir", str(cache), *(extra or [])],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base + "/healthz", proc)
         import httpx
 
-        # warm-up on other texts: loads the model and embeds the class names (start-up, not load)
-        httpx.post(base + "/v1/classify", json={"items": ["warm up"], "labels": AG_NEWS_NAMES}, timeout=300)
-        out = {}
-        for route, half in (("/v1/classify", texts[: len(texts) // 2]), ("/v1/embed", texts[len(texts) // 2 :])):
+        # warm-up on other texts until every replica answered: loads the model and embeds the class names there
+        # (start-up, not load)
+        seen: set[str] = set()
+        for i in range(200):
+            r = httpx.post(base + "/v1/classify", json={"items": [f"warm up {i}"], "labels": AG_NEWS_NAMES}, timeout=300)
+            seen.add(r.headers.get("x-transzero-replica", "local"))
+            if len(seen) >= replicas:
+                break
+        out: dict[str, Any] = {"replicas_warmed": len(seen)}
+        halves = {"/v1/classify": texts[: len(texts) // 2], "/v1/embed": texts[len(texts) // 2 :]}
+        for route in routes:
+            half = halves[route]
             bodies = [{"items": half[i : i + per], **({"labels": AG_NEWS_NAMES} if route == "/v1/classify" else {})}
                       for i in range(0, len(half), per)]
             r = asyncio.run(load(base + route, bodies, concurrency))
             r["texts_per_second"] = round(len(half) / r["wall_seconds"], 1)
             out[route] = r
-            print("transzero", route, r, flush=True)
+            print(label, route, r, flush=True)
         out["metrics_excerpt"] = [ln for ln in httpx.get(base + "/metrics").text.splitlines()
                                   if ln.startswith("transzero_batch_items_sum") or ln.startswith("transzero_batch_items_count")]
         return out
     finally:
         stop(proc)
+
+
+def ray_engine(args: argparse.Namespace, rows: list[str]) -> None:
+    """Issue #27: the plain server and Ray Serve deployments under the same classify load, in one run."""
+    n = args.requests * args.per_request
+    texts = rows[: 2 * n]  # the first half is classified (the second half would be embedded: not run here)
+    enc = ["--encoder", "minilm-l6"]
+    configs = [("plain transzero serve", [], 1),
+               ("ray 1 replica x 2 CPUs", ["--engine", "ray", "--replicas", "1", "--replica-cpus", "2"], 1),
+               ("ray 1 replica x 1 CPU", ["--engine", "ray", "--replicas", "1", "--replica-cpus", "1"], 1),
+               ("ray 2 replicas x 1 CPU", ["--engine", "ray", "--replicas", "2", "--replica-cpus", "1"], 2)]
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp_s:
+        for label, extra, replicas in configs:
+            results[label] = run_transzero(texts, args.per_request, args.concurrency, Path(tmp_s), [*enc, *extra],
+                                           routes=("/v1/classify",), replicas=replicas, label=label)
+
+    def tps(label: str) -> float:
+        return float(results[label]["/v1/classify"]["texts_per_second"])
+
+    ratios = {"ray_2x1_vs_ray_1x1": round(tps("ray 2 replicas x 1 CPU") / tps("ray 1 replica x 1 CPU"), 2),
+              "ray_1x2_vs_plain": round(tps("ray 1 replica x 2 CPUs") / tps("plain transzero serve"), 2),
+              "ray_1x1_vs_plain": round(tps("ray 1 replica x 1 CPU") / tps("plain transzero serve"), 2),
+              "ray_2x1_vs_plain": round(tps("ray 2 replicas x 1 CPU") / tps("plain transzero serve"), 2)}
+    print(json.dumps(ratios))
+    reference = None
+    ref_path = Path(__file__).parent / "results" / "serve_load.json"
+    if ref_path.is_file():  # issue #14's table (an earlier run): the plain server and infinity-emb
+        ref = json.loads(ref_path.read_text())
+        reference = {"date": ref.get("machine", {}).get("date"),
+                     "plain_classify_texts_per_second": ref["transzero"]["/v1/classify"]["texts_per_second"],
+                     "infinity_emb_texts_per_second": (ref.get("infinity_emb") or {}).get("texts_per_second")}
+    write_result("serve_ray", {
+        "requests": args.requests, "texts_per_request": args.per_request, "concurrency": args.concurrency,
+        "encoder": "minilm-l6 (as issue #14)", "results": results, "ratios": ratios, "issue_14_reference": reference,
+        "goals": {"ray_2x1_vs_ray_1x1": ">= 1.6", "ray_1_replica_vs_plain": ">= 0.85", "errors": 0,
+                  "p99_over_p50": "< 2"},
+        "command": "python benchmarks/serve_load.py --engine ray",
+    })
 
 
 def run_infinity(exe: str, texts: list[str], per: int, concurrency: int) -> dict[str, Any]:
@@ -174,10 +230,15 @@ def main() -> None:
     ap.add_argument("--per-request", type=int, default=8)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--infinity", default=shutil.which("infinity_emb") or "/tmp/infinity-venv/bin/infinity_emb")
+    ap.add_argument("--engine", choices=["local", "ray"], default="local",
+                    help="ray: Ray Serve replicas beside the plain server (issue #27)")
     args = ap.parse_args()
     data = require_data("ag_news", "ag_news_test.csv")
     with data.open() as fh:
         rows = [r["text"] for r in csv.DictReader(fh)]
+    if args.engine == "ray":
+        ray_engine(args, rows)
+        return
     n = args.requests * args.per_request
     texts = rows[:n]
     with tempfile.TemporaryDirectory() as tmp_s:

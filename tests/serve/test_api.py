@@ -80,6 +80,13 @@ def test_openapi_and_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
+def test_the_studio_page_and_its_files(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html") and "studio.js" in r.text
+    js = client.get("/static/studio.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+
+
 # ---------------------------------------------------------------------- classify
 def test_classify_texts(client: TestClient) -> None:
     r = client.post("/v1/classify", json={"items": TEXTS + ["   "], "labels": LABELS})

@@ -98,6 +98,12 @@ def client(tmp_path: Path):
         yield c
 
 
+@pytest.fixture
+def either(serve_client: Any) -> Any:
+    """A client on each engine (conftest.py): the guarantees hold across Ray Serve replicas too."""
+    return serve_client()
+
+
 def _disk_state(tmp_path: Path, name: str) -> dict[str, Any]:
     return json.loads((tmp_path / "store" / name / "studio.json").read_text("utf-8"))
 
@@ -107,7 +113,8 @@ def _post_raw(c: TestClient, path: str, raw: bytes, method: str = "post") -> Any
 
 
 # ---------------------------------------------------------------------- item 7: all or nothing
-def test_a_rejected_example_changes_nothing(client: TestClient, tmp_path: Path) -> None:
+def test_a_rejected_example_changes_nothing(either: Any, tmp_path: Path) -> None:
+    client = either  # this process's app, or (slow tests) a 2-replica Ray Serve deployment
     assert client.put("/v1/classifiers/p", json={"labels": LABELS}).status_code == 200
     bad = [{"item": "a goal", "label": "sports"}, {"item": "the vote", "label": "politics"},
            {"item": "   ", "label": "sports"}]
@@ -136,7 +143,8 @@ def test_a_rejected_image_example_changes_nothing(client: TestClient, tmp_path: 
     assert ok.json()["n_examples"] == 1 and len(_disk_state(tmp_path, "img")["examples"]) == 1
 
 
-def test_a_lone_surrogate_is_refused_and_harmless(client: TestClient, tmp_path: Path) -> None:
+def test_a_lone_surrogate_is_refused_and_harmless(either: Any, tmp_path: Path) -> None:
+    client = either  # this process's app, or (slow tests) a 2-replica Ray Serve deployment
     assert client.put("/v1/classifiers/p", json={"labels": LABELS}).status_code == 200
     raw = '{"items": ["fine", "bad \\ud800 text"]}'.encode()
     body = _err(_post_raw(client, "/v1/classifiers/p/pool", raw), 422, "items[1]")
@@ -274,7 +282,8 @@ ROUTES = [("post", "/v1/classify"), ("post", "/v1/embed"), ("put", "/v1/classifi
 
 
 @pytest.mark.parametrize("depth", [1000, 100_000])
-def test_deep_json_is_a_400(client: TestClient, depth: int) -> None:
+def test_deep_json_is_a_400(either: Any, depth: int) -> None:
+    client = either  # this process's app, or (slow tests) a 2-replica Ray Serve deployment
     assert client.put("/v1/classifiers/p", json={"labels": LABELS}).status_code == 200
     for method, path in ROUTES:
         for raw in (b"[" * depth + b"]" * depth, b'{"items": ' + b"[" * depth + b"]" * depth + b"}",
@@ -284,7 +293,8 @@ def test_deep_json_is_a_400(client: TestClient, depth: int) -> None:
     assert client.post("/v1/classify", json={"items": ["a goal"], "classifier": "p"}).status_code == 200
 
 
-def test_broken_json_and_multipart_are_400s(client: TestClient) -> None:
+def test_broken_json_and_multipart_are_400s(either: Any) -> None:
+    client = either  # this process's app, or (slow tests) a 2-replica Ray Serve deployment
     for method, path in ROUTES:
         body = _err(_post_raw(client, path, b'{"items": [', method), 400, "JSON")
         assert body["error"]["type"] == "invalid_json"
@@ -339,7 +349,8 @@ def test_a_bad_upload_is_named_by_its_file_name(client: TestClient) -> None:
     assert r["errors"]["0"].startswith("images[0]:"), r
 
 
-def test_responses_do_not_reveal_the_store_path(client: TestClient, tmp_path: Path) -> None:
+def test_responses_do_not_reveal_the_store_path(either: Any, tmp_path: Path) -> None:
+    client = either  # this process's app, or (slow tests) a 2-replica Ray Serve deployment
     root = str((tmp_path / "store").resolve())
     texts = [client.put("/v1/classifiers/p", json={"labels": LABELS}).text]
     info = client.get("/v1/classifiers/p").json()

@@ -14,6 +14,7 @@ classifier take turns.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import signal
@@ -128,6 +129,8 @@ class TranszeroReplica:
         from .plugins import import_plugins
 
         import_plugins(settings.plugins)
+        if settings.threads:
+            os.environ["OMP_NUM_THREADS"] = str(settings.threads)  # (torch reads it when an encoder imports it)
         ctx = serve.get_replica_context()
         replica = getattr(getattr(ctx, "replica_id", None), "unique_id", None) or str(getattr(ctx, "replica_tag", ""))
         self._transzero_app = create_app(replace(settings, replica=replica or f"pid-{os.getpid()}"))
@@ -150,6 +153,9 @@ def deploy(settings: ServeSettings, options: RayServeOptions) -> Any:
 
     logging.getLogger("ray.serve").setLevel(logging.WARNING)  # (its INFO lines on this console: ours say it)
     serve.start(http_options={"host": settings.host, "port": settings.port})
+    # each replica's encoders use its share of the CPUs, not every core of the node
+    threads = settings.threads or max(1, math.ceil(options.replica_cpus))
+    settings = replace(settings, threads=threads)
     deployment = serve.deployment(name="TranszeroReplica")(serve.ingress()(TranszeroReplica))
     app = deployment.options(**options.deployment_options()).bind(settings)
     return serve.run(app, name=APP_NAME, route_prefix="/", blocking=False,

@@ -89,6 +89,8 @@ class ServeSettings:
     #: this server's name among several serving one store (``--engine ray`` sets each replica's); it is sent back
     #: as the ``X-Transzero-Replica`` header and labels ``/metrics``
     replica: str | None = None
+    #: threads per encoder (None: every core; ``--engine ray`` sets each replica's CPU share)
+    threads: int | None = None
     #: modules imported before the app is built (``--plugin``: they register the operator's own encoders/methods)
     plugins: list[str] = field(default_factory=list)
 
@@ -211,6 +213,8 @@ class Service:
             enc = self._encoders.get(name)
             if enc is None:
                 enc = self._encoders[name] = create_encoder(name)
+                if self.settings.threads and getattr(enc, "num_threads", 0) is None:
+                    enc.num_threads = int(self.settings.threads)
         if enc.modality != modality:
             raise InputError(f"encoder {name!r} encodes {enc.modality}, but the request holds {modality} items")
         return enc
