@@ -1,7 +1,7 @@
 """The service under test on either engine: ``serve_client(**settings)`` gives a client of a server with these
 settings - in this process (``local``: FastAPI's TestClient) or through Ray Serve's proxy to a 2-replica deployment
-(``ray``: a local Ray instance bound to loopback, started once per session and redeployed when a test needs other
-settings). Tests that take ``client`` or ``serve_client`` run on both."""
+(``ray``: a local Ray instance bound to loopback, started once per test module and redeployed when a test needs
+other settings). Tests that take ``client`` or ``serve_client`` run on both."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class RayServer:
         self.ray.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # (per module: other modules start their own Ray instance, e.g. tests/engines)
 def ray_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayServer]:
     pytest.importorskip("ray.serve")
     pytest.importorskip("grpc")  # (ray[serve] installs it; plain ray has no Serve)
