@@ -256,18 +256,15 @@ class ClassifierStore:
             raise self._busy(name)
         try:
             lock = self._file_lock(name)
-            try:
-                lock.acquire(self.lock_timeout)
-            except TimeoutError:
-                raise self._busy(name) from None
-            token = _HELD.set(_HELD.get() | {name})
-            try:
-                yield
-            finally:
-                _HELD.reset(token)
-                lock.release()
-        finally:
+            lock.acquire(self.lock_timeout)
+        except TimeoutError:
             local.release()
+            raise self._busy(name) from None
+        except BaseException:
+            local.release()
+            raise
+        with self._holding(name, lock, local):
+            yield
 
     @asynccontextmanager
     async def writing_async(self, name: str) -> AsyncIterator[None]:
@@ -279,12 +276,24 @@ class ClassifierStore:
         deadline = time.monotonic() + self.lock_timeout
         while True:
             if local.acquire(blocking=False):
-                if lock.try_acquire():
+                try:
+                    got = lock.try_acquire()
+                except BaseException:
+                    local.release()
+                    raise
+                if got:
                     break
                 local.release()
             if time.monotonic() >= deadline:
                 raise self._busy(name)
             await asyncio.sleep(0.01)
+        with self._holding(name, lock, local):
+            yield
+
+    @staticmethod
+    @contextmanager
+    def _holding(name: str, lock: FileLock, local: threading.Lock) -> Iterator[None]:
+        """The block runs holding ``name``'s two locks (taken by the caller; released after it)."""
         token = _HELD.set(_HELD.get() | {name})
         try:
             yield
