@@ -67,6 +67,19 @@ def test_healthz_needs_no_key(serve_client) -> None:
     assert ok.status_code == 200 and any(e["name"] == "minilm-l6" for e in ok.json()["encoders"])
 
 
+def test_healthz_says_what_is_wrong(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.write_text("a file where the store folder should be")
+    with TestClient(create_app(ServeSettings(store=store, cache_dir=tmp_path / "cache"))) as c:
+        r = c.get("/healthz")
+        assert r.status_code == 503 and r.json() == {"status": "unhealthy",
+                                                      "problems": ["the store STORE is a file, not a folder"]}
+        assert str(tmp_path) not in r.text
+    store.unlink()
+    with TestClient(create_app(ServeSettings(store=store, cache_dir=tmp_path / "cache"))) as c:
+        assert c.get("/healthz").json() == {"status": "ok"}  # a store still to be created is fine
+
+
 def test_models_lists_encoders_and_methods(client: TestClient) -> None:
     m = client.get("/v1/models").json()
     assert {"encoders", "defaults", "default_methods", "methods"} <= set(m)
