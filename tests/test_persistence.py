@@ -20,10 +20,10 @@ TEXTS = ["a goal", "vote", "chip and software", "tennis"]
 @pytest.mark.parametrize("name, expected", [("similarity", "expected_similarity.npy"), ("knn-calibrated", "expected_knn.npy")])
 def test_format_1_folders_still_load(tmp_path: Path, name: str, expected: str) -> None:
     clf = load_classifier(FORMAT1 / name)
-    np.testing.assert_allclose(clf.predict_proba(TEXTS), np.load(FORMAT1 / expected), rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(TEXTS), np.load(FORMAT1 / expected), rtol=1e-6, atol=1e-12)
     again = load_classifier(clf.save(tmp_path / name))  # re-saved in the current format
     assert json.loads((tmp_path / name / "config.json").read_text())["format_version"] == 2
-    np.testing.assert_allclose(again.predict_proba(TEXTS), np.load(FORMAT1 / expected), rtol=1e-6)
+    np.testing.assert_allclose(again.predict_proba(TEXTS), np.load(FORMAT1 / expected), rtol=1e-6, atol=1e-12)
 
 
 def test_format_1_multitask_loads_and_resaves_in_one_config(tmp_path: Path) -> None:
