@@ -145,7 +145,7 @@ LAYERS: dict[str, int] = {
     "transzero.data": 1, "transzero.concepts": 1, "transzero.language": 1,
     # foundations: errors, helpers, safe writing, folders and locks, saved-folder checks, defaults
     "transzero.errors": 0, "transzero._util": 0, "transzero._strings": 0, "transzero._paths": 0,
-    "transzero._estimator": 0, "transzero.io": 0, "transzero.locks": 0, "transzero.shards": 0,
+    "transzero._estimator": 0, "transzero.io": 0, "transzero.locks": 0, "transzero.threads": 0, "transzero.shards": 0,
     "transzero.persistence": 0, "transzero.schema": 0, "transzero.defaults": 0, "transzero.presets": 0,
     "transzero.resources": 0,
     # the format registry and its writers (and table readers): io, shards and data/ dispatch through it

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from ..data.text import ItemTable
 from ..encoded import Encoded
 from ..errors import InputError
 from ..pipeline.report import Reporter, Timings
+from ..threads import limit_encoder_threads, limit_process_threads
 
 __all__ = ["EncodeActor", "RayEngine", "ShardSource"]
 
@@ -88,17 +88,13 @@ class EncodeActor:
         if classifier is not None:
             self._load_classifier(classifier, fingerprint, threads)
             return
-        if threads:
-            os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when (if) the encoder imports it
-            if "torch" in sys.modules:
-                sys.modules["torch"].set_num_threads(int(threads))
+        limit_process_threads(threads)
         from ..encoders.registry import create_encoder
         from ..pipeline.stages import CachedEncoder
         from ..store import EmbeddingCache
 
         enc = create_encoder(encoder, **kwargs)
-        if threads and getattr(enc, "num_threads", 0) is None:  # (onnxruntime ignores OMP_NUM_THREADS)
-            enc.num_threads = int(threads)
+        limit_encoder_threads(enc, threads)
         if enc.fingerprint != fingerprint:
             raise InputError(f"encoder {encoder} on this Ray worker has fingerprint {enc.fingerprint}, the driver's "
                              f"{fingerprint}; install the same transzero and models on every node")
@@ -111,8 +107,7 @@ class EncodeActor:
 
         from ..classifier import ZeroShotClassifier
 
-        if threads:
-            os.environ["OMP_NUM_THREADS"] = str(threads)
+        limit_process_threads(threads)
         with tempfile.TemporaryDirectory(prefix="transzero-ray-") as tmp:
             folder = Path(tmp) / "classifier"
             folder.mkdir()

@@ -26,6 +26,7 @@ from typing import Any
 from ray import serve
 
 from ..errors import InputError
+from ..threads import limit_process_threads
 from .service import ServeSettings
 
 __all__ = ["APP_NAME", "RayServeOptions", "TranszeroReplica", "deploy", "run"]
@@ -129,8 +130,7 @@ class TranszeroReplica:
         from .plugins import import_plugins
 
         import_plugins(settings.plugins)
-        if settings.threads:
-            os.environ["OMP_NUM_THREADS"] = str(settings.threads)  # (torch reads it when an encoder imports it)
+        limit_process_threads(settings.threads)
         ctx = serve.get_replica_context()
         replica = getattr(getattr(ctx, "replica_id", None), "unique_id", None) or str(getattr(ctx, "replica_tag", ""))
         self._transzero_app = create_app(replace(settings, replica=replica or f"pid-{os.getpid()}"))
@@ -203,10 +203,8 @@ def run(settings: ServeSettings, options: RayServeOptions, say: Callable[[str], 
     started one). A deployment that cannot start is a one-line error."""
     import ray
 
-    from .plugins import import_plugins
     from .service import Service
 
-    import_plugins(settings.plugins)
     settings = _resolved(settings)
     Service(settings).close()  # this process checks what it can first (--model folders, the store) for a clear error
     owns = _connect(options)

@@ -33,6 +33,7 @@ from ..labels import ClassEmbeddings, LabelSpace
 from ..encoded import EncodeTiming, Encoded
 from ..pipeline import ClassifyPipeline, DecideSpec, FitStage, ModelSpec, Timings
 from ..store import EmbeddingCache
+from ..threads import limit_encoder_threads
 from .batcher import MicroBatcher
 from .store import ClassifierStore, check_name
 
@@ -213,8 +214,7 @@ class Service:
             enc = self._encoders.get(name)
             if enc is None:
                 enc = self._encoders[name] = create_encoder(name)
-                if self.settings.threads and getattr(enc, "num_threads", 0) is None:
-                    enc.num_threads = int(self.settings.threads)
+                limit_encoder_threads(enc, self.settings.threads)
         if enc.modality != modality:
             raise InputError(f"encoder {name!r} encodes {enc.modality}, but the request holds {modality} items")
         return enc
