@@ -232,6 +232,17 @@ def test_cli_has_max_labels(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--max-labels" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("args, says", [(["--replicas", "2", "--autoscale", "1:3"], "--replicas, --autoscale: only with --engine ray"),
+                                        (["--engine", "nope"], "--engine 'nope' is not a serve engine; choose one of local, ray")])
+def test_serve_engine_options_are_checked_before_serving(args: list[str], says: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from ..test_cli import run
+
+    code, _, err = run(["serve", "--store", str(tmp_path / "store"), "--port", "1", *args], capsys)
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "store").exists()
+
+
 @pytest.mark.parametrize("no_cache", [False, True])
 def test_a_big_label_set_does_not_block_small_requests(tmp_path: Path, no_cache: bool) -> None:
     settings = ServeSettings(store=tmp_path / "store", cache_dir=tmp_path / "cache", no_cache=no_cache,

@@ -85,7 +85,4 @@ def serve(
     given = {"ray_address": ray_address, "replicas": replicas, "autoscale": autoscale, "replica_cpus": replica_cpus,
              "target_ongoing_requests": target_ongoing_requests}
     options = {k: v for k, v in given.items() if v is not None}
-    if engine != "ray" and options:
-        flags = ", ".join("--" + k.replace("_", "-") for k in options)
-        raise InputError(f"{flags}: only with --engine ray")
     run_server(engine, settings, options, lambda line: err.print(line, highlight=False))

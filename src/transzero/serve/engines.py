@@ -36,10 +36,12 @@ def serve_engines() -> list[str]:
 
 
 def run_server(engine: str, settings: ServeSettings, options: dict[str, Any], say: Callable[[str], None]) -> None:
-    """Serve ``settings`` with ``engine`` until it is stopped (Ctrl-C or SIGTERM)."""
+    """Serve ``settings`` with ``engine`` until it is stopped (Ctrl-C or SIGTERM), its ``--plugin`` modules
+    imported first."""
     runner = _ENGINES.get(engine)
     if runner is None:
         raise InputError(f"--engine {engine!r} is not a serve engine; choose one of {', '.join(serve_engines())}")
+    import_plugins(settings.plugins)
     runner(settings, options, say)
 
 
@@ -56,8 +58,7 @@ def run_local(settings: ServeSettings, options: dict[str, Any], say: Callable[[s
     from .app import create_app
 
     if options:
-        raise InputError(f"{', '.join(sorted(options))}: only with --engine ray")
-    import_plugins(settings.plugins)
+        raise InputError(f"{', '.join('--' + k.replace('_', '-') for k in options)}: only with --engine ray")
     app = create_app(settings)
     say(f"transzero studio on {_url(settings)} · API docs at /docs · store {app.state.service.store.root}"
         + (" · API key required" if settings.api_key else ""))
